@@ -1,0 +1,182 @@
+// maso/vq/derive.hpp — hard, β-VQ and soft-layer inference derived from a unit.
+//
+// Given only a unit's regions (vq/unit.hpp), this header computes, in any
+// floating type T and for any number of regions R (paper-spec §1, §3, §3.1):
+//
+//   hard (β = 1)   y = max_r v_r; tie rule: the LOWEST region index wins, so
+//                  ReLU'(0) = 0 and |·|'(0) = −1, as frameworks do.
+//   β-VQ (β < 1)   p = softmax(η v), y = Σ_r p_r v_r,
+//                  ∂y/∂v_j = p_j (1 + η (v_j − y)),  ∂y/∂η = Var_p(v) = Σ_r p_r (v_r − y)²
+//   soft output    the probabilities p themselves,
+//                  ∂p_r/∂v_j = η p_r (δ_rj − p_j),   ∂p_r/∂η = p_r (v_r − y)
+//
+// Gradients in η are also returned in θ (β = σ(θ), η = e^θ): ∂/∂θ = η ∂/∂η,
+// taken as 0 where ∂/∂η = 0 so that η = ∞ never produces ∞·0.
+// This scalar code is the reference the closed forms and SIMD kernels are tested
+// against; it is exact for every R, including η = 0 and η = ∞.
+#pragma once
+
+#include <maso/vq/unit.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+
+namespace maso::vq {
+
+template <class T, std::size_t R>
+using region_values = std::array<T, R>;
+
+/// v_r = Σ_i slope(r, i) x_i + offset(r).
+template <spline_unit U, class T>
+region_values<T, U::regions> regions_of(const U& u, const std::array<T, U::inputs>& x) {
+    region_values<T, U::regions> v{};
+    for (std::size_t r = 0; r < U::regions; ++r) {
+        T s = u.template offset<T>(r);
+        for (std::size_t i = 0; i < U::inputs; ++i)
+            s += u.template slope<T>(r, i) * x[i];
+        v[r] = s;
+    }
+    return v;
+}
+
+/// The region the hard path selects: the first maximum.
+template <class T, std::size_t R>
+std::size_t hard_region(const region_values<T, R>& v) {
+    std::size_t best = 0;
+    for (std::size_t r = 1; r < R; ++r)
+        if (v[r] > v[best]) best = r;
+    return best;
+}
+
+/// The β-VQ posterior over regions and its first two moments.
+template <class T, std::size_t R>
+struct posterior {
+    std::array<T, R> p; ///< softmax(η v)
+    T mean;             ///< Σ p_r v_r — the β-VQ output
+    T variance;         ///< Σ p_r (v_r − mean)² = ∂mean/∂η
+};
+
+/// Stable softmax(η v): the max is subtracted first, and the regions tied at the
+/// max get exponent 0 even when η = ∞, so η = ∞ yields the uniform distribution
+/// over the tied maxima — the β → 1 limit — instead of ∞·0.
+template <class T, std::size_t R>
+posterior<T, R> posterior_of(const region_values<T, R>& v, T eta) {
+    posterior<T, R> q{};
+    T m = v[0];
+    for (std::size_t r = 1; r < R; ++r)
+        m = v[r] > m ? v[r] : m;
+    T total = 0;
+    for (std::size_t r = 0; r < R; ++r) {
+        q.p[r] = v[r] == m ? T(1) : std::exp(eta * (v[r] - m));
+        total += q.p[r];
+    }
+    q.mean = 0;
+    for (std::size_t r = 0; r < R; ++r) {
+        q.p[r] /= total;
+        q.mean += q.p[r] * v[r];
+    }
+    q.variance = 0;
+    for (std::size_t r = 0; r < R; ++r)
+        q.variance += q.p[r] * (v[r] - q.mean) * (v[r] - q.mean);
+    return q;
+}
+
+/// Gradient of a scalar loss with respect to one unit's inputs and its β.
+template <class T, std::size_t N>
+struct unit_gradient {
+    std::array<T, N> dx{};
+    T deta = 0;   ///< ∂L/∂η
+    T dtheta = 0; ///< ∂L/∂θ = η ∂L/∂η
+    /// ∂L/∂β = ∂L/∂η · dη/dβ with dη/dβ = 1/(1−β)² = (1+η)².
+    T dbeta(T eta) const noexcept { return deta == T(0) ? T(0) : deta * (1 + eta) * (1 + eta); }
+};
+
+namespace detail {
+template <class T>
+T theta_gradient(T deta, T eta) noexcept {
+    return deta == T(0) ? T(0) : eta * deta;
+}
+/// dx_i = Σ_r dv_r slope(r, i): the chain through the affine regions.
+template <spline_unit U, class T>
+std::array<T, U::inputs> chain_to_inputs(const U& u, const region_values<T, U::regions>& dv) {
+    std::array<T, U::inputs> dx{};
+    for (std::size_t i = 0; i < U::inputs; ++i)
+        for (std::size_t r = 0; r < U::regions; ++r)
+            dx[i] += dv[r] * u.template slope<T>(r, i);
+    return dx;
+}
+} // namespace detail
+
+// ---- hard (β = 1) ------------------------------------------------------------------
+
+template <spline_unit U, class T>
+T hard_forward(const U& u, const std::array<T, U::inputs>& x) {
+    const auto v = regions_of(u, x);
+    return v[hard_region(v)];
+}
+
+/// ∂L/∂x for upstream dy; no β gradient on the hard path.
+template <spline_unit U, class T>
+unit_gradient<T, U::inputs> hard_backward(const U& u, const std::array<T, U::inputs>& x, T dy) {
+    const auto v = regions_of(u, x);
+    region_values<T, U::regions> dv{};
+    dv[hard_region(v)] = dy;
+    return {detail::chain_to_inputs(u, dv), T(0), T(0)};
+}
+
+// ---- β-VQ (0 ≤ β < 1; η = ∞ gives the tie-averaged limit) -------------------------
+
+template <spline_unit U, class T>
+T beta_forward(const U& u, const std::array<T, U::inputs>& x, T eta) {
+    return posterior_of(regions_of(u, x), eta).mean;
+}
+
+template <spline_unit U, class T>
+unit_gradient<T, U::inputs> beta_backward(const U& u, const std::array<T, U::inputs>& x, T eta,
+                                          T dy) {
+    const auto v = regions_of(u, x);
+    const auto q = posterior_of(v, eta);
+    region_values<T, U::regions> dv{};
+    for (std::size_t j = 0; j < U::regions; ++j) {
+        // g_j = p_j (1 + η (v_j − y)); at η = ∞ only tied maxima have p_j > 0 and
+        // for them v_j = y, so g = p.
+        const T spread = std::isinf(eta) ? T(0) : eta * (v[j] - q.mean);
+        dv[j] = dy * q.p[j] * (1 + spread);
+    }
+    const T deta = std::isinf(eta) ? T(0) : dy * q.variance;
+    return {detail::chain_to_inputs(u, dv), deta, detail::theta_gradient(deta, eta)};
+}
+
+// ---- soft-layer output: the probabilities ------------------------------------------
+
+template <spline_unit U, class T>
+std::array<T, U::regions> soft_forward(const U& u, const std::array<T, U::inputs>& x, T eta) {
+    return posterior_of(regions_of(u, x), eta).p;
+}
+
+/// dp is the upstream gradient on each probability.
+template <spline_unit U, class T>
+unit_gradient<T, U::inputs> soft_backward(const U& u, const std::array<T, U::inputs>& x, T eta,
+                                          const std::array<T, U::regions>& dp) {
+    const auto v = regions_of(u, x);
+    const auto q = posterior_of(v, eta);
+    if (std::isinf(eta)) return {}; // p is piecewise constant in the limit
+    // dp_j − Σ_r dp_r p_r and v_j − Σ_r p_r v_r are summed as Σ_r p_r (a_j − a_r):
+    // when p is nearly one-hot the subtraction of two nearly equal numbers would
+    // lose every digit of σ(u)σ(−u)-sized results (paper-spec §9.2).
+    region_values<T, U::regions> dv{};
+    T deta = 0;
+    for (std::size_t j = 0; j < U::regions; ++j) {
+        T dp_centered = 0, v_centered = 0;
+        for (std::size_t r = 0; r < U::regions; ++r) {
+            dp_centered += q.p[r] * (dp[j] - dp[r]);
+            v_centered += q.p[r] * (v[j] - v[r]);
+        }
+        dv[j] = eta * q.p[j] * dp_centered;
+        deta += dp[j] * q.p[j] * v_centered;
+    }
+    return {detail::chain_to_inputs(u, dv), deta, detail::theta_gradient(deta, eta)};
+}
+
+} // namespace maso::vq

@@ -1,0 +1,150 @@
+// maso/vq/elementwise.hpp — closed forms of the elementwise passes, on any value V.
+//
+// For a two-region elementwise unit with region values c_0 z and c_1 z (c_1 > c_0)
+// the posterior is one sigmoid of u = η Δ z, Δ = c_1 − c_0:
+//
+//   p_1 = σ(u), p_0 = σ(−u), p_0 p_1 = e/(1+e)² with e = exp(−|u|)   (one exp, no cancellation)
+//   β-VQ     y = z (c_0 + Δ p_1)                         (swish for ReLU, z·tanh(ηz) for |·|)
+//            ∂y/∂z = c_0 + Δ p_1 + Δ u p_0 p_1
+//            ∂y/∂θ = η ∂y/∂η = η Δ² z² p_0 p_1 = Δ z u p_0 p_1
+//   readout  o = w_0 + (w_1 − w_0) p_1                   (sigmoid, tanh)
+//            ∂o/∂z = (w_1 − w_0) Δ η p_0 p_1,  ∂o/∂θ = (w_1 − w_0) u p_0 p_1
+//   hard     y = (z > 0 ? c_1 : c_0) z                   (z = 0 takes region 0: the tie rule)
+//
+// These are what vq/derive.hpp gives for R = 2, written so that one exp serves
+// the value and both gradients; the tests check them against derive.hpp.
+// Numerics (paper-spec §9): η is capped at eta_cap and u clamped to ±eta_cap, so
+// for any θ < ∞ and any finite z no ∞·0 appears; θ = +∞ is the hard pass.
+// Each pass is a small struct with forward(z) and backward(z, dy, dθ-accumulator);
+// vq/kernel.hpp runs them over arrays in one fused loop.
+#pragma once
+
+#include <maso/simd/ops.hpp>
+#include <maso/vq/beta.hpp>
+#include <maso/vq/soft/readout.hpp>
+#include <maso/vq/unit.hpp>
+
+#include <algorithm>
+
+namespace maso::vq {
+
+namespace detail {
+/// Beyond this η, σ(ηz) is a step function in float and double alike.
+template <class T>
+inline constexpr T eta_cap = T(1e30);
+
+template <class V>
+struct two_posterior {
+    V p1;   ///< σ(u)
+    V p0p1; ///< σ(u) σ(−u)
+};
+
+template <class V>
+two_posterior<V> posterior_of_score(V u) {
+    using O = simd::ops<V>;
+    const V one = O::broadcast(1);
+    const V e = O::exp(-O::abs(u)); // in (0, 1]: never overflows
+    const V r = one / (one + e);    // σ(|u|)
+    return {O::select(u >= O::broadcast(0), r, e * r), e * r * r};
+}
+
+template <class V, class T>
+V clamp_score(V u) {
+    using O = simd::ops<V>;
+    return O::min(O::max(u, O::broadcast(-eta_cap<T>)), O::broadcast(eta_cap<T>));
+}
+
+template <elementwise_unit U, class T>
+struct two_slopes {
+    T c0, delta;
+    explicit two_slopes(const U& u)
+        : c0(u.template slope<T>(0, 0)),
+          delta(u.template slope<T>(1, 0) - u.template slope<T>(0, 0)) {}
+};
+} // namespace detail
+
+/// Hard (β = 1) pass of an elementwise unit.
+template <elementwise_unit U, class T>
+struct hard_pass {
+    static_assert(U::regions == 2, "maso E003: the elementwise kernels have closed forms for "
+                                   "two-region units only");
+    detail::two_slopes<U, T> s;
+    explicit hard_pass(const U& u) : s(u) {}
+
+    template <class V>
+    V forward(V z) const {
+        using O = simd::ops<V>;
+        const V c =
+            O::select(z > O::broadcast(0), O::broadcast(s.c0 + s.delta), O::broadcast(s.c0));
+        return c * z;
+    }
+    template <class V>
+    V backward(V z, V dy, V& /*dtheta*/) const {
+        using O = simd::ops<V>;
+        return dy *
+               O::select(z > O::broadcast(0), O::broadcast(s.c0 + s.delta), O::broadcast(s.c0));
+    }
+};
+
+/// β-VQ pass (0 ≤ β < 1) of an elementwise unit: swish and its relatives.
+template <elementwise_unit U, class T>
+struct beta_pass {
+    static_assert(U::regions == 2, "maso E003: the elementwise kernels have closed forms for "
+                                   "two-region units only");
+    detail::two_slopes<U, T> s;
+    T eta; ///< min(e^θ, eta_cap)
+    beta_pass(const U& u, basic_beta<T> b) : s(u), eta(std::min(b.eta(), detail::eta_cap<T>)) {}
+
+    template <class V>
+    V score(V z) const {
+        return detail::clamp_score<V, T>(simd::ops<V>::broadcast(eta * s.delta) * z);
+    }
+    template <class V>
+    V forward(V z) const {
+        using O = simd::ops<V>;
+        const auto q = detail::posterior_of_score(score(z));
+        return z * O::fma(O::broadcast(s.delta), q.p1, O::broadcast(s.c0));
+    }
+    /// Returns ∂L/∂z and adds ∂L/∂θ to dtheta.
+    template <class V>
+    V backward(V z, V dy, V& dtheta) const {
+        using O = simd::ops<V>;
+        const V u = score(z);
+        const auto q = detail::posterior_of_score(u);
+        const V delta = O::broadcast(s.delta);
+        const V up = u * q.p0p1;
+        dtheta = O::fma(dy * delta * z, up, dtheta);
+        return dy * O::fma(delta, q.p1 + up, O::broadcast(s.c0));
+    }
+};
+
+/// Soft-layer output pass (sigmoid, tanh) of a two-region readout S.
+template <two_region_readout S, class T>
+struct soft_pass {
+    detail::two_slopes<typename S::unit_type, T> s;
+    T eta;
+    T w0 = T(S::weight[0]), dw = T(S::weight[1] - S::weight[0]);
+    explicit soft_pass(basic_beta<T> b)
+        : s(typename S::unit_type{}), eta(std::min(b.eta(), detail::eta_cap<T>)) {}
+
+    template <class V>
+    V score(V z) const {
+        return detail::clamp_score<V, T>(simd::ops<V>::broadcast(eta * s.delta) * z);
+    }
+    template <class V>
+    V forward(V z) const {
+        using O = simd::ops<V>;
+        return O::fma(O::broadcast(dw), detail::posterior_of_score(score(z)).p1, O::broadcast(w0));
+    }
+    template <class V>
+    V backward(V z, V dy, V& dtheta) const {
+        using O = simd::ops<V>;
+        const V u = score(z);
+        const V pp = detail::posterior_of_score(u).p0p1;
+        const V gdy = dy * O::broadcast(dw) * pp;
+        dtheta = O::fma(gdy, u, dtheta);
+        return gdy * O::broadcast(s.delta * eta);
+    }
+};
+
+} // namespace maso::vq

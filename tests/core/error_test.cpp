@@ -1,0 +1,25 @@
+// Tests of include/maso/core/error.hpp.
+#define BOOST_TEST_MODULE core.error
+#include <maso/core/error.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+BOOST_AUTO_TEST_CASE(size_mismatch_names_what_and_both_sizes) {
+    BOOST_CHECK_NO_THROW(maso::detail::check_same_size(4, 4, "dz"));
+    try {
+        maso::detail::check_same_size(4, 3, "the input gradient dz");
+        BOOST_ERROR("no exception");
+    } catch (const maso::size_error& e) {
+        const std::string m = e.what();
+        BOOST_CHECK(m.find("the input gradient dz") != std::string::npos);
+        BOOST_CHECK(m.find("has 3 elements, expected 4") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(every_maso_exception_is_a_maso_error) {
+    BOOST_CHECK_THROW(throw maso::value_error("v"), maso::error);
+    BOOST_CHECK_THROW(throw maso::size_error("s"), maso::error);
+    BOOST_CHECK_THROW(throw maso::error("e"), std::runtime_error);
+}
