@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# maso's test command (README): installs what is missing, then builds and runs
+# every test three ways — g++ (Release with assertions), g++ with
+# AddressSanitizer + UndefinedBehaviorSanitizer, and clang++ — each with
+# -Wall -Wextra -Werror. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+jobs=${MASO_JOBS:-2}
+
+# ---- packages ------------------------------------------------------------------------
+packages=(cmake g++ clang libboost-dev libboost-test-dev libxsimd-dev libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "== installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# ---- builds ----------------------------------------------------------------------------
+status=0
+summary=()
+run_suite() { # name, build dir, cmake args...
+  local name=$1 dir=$2
+  shift 2
+  echo
+  echo "== $name: configure"
+  cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMASO_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; summary+=("$name: configure FAILED"); status=1; return; }
+  echo "== $name: build (-j$jobs)"
+  if ! cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1; then
+    grep -E "error|warning" "$dir.build.log" | head -50 || tail -50 "$dir.build.log"
+    summary+=("$name: build FAILED (log: $dir.build.log)")
+    status=1
+    return
+  fi
+  echo "== $name: ctest"
+  local out
+  if out=$(cd "$dir" && ctest -j"$jobs" --output-on-failure 2>&1); then
+    summary+=("$name: $(grep -E 'tests passed' <<<"$out")")
+  else
+    summary+=("$name: $(grep -E 'tests passed' <<<"$out" || echo 'ctest FAILED')")
+    status=1
+  fi
+  echo "$out" | tail -n 25
+}
+
+mkdir -p build-test
+run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++
+run_suite "g++ ASan+UBSan" build-test/sanitize -DCMAKE_CXX_COMPILER=g++ \
+  -DMASO_BUILD_BENCHMARKS=OFF \
+  "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+run_suite "clang++" build-test/clang -DCMAKE_CXX_COMPILER=clang++
+
+echo
+echo "== summary"
+printf '%s\n' "${summary[@]}"
+exit $status
