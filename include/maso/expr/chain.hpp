@@ -1,0 +1,126 @@
+// maso/expr/chain.hpp — `>>`: networks as flat lists of nodes.
+//
+//   input<3, 32, 32>() >> conv2d<96, 3>() >> beta_vq<relu>(0.9f) >> softpool<2>(0.5f)
+//
+// builds chain<shape<96, 16, 16>, input<3,32,32>, conv2d<96,3>, beta_vq<relu>, softpool<2>>:
+// the first argument is the output shape, the rest the nodes in order. Each `>>`
+// appends one node to a flat pack (never a nested type: dlib's nesting is what
+// STYLE.md warns about) and, when the chain starts with an input, checks the new
+// node against the current output shape on the spot. A mistake stops at the
+// user's `>>` with one "maso Ennn" static_assert (core/diagnostics.hpp); the
+// chain's shape becomes invalid_shape and later nodes stay silent.
+// A chain that does not start with an input is a fragment (output no_input): a
+// reusable block, checked node by node when it is appended to a network.
+#pragma once
+
+#include <maso/core/diagnostics.hpp>
+#include <maso/core/shape.hpp>
+#include <maso/expr/node.hpp>
+
+#include <tuple>
+#include <type_traits>
+
+namespace maso {
+
+/// The output "shape" of a fragment: no input yet, nothing checked yet.
+struct no_input {};
+
+template <class Out, class... Nodes>
+struct chain {
+    using output_shape = Out;
+    static constexpr std::size_t size = sizeof...(Nodes);
+    std::tuple<Nodes...> nodes;
+};
+
+template <class T>
+concept network_node = requires { T::kind; } && std::is_same_v<decltype(T::kind), const node_kind>;
+
+template <class T>
+inline constexpr bool is_chain_v = false;
+template <class Out, class... Ns>
+inline constexpr bool is_chain_v<chain<Out, Ns...>> = true;
+
+namespace detail {
+
+/// The check `>>` runs before appending node N after a chain with output In.
+template <class N, class In, bool EndsWithLoss>
+consteval diag check_append() {
+    if constexpr (std::is_same_v<In, invalid_shape>)
+        return diag::ok; // an earlier error was reported; stay silent
+    else if constexpr (EndsWithLoss)
+        return diag::after_loss;
+    else if constexpr (N::kind == node_kind::input)
+        return diag::input_after_start;
+    else
+        return N::template check<In>();
+}
+
+template <class N, class In, bool EndsWithLoss>
+using append_shape_t =
+    std::conditional_t<std::is_same_v<In, no_input> || std::is_same_v<In, invalid_shape> ||
+                           check_append<N, In, EndsWithLoss>() != diag::ok,
+                       std::conditional_t<std::is_same_v<In, no_input>, no_input, invalid_shape>,
+                       typename N::template output_shape<In>>;
+
+template <class... Ns>
+inline constexpr bool ends_with_loss_v = [] {
+    if constexpr (sizeof...(Ns) == 0)
+        return false;
+    else
+        return std::tuple_element_t<sizeof...(Ns) - 1, std::tuple<Ns...>>::kind == node_kind::loss;
+}();
+
+/// Appends one node; the check runs here, inside the user's `>>`.
+template <class Out, class... Ns, class N>
+constexpr auto append(chain<Out, Ns...>&& c, N&& n) {
+    using node_t = std::decay_t<N>;
+    if constexpr (!std::is_same_v<Out, no_input>) {
+        constexpr diag d = check_append<node_t, Out, ends_with_loss_v<Ns...>>();
+        [[maybe_unused]] constexpr bool reported = report<d>();
+    }
+    using next = append_shape_t<node_t, Out, ends_with_loss_v<Ns...>>;
+    return std::apply(
+        [&](auto&&... ns) {
+            return chain<next, Ns..., node_t>{
+                std::tuple<Ns..., node_t>{std::move(ns)..., std::forward<N>(n)}};
+        },
+        std::move(c.nodes));
+}
+
+template <class N>
+constexpr auto start(N&& n) {
+    using node_t = std::decay_t<N>;
+    if constexpr (node_t::kind == node_kind::input)
+        return chain<typename node_t::template output_shape<void>, node_t>{std::tuple<node_t>{n}};
+    else
+        return chain<no_input, node_t>{std::tuple<node_t>{n}};
+}
+
+} // namespace detail
+
+/// node >> node
+template <network_node A, network_node B>
+constexpr auto operator>>(A a, B b) {
+    return detail::append(detail::start(std::move(a)), std::move(b));
+}
+
+/// chain >> node
+template <class Out, class... Ns, network_node B>
+constexpr auto operator>>(chain<Out, Ns...> c, B b) {
+    return detail::append(std::move(c), std::move(b));
+}
+
+/// chain >> fragment: the fragment's nodes are appended (and checked) one by one.
+template <class Out, class... Ns, class... Ms>
+constexpr auto operator>>(chain<Out, Ns...> c, chain<no_input, Ms...> fragment) {
+    return std::apply([&](auto&&... ms) { return (std::move(c) >> ... >> std::move(ms)); },
+                      std::move(fragment.nodes));
+}
+
+/// node >> fragment
+template <network_node A, class... Ms>
+constexpr auto operator>>(A a, chain<no_input, Ms...> fragment) {
+    return detail::start(std::move(a)) >> std::move(fragment);
+}
+
+} // namespace maso

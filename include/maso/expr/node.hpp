@@ -1,0 +1,108 @@
+// maso/expr/node.hpp — what every node of a network provides.
+//
+// A node is a small value type: its compile-time configuration is in template
+// arguments (sizes, kernel, stride, padding, unit), its run-time configuration
+// (an initial β, a leaky slope) in members. It publishes metadata the planner
+// reads and a `layer<In>` that runs it for a given input shape:
+//
+//   static constexpr node_kind kind;
+//   static std::string name(const N&);                 // "conv2d<96, 3, stride 2, same>"
+//   template <class In> static consteval diag check(); // diag::ok or an E-code
+//   template <class In> using output_shape = shape<…>; // only read when check is ok
+//   template <class In, class T> struct layer {       // In: input shape; T: float or double
+//       using output = output_shape<In>;
+//       explicit layer(const N&);
+//       std::size_t parameter_count() const;           // values of parameters
+//       std::size_t state_size(std::size_t batch) const;   // kept from forward to backward
+//       std::size_t scratch_size(std::size_t batch) const; // reused freely inside a call
+//       void initialize(std::span<T> params, init_context&) const;
+//       void forward(const layer_io<In, output, T>&) const;
+//       void backward(const layer_io<In, output, T>&) const; // io.dx.data may be null
+//   };
+//
+// Models run in float; every layer also runs in double so that gradient checks
+// by central differences have the precision they need.
+//
+// What the fusion planner (plan/lower.hpp) needs in addition, by kind:
+//   contraction    forward_affine(io) (y = W x, no bias), backward_affine(io)
+//                  (dW += …, dx = …; io.dy is ∂L/∂z), has_bias, bias(io, c) → bias_op
+//   elementwise    op(io, c): channel c's closed form as a pointwise op
+//                  (kernels/pointwise_chain.hpp)
+//   window         fusable: true for windows inside one H×W plane (pooling);
+//                  forward_plane(io, c, in, out), backward_plane(io, c, in, dout, din)
+//                  on one image's plane of channel c (din overwritten, grads added)
+//   normalization  statistics(io) (per-channel statistics of io.x into io.state;
+//                  training: batch statistics, evaluation: running ones),
+//                  op(io, c) → its affine apply as a pointwise op,
+//                  correct(io, c, x_channel, dx_channel, n): the batch-statistics
+//                  term of the gradient, after the chain's backward Parameter gradients are ACCUMULATED (+=) by backward, so
+// gradients of shared parameters and of several batches add up; activation
+// gradients (dx) are overwritten.
+#pragma once
+
+#include <maso/core/diagnostics.hpp>
+#include <maso/core/shape.hpp>
+#include <maso/core/tensor.hpp>
+
+#include <cstddef>
+#include <random>
+#include <span>
+#include <string>
+
+namespace maso {
+
+enum class node_kind {
+    input,         ///< input<C, H, W>: gives the first shape, no computation
+    contraction,   ///< dense, conv2d: an affine map, the head of a fused group
+    elementwise,   ///< a spline unit or soft output applied to each value
+    window,        ///< pooling over a spatial window or a channel group
+    normalization, ///< batch norm: per-channel statistics, then an affine map
+    reshape,       ///< flatten: moves values, computes nothing
+    loss,          ///< softmax_cross_entropy: the last node
+};
+
+constexpr const char* to_string(node_kind k) noexcept {
+    switch (k) {
+    case node_kind::input: return "input";
+    case node_kind::contraction: return "contraction";
+    case node_kind::elementwise: return "elementwise";
+    case node_kind::window: return "window";
+    case node_kind::normalization: return "normalization";
+    case node_kind::reshape: return "reshape";
+    case node_kind::loss: return "loss";
+    }
+    return "?";
+}
+
+/// How weights are drawn at instantiation (train/instantiate.hpp).
+enum class initializer { glorot_uniform, he_normal, orthogonal };
+
+struct init_context {
+    std::mt19937_64& rng;
+    initializer weights = initializer::glorot_uniform;
+};
+
+/// Whether batch norm uses batch statistics (and updates its running ones) or
+/// the running statistics.
+enum class mode { training, evaluation };
+
+/// Everything a layer call sees. x, y are the layer's input and output; dx, dy
+/// their gradients (backward only; dx null when nobody needs it). params and
+/// grads are the layer's slices of the model's parameter and gradient buffers;
+/// state persists from forward to backward; scratch is free for the call.
+template <class In, class Out, class T = float>
+struct layer_io {
+    activation<In, const T> x;
+    activation<Out, T> y;
+    activation<Out, const T> dy;
+    activation<In, T> dx;
+    std::span<const T> params;
+    std::span<T> grads;
+    std::span<T> state;
+    std::span<T> scratch;
+    mode phase = mode::training;
+    const int* labels = nullptr; ///< loss nodes: one class index per image
+    T* loss = nullptr;           ///< loss nodes: where forward writes the mean loss
+};
+
+} // namespace maso

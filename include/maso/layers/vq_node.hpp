@@ -1,0 +1,141 @@
+// maso/layers/vq_node.hpp — a spline unit as a layer: beta_vq, soft_vq, hard_vq.
+//
+//   beta_vq<relu>(0.9f)                      β-VQ inference, β fixed: swish with η = 9
+//   beta_vq<relu>(learnable(0.5f))           β learned (θ in the parameters)
+//   beta_vq<leaky_relu>(0.7f, leaky_relu{0.2})
+//   soft_vq<relu>()                          β = ½: SiLU (Prop. 3)
+//   hard_vq<absolute>()                      β = 1, chosen at compile time: |z|
+//
+// The unit is any elementwise unit of vq/ (relu, leaky_relu, absolute); the
+// math is vq/elementwise.hpp's closed form. Per channel it is one pointwise op
+// (`op`), which the planner chains after the affine map that precedes it.
+// β = 1 given at run time also takes the hard pass.
+#pragma once
+
+#include <maso/expr/beta_spec.hpp>
+#include <maso/expr/node.hpp>
+#include <maso/kernels/pointwise_chain.hpp>
+#include <maso/vq/elementwise.hpp>
+#include <maso/vq/units/absolute.hpp>
+#include <maso/vq/units/leaky_relu.hpp>
+#include <maso/vq/units/relu.hpp>
+
+#include <limits>
+
+#include <string>
+#include <tuple>
+
+namespace maso {
+
+// The elementwise units, by their short names in networks: beta_vq<relu>(…).
+using vq::absolute;
+using vq::leaky_relu;
+using vq::relu;
+
+/// One channel's β-VQ unit as a pointwise op (kernels/pointwise_chain.hpp).
+template <class U, class T>
+struct vq_op {
+    static constexpr std::size_t accumulators = 1;
+    vq::beta_pass<U, T> soft;
+    vq::hard_pass<U, T> hard;
+    bool is_hard;
+    T* grad; ///< ∂L/∂θ of this channel's β, or null when β is fixed
+
+    template <class V>
+    V forward(V x) const {
+        return is_hard ? hard.forward(x) : soft.forward(x);
+    }
+    template <class V>
+    V backward(V x, V dy, V* acc) const {
+        return is_hard ? hard.backward(x, dy, acc[0]) : soft.backward(x, dy, acc[0]);
+    }
+    void commit(const T* sums) const {
+        if (grad) *grad += sums[0];
+    }
+};
+
+template <vq::elementwise_unit U, bool Hard>
+struct vq_node {
+    static constexpr node_kind kind = node_kind::elementwise;
+    U unit{};
+    beta_spec beta{};
+
+    static std::string name(const vq_node& n) {
+        if constexpr (Hard) return std::string("hard_vq<") + U::name() + ">";
+        std::string s = std::string("beta_vq<") + U::name() + ">(β = " + std::to_string(n.beta.value);
+        if (n.beta.learnable) s += n.beta.per_channel ? ", learnable per channel" : ", learnable";
+        return s + ")";
+    }
+    template <class In>
+    static consteval diag check() {
+        return diag::ok;
+    }
+    template <class In>
+    using output_shape = In;
+
+    template <class In, class T>
+    struct layer {
+        using output = In;
+        using io = layer_io<In, output, T>;
+        static constexpr std::size_t C = In::channels;
+        U unit;
+        beta_spec beta;
+
+        explicit layer(const vq_node& n) : unit(n.unit), beta(n.beta) {
+            if constexpr (!Hard) beta.validate("beta_vq");
+        }
+        std::size_t parameter_count() const { return Hard ? 0 : beta.parameter_count(C); }
+        std::size_t state_size(std::size_t) const { return 0; }
+        std::size_t scratch_size(std::size_t) const { return 0; }
+        void initialize(std::span<T> params, init_context&) const {
+            for (auto& theta : params) theta = vq::basic_beta<T>::from_beta(T(beta.value)).theta;
+        }
+
+        /// θ of channel c: a parameter when learnable, else the fixed value.
+        vq::basic_beta<T> beta_of(const io& io, std::size_t c) const {
+            if (Hard) return {std::numeric_limits<T>::infinity()};
+            if (!beta.learnable) return vq::basic_beta<T>::from_beta(T(beta.value));
+            return {io.params[beta.per_channel ? c : 0]};
+        }
+        vq_op<U, T> op(const io& io, std::size_t c) const {
+            const auto b = beta_of(io, c);
+            T* grad = (!Hard && beta.learnable) ? io.grads.data() + (beta.per_channel ? c : 0)
+                                                : nullptr;
+            return {vq::beta_pass<U, T>(unit, b), vq::hard_pass<U, T>(unit), b.is_hard(), grad};
+        }
+
+        void forward(const io& io) const {
+            const std::size_t n = io.x.batch * In::plane;
+            for (std::size_t c = 0; c < C; ++c)
+                kernels::chain_forward(xsimd::default_arch{}, std::tuple{op(io, c)},
+                                       io.x.channel(c), io.y.channel(c), n);
+        }
+        void backward(const io& io) const {
+            const std::size_t n = io.x.batch * In::plane;
+            for (std::size_t c = 0; c < C; ++c)
+                kernels::chain_backward(xsimd::default_arch{}, std::tuple{op(io, c)},
+                                        io.x.channel(c), io.dy.channel(c), io.dx.channel(c), n);
+        }
+    };
+};
+
+/// β-VQ inference of unit U with the given β (fixed, learnable, per channel).
+template <vq::elementwise_unit U>
+vq_node<U, false> beta_vq(beta_spec beta, U unit = {}) {
+    beta.validate("beta_vq");
+    return {unit, beta};
+}
+
+/// Soft VQ (β = ½, fixed): SiLU for relu, z·tanh(z) for absolute.
+template <vq::elementwise_unit U>
+vq_node<U, false> soft_vq(U unit = {}) {
+    return {unit, beta_spec{0.5f}};
+}
+
+/// Hard VQ (β = 1), the max region, chosen at compile time.
+template <vq::elementwise_unit U>
+constexpr vq_node<U, true> hard_vq(U unit = {}) {
+    return {unit, beta_spec{1.0f}};
+}
+
+} // namespace maso

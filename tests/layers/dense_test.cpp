@@ -1,0 +1,37 @@
+// Tests of include/maso/layers/dense.hpp.
+#define BOOST_TEST_MODULE layers.dense
+#include <maso/layers/dense.hpp>
+
+#include <maso_test/expect_layer.hpp>
+
+using namespace maso;
+
+BOOST_AUTO_TEST_CASE(gradients) {
+    maso_test::expect_layer_gradients<shape<5>>(dense<3>());
+    maso_test::expect_layer_gradients<shape<2, 1, 1>>(dense<7, false>(), {.batch = 3});
+    maso_test::expect_layer_gradients<shape<17>>(dense<1>(), {.batch = 1});
+}
+
+BOOST_AUTO_TEST_CASE(forward_is_w_x_plus_b) {
+    using L = dense_node<2>::layer<shape<3>, double>;
+    const L layer{dense<2>()};
+    const std::vector<double> p{1, 2, 3, 4, 5, 6, 0.5, -0.5}; // W = [[1,2,3],[4,5,6]], b
+    const std::vector<double> x{1, 10, 0, 0, -1, 1};          // X[3][2], channel-major
+    std::vector<double> y(4);
+    layer_io<shape<3>, shape<2>, double> io;
+    io.x = {x.data(), 2};
+    io.y = {y.data(), 2};
+    io.params = p;
+    layer.forward(io);
+    // image 0: x = (1, 0, -1); image 1: x = (10, 0, 1)
+    BOOST_CHECK_EQUAL(y[0], 1 - 3 + 0.5);
+    BOOST_CHECK_EQUAL(y[1], 10 + 3 + 0.5);
+    BOOST_CHECK_EQUAL(y[2], 4 - 6 - 0.5);
+    BOOST_CHECK_EQUAL(y[3], 40 + 6 - 0.5);
+}
+
+BOOST_AUTO_TEST_CASE(shape_errors_are_codes) {
+    static_assert(dense_node<4>::check<shape<3, 2, 2>>() == diag::dense_needs_vector);
+    static_assert(dense_node<0>::check<shape<3>>() == diag::zero_extent);
+    static_assert(dense_node<4>::check<shape<12>>() == diag::ok);
+}
