@@ -12,7 +12,7 @@ jobs=${MASO_JOBS:-2}
 packages=(cmake g++ clang libboost-dev libboost-test-dev libxsimd-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "== installing: ${missing[*]}"

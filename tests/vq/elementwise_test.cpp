@@ -126,3 +126,26 @@ BOOST_AUTO_TEST_CASE(no_overflow_nan_or_inf_at_the_extremes) { // paper-spec §9
         }
     });
 }
+
+// ReLU with its regions listed the other way round: the closed forms would pick
+// the wrong region, so they refuse it.
+struct reversed_relu {
+    static constexpr std::size_t inputs = 1;
+    static constexpr std::size_t regions = 2;
+    template <class T>
+    constexpr T slope(std::size_t r, std::size_t) const noexcept {
+        return r == 0 ? T(1) : T(0);
+    }
+    template <class T>
+    constexpr T offset(std::size_t) const noexcept {
+        return T(0);
+    }
+};
+
+BOOST_AUTO_TEST_CASE(units_outside_the_closed_forms_are_refused) {
+    BOOST_CHECK_THROW((hard_pass<reversed_relu, float>(reversed_relu{})), maso::value_error);
+    BOOST_CHECK_THROW((beta_pass<reversed_relu, float>(reversed_relu{}, beta::from_beta(0.5f))),
+                      maso::value_error);
+    // the generic derivation still handles it
+    BOOST_CHECK_EQUAL(hard_forward(reversed_relu{}, std::array{2.0}), 2.0);
+}

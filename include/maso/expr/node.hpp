@@ -35,7 +35,8 @@
 //                  training: batch statistics, evaluation: running ones),
 //                  op(io, c) → its affine apply as a pointwise op,
 //                  correct(io, c, x_channel, dx_channel, n): the batch-statistics
-//                  term of the gradient, after the chain's backward Parameter gradients are ACCUMULATED (+=) by backward, so
+//                  term of the gradient, after the chain's backward Parameter gradients are
+//                  ACCUMULATED (+=) by backward, so
 // gradients of shared parameters and of several batches add up; activation
 // gradients (dx) are overwritten.
 #pragma once
@@ -43,6 +44,7 @@
 #include <maso/core/diagnostics.hpp>
 #include <maso/core/shape.hpp>
 #include <maso/core/tensor.hpp>
+#include <maso/core/weight_init.hpp>
 
 #include <cstddef>
 #include <random>
@@ -63,24 +65,23 @@ enum class node_kind {
 
 constexpr const char* to_string(node_kind k) noexcept {
     switch (k) {
-    case node_kind::input: return "input";
-    case node_kind::contraction: return "contraction";
-    case node_kind::elementwise: return "elementwise";
-    case node_kind::window: return "window";
-    case node_kind::normalization: return "normalization";
-    case node_kind::reshape: return "reshape";
-    case node_kind::loss: return "loss";
+    case node_kind::input:
+        return "input";
+    case node_kind::contraction:
+        return "contraction";
+    case node_kind::elementwise:
+        return "elementwise";
+    case node_kind::window:
+        return "window";
+    case node_kind::normalization:
+        return "normalization";
+    case node_kind::reshape:
+        return "reshape";
+    case node_kind::loss:
+        return "loss";
     }
     return "?";
 }
-
-/// How weights are drawn at instantiation (train/instantiate.hpp).
-enum class initializer { glorot_uniform, he_normal, orthogonal };
-
-struct init_context {
-    std::mt19937_64& rng;
-    initializer weights = initializer::glorot_uniform;
-};
 
 /// Whether batch norm uses batch statistics (and updates its running ones) or
 /// the running statistics.

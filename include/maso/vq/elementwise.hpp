@@ -13,12 +13,16 @@
 //
 // These are what vq/derive.hpp gives for R = 2, written so that one exp serves
 // the value and both gradients; the tests check them against derive.hpp.
-// Numerics (paper-spec §9): η is capped at eta_cap and u clamped to ±eta_cap, so
-// for any θ < ∞ and any finite z no ∞·0 appears; θ = +∞ is the hard pass.
+// Numerics (paper-spec §9): η is capped at eta_cap and, in the backward passes where
+// u multiplies p_0 p_1, u is clamped to ±eta_cap, so for any θ < ∞ and any finite z
+// no ∞·0 appears; θ = +∞ is the hard pass. exp and 1/x go through ops<V>'s
+// exp_nonpositive and reciprocal: std:: in the scalar reference, fast ≤ 1-ulp
+// approximations on batches (simd/batch_ops.hpp).
 // Each pass is a small struct with forward(z) and backward(z, dy, dθ-accumulator);
 // vq/kernel.hpp runs them over arrays in one fused loop.
 #pragma once
 
+#include <maso/core/error.hpp>
 #include <maso/simd/ops.hpp>
 #include <maso/vq/beta.hpp>
 #include <maso/vq/soft/readout.hpp>
@@ -39,13 +43,14 @@ struct two_posterior {
     V p0p1; ///< σ(u) σ(−u)
 };
 
+/// u may be ±∞ here (the forward passes do not clamp it): e is then 0 and p1 0 or 1.
 template <class V>
 two_posterior<V> posterior_of_score(V u) {
     using O = simd::ops<V>;
-    const V one = O::broadcast(1);
-    const V e = O::exp(-O::abs(u)); // in (0, 1]: never overflows
-    const V r = one / (one + e);    // σ(|u|)
-    return {O::select(u >= O::broadcast(0), r, e * r), e * r * r};
+    const V e = O::exp_nonpositive(-O::abs(u)); // in [0, 1]: never overflows
+    const V r = O::reciprocal(O::broadcast(1) + e); // σ(|u|); the argument is in [1, 2]
+    const V er = e * r;                             // σ(−|u|) without the cancellation of 1 − r
+    return {O::select(u >= O::broadcast(0), r, er), er * r};
 }
 
 template <class V, class T>
@@ -57,9 +62,16 @@ V clamp_score(V u) {
 template <elementwise_unit U, class T>
 struct two_slopes {
     T c0, delta;
+    /// The closed forms assume region values c_0 z and c_1 z with c_0 < c_1
+    /// (region 1 wins for z > 0) and no offsets; a unit that breaks this is
+    /// refused rather than computed wrongly (vq/derive.hpp handles any unit).
     explicit two_slopes(const U& u)
         : c0(u.template slope<T>(0, 0)),
-          delta(u.template slope<T>(1, 0) - u.template slope<T>(0, 0)) {}
+          delta(u.template slope<T>(1, 0) - u.template slope<T>(0, 0)) {
+        if (!(delta > T(0)) || u.template offset<T>(0) != T(0) || u.template offset<T>(1) != T(0))
+            throw value_error("maso: the elementwise closed forms need regions c0*z and c1*z "
+                              "with c0 < c1 and no offsets; use vq/derive.hpp for this unit");
+    }
 };
 } // namespace detail
 
@@ -102,7 +114,8 @@ struct beta_pass {
     template <class V>
     V forward(V z) const {
         using O = simd::ops<V>;
-        const auto q = detail::posterior_of_score(score(z));
+        // No clamp: the value never multiplies u, so an infinite u is harmless here.
+        const auto q = detail::posterior_of_score(O::broadcast(eta * s.delta) * z);
         return z * O::fma(O::broadcast(s.delta), q.p1, O::broadcast(s.c0));
     }
     /// Returns ∂L/∂z and adds ∂L/∂θ to dtheta.
@@ -134,7 +147,9 @@ struct soft_pass {
     template <class V>
     V forward(V z) const {
         using O = simd::ops<V>;
-        return O::fma(O::broadcast(dw), detail::posterior_of_score(score(z)).p1, O::broadcast(w0));
+        // Unclamped u, as in beta_pass::forward.
+        const V p1 = detail::posterior_of_score(O::broadcast(eta * s.delta) * z).p1;
+        return O::fma(O::broadcast(dw), p1, O::broadcast(w0));
     }
     template <class V>
     V backward(V z, V dy, V& dtheta) const {

@@ -1,0 +1,380 @@
+// maso/plan/lower.hpp — pass 6: the plan turned into a program.
+//
+// program<Net, Policy, T> owns every layer, the parameter, gradient, state and
+// scratch buffers and the activations the plan materialises, all allocated once
+// in the constructor; forward() and backward() then run one kernel per group,
+// in order and in reverse, chosen at compile time — no tape, no virtual call,
+// no allocation.
+//
+// A fused group [contraction] [normalization] elementwise* [window] runs as
+//   forward   z = W x (forward_affine); batch statistics of z if normalising;
+//             then ONE pass over z applying bias → batch-norm apply → units
+//             (kernels/pointwise_chain.hpp), writing the group output — or,
+//             with a window, writing each plane to scratch and pooling it there.
+//   backward  ONE pass over (z, dy) recomputing the chain and running it in
+//             reverse (window backward on the recomputed plane first), reducing
+//             every β and bias gradient in the same pass; the batch-norm
+//             correction; then dW and dx from the affine map's backward.
+// An unfused group calls the node's own forward/backward.
+#pragma once
+
+#include <maso/core/error.hpp>
+#include <maso/plan/backward.hpp>
+#include <maso/plan/fuse.hpp>
+#include <maso/plan/infer_shapes.hpp>
+
+#include <algorithm>
+#include <array>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace maso::plan {
+
+namespace detail {
+struct no_layer {
+    explicit no_layer(const auto&) {}
+    std::size_t parameter_count() const { return 0; }
+    std::size_t state_size(std::size_t) const { return 0; }
+    std::size_t scratch_size(std::size_t) const { return 0; }
+};
+
+template <class Net, class T, std::size_t I>
+struct layer_of {
+    using node = type_at_t<I, flatten_t<Net>>;
+    using type = typename node::template layer<input_shape_t<Net, I>, T>;
+};
+template <class Net, class T>
+struct layer_of<Net, T, 0> {
+    using type = no_layer;
+};
+
+template <class Net, class T, class Seq>
+struct layers_tuple;
+template <class Net, class T, std::size_t... I>
+struct layers_tuple<Net, T, std::index_sequence<I...>> {
+    using type = std::tuple<typename layer_of<Net, T, I>::type...>;
+};
+} // namespace detail
+
+template <class Net, class Policy, class T = float>
+class program {
+public:
+    using nodes = flatten_t<Net>;
+    using shapes = shapes_t<Net>;
+    using memory_plan = backward_plan<Net, Policy>;
+    static constexpr std::size_t node_count = nodes::size;
+    static constexpr auto groups = groups_v<Net, Policy>;
+    template <std::size_t I>
+    using node_t = type_at_t<I, nodes>;
+    template <std::size_t I>
+    using layer_t = typename detail::layer_of<Net, T, I>::type;
+    template <std::size_t I>
+    using out_shape = output_shape_t<Net, I>;
+
+    program(const Net& net, std::size_t batch)
+        : layers_(make_layers(net, std::make_index_sequence<node_count>{})), batch_(batch) {
+        if (batch == 0) throw value_error("maso: the batch size must be at least 1");
+        std::size_t scratch = 0;
+        for_each_node([&](auto i) {
+            const auto& L = std::get<i>(layers_);
+            param_offset_[i + 1] = param_offset_[i] + L.parameter_count();
+            state_offset_[i + 1] = state_offset_[i] + L.state_size(batch);
+            scratch = std::max(scratch, L.scratch_size(batch));
+            if (memory_plan::materialized[i]) {
+                act_[i].assign(out_shape<i>::size * batch, T(0));
+                dact_[i].assign(out_shape<i>::size * batch, T(0));
+            }
+        });
+        // Fused windows recompute their input plane and its gradient in scratch.
+        std::size_t planes = 0;
+        for_each_group([&](auto k) {
+            constexpr group g = groups[k];
+            if constexpr (g.fused && g.window)
+                planes = std::max(planes, out_shape<g.end - 2>::plane);
+        });
+        plane_offset_ = scratch;
+        params_.assign(param_offset_[node_count], T(0));
+        grads_.assign(params_.size(), T(0));
+        state_.assign(state_offset_[node_count], T(0));
+        scratch_.assign(scratch + 2 * planes + 1, T(0));
+    }
+
+    // ---- running -----------------------------------------------------------------------
+    void forward() {
+        for_each_group([&](auto k) { group_forward<k>(); });
+    }
+    void backward() {
+        for_each_group_reversed([&](auto k) { group_backward<k>(); });
+    }
+
+    // ---- data ----------------------------------------------------------------------------
+    std::size_t batch() const noexcept { return batch_; }
+    std::span<T> parameters() noexcept { return params_; }
+    std::span<T> gradients() noexcept { return grads_; }
+    template <std::size_t I>
+    std::span<T> parameters() noexcept {
+        return std::span<T>(params_).subspan(param_offset_[I],
+                                             param_offset_[I + 1] - param_offset_[I]);
+    }
+    template <std::size_t I>
+    std::span<T> gradients() noexcept {
+        return std::span<T>(grads_).subspan(param_offset_[I],
+                                            param_offset_[I + 1] - param_offset_[I]);
+    }
+    template <std::size_t I>
+    auto& layer() noexcept {
+        return std::get<I>(layers_);
+    }
+    /// Node I's output, when the plan keeps it (always for the input and the last node).
+    template <std::size_t I>
+    activation<out_shape<I>, T> value() noexcept {
+        static_assert(memory_plan::materialized[I], "this node's output is not kept by the plan");
+        return {act_[I].data(), batch_};
+    }
+    template <std::size_t I>
+    activation<out_shape<I>, T> gradient() noexcept {
+        static_assert(memory_plan::materialized[I], "this node's gradient is not kept by the plan");
+        return {dact_[I].data(), batch_};
+    }
+
+    mode phase = mode::training;
+    const int* labels = nullptr;
+    T loss = T(0);
+    bool input_gradient = false; ///< compute ∂L/∂input too (off: the first GEMM's dx is skipped)
+
+private:
+    using layers_t =
+        typename detail::layers_tuple<Net, T, std::make_index_sequence<node_count>>::type;
+
+    template <std::size_t... I>
+    static layers_t make_layers(const Net& net, std::index_sequence<I...>) {
+        return layers_t{typename detail::layer_of<Net, T, I>::type(std::get<I>(net.nodes))...};
+    }
+    template <class F>
+    static void for_each_node(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (f(std::integral_constant<std::size_t, I>{}), ...);
+        }
+        (std::make_index_sequence<node_count>{});
+    }
+    template <class F>
+    static void for_each_group(F&& f) {
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+            (f(std::integral_constant<std::size_t, K>{}), ...);
+        }
+        (std::make_index_sequence<groups.size()>{});
+    }
+    template <class F>
+    static void for_each_group_reversed(F&& f) {
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+            (f(std::integral_constant<std::size_t, groups.size() - 1 - K>{}), ...);
+        }
+        (std::make_index_sequence<groups.size()>{});
+    }
+
+    /// The layer_io of node I over the given buffers (any may be null).
+    template <std::size_t I>
+    layer_io<out_shape<I - 1>, out_shape<I>, T> io(const T* x, T* y, const T* dy, T* dx) {
+        layer_io<out_shape<I - 1>, out_shape<I>, T> r;
+        r.x = {x, batch_};
+        r.y = {y, batch_};
+        r.dy = {dy, batch_};
+        r.dx = {dx, batch_};
+        r.params = std::span<const T>(params_).subspan(param_offset_[I],
+                                                       param_offset_[I + 1] - param_offset_[I]);
+        r.grads =
+            std::span<T>(grads_).subspan(param_offset_[I], param_offset_[I + 1] - param_offset_[I]);
+        r.state =
+            std::span<T>(state_).subspan(state_offset_[I], state_offset_[I + 1] - state_offset_[I]);
+        r.scratch = std::span<T>(scratch_).first(plane_offset_);
+        r.phase = phase;
+        r.labels = labels;
+        r.loss = &loss;
+        return r;
+    }
+    template <std::size_t I>
+    auto io() {
+        return io<I>(nullptr, nullptr, nullptr, nullptr);
+    }
+    T* act(std::size_t i) { return act_[i].empty() ? nullptr : act_[i].data(); }
+    T* dact(std::size_t i) { return dact_[i].empty() ? nullptr : dact_[i].data(); }
+    /// dx of an affine map: skipped for the network input unless asked for
+    /// (other nodes always write their dx).
+    T* input_grad_of(std::size_t i) { return (i == 0 && !input_gradient) ? nullptr : dact(i); }
+
+    // ---- the fused epilogue's chain ----------------------------------------------------
+
+    /// Whether the contraction's bias is applied in place before batch statistics.
+    template <std::size_t K>
+    static constexpr bool bias_before_norm() {
+        constexpr group g = groups[K];
+        if constexpr (g.contraction && g.normalization)
+            return layer_t<g.begin>::has_bias;
+        else
+            return false;
+    }
+    template <std::size_t K>
+    static constexpr bool bias_in_chain() {
+        constexpr group g = groups[K];
+        if constexpr (g.contraction && !g.normalization)
+            return layer_t<g.begin>::has_bias;
+        else
+            return false;
+    }
+
+    /// Channel c's pointwise ops: [bias] then every node of [chain_begin, chain_end).
+    template <std::size_t K>
+    auto chain_ops(std::size_t c) {
+        constexpr group g = groups[K];
+        auto nodes_ops = [&]<std::size_t... J>(std::index_sequence<J...>) {
+            return std::tuple{
+                std::get<g.chain_begin + J>(layers_).op(io<g.chain_begin + J>(), c)...};
+        }
+        (std::make_index_sequence<g.chain_end - g.chain_begin>{});
+        if constexpr (bias_in_chain<K>())
+            return std::tuple_cat(std::tuple{std::get<g.begin>(layers_).bias(io<g.begin>(), c)},
+                                  nodes_ops);
+        else
+            return nodes_ops;
+    }
+    template <std::size_t K>
+    static constexpr bool has_chain() {
+        return groups[K].chain_end > groups[K].chain_begin || bias_in_chain<K>();
+    }
+
+    template <std::size_t K>
+    void group_forward() {
+        constexpr group g = groups[K];
+        if constexpr (!g.fused) {
+            std::get<g.begin>(layers_).forward(
+                io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
+        } else {
+            // z: the chain's input — the contraction's output, or the group's input.
+            constexpr std::size_t zi = g.contraction ? g.begin : g.begin - 1;
+            using S = out_shape<zi>;
+            if constexpr (g.contraction)
+                std::get<g.begin>(layers_).forward_affine(
+                    io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
+            if constexpr (bias_before_norm<K>())
+                for (std::size_t c = 0; c < S::channels; ++c)
+                    kernels::chain_forward(
+                        xsimd::default_arch{},
+                        std::tuple{std::get<g.begin>(layers_).bias(io<g.begin>(), c)},
+                        channel<S>(zi, c), channel<S>(zi, c), batch_ * S::plane);
+            if constexpr (g.normalization)
+                std::get<g.chain_begin>(layers_).statistics(
+                    io<g.chain_begin>(act(zi), nullptr, nullptr, nullptr));
+            T* out = act(g.end - 1);
+            if constexpr (g.window) {
+                constexpr std::size_t w = g.end - 1;
+                auto& W = std::get<w>(layers_);
+                auto wio = io<w>(nullptr, out, nullptr, nullptr);
+                T* buf = plane_buffer(0);
+                using O = out_shape<w>;
+                for (std::size_t c = 0; c < S::channels; ++c)
+                    for (std::size_t n = 0; n < batch_; ++n) {
+                        const T* zin = act(zi) + (c * batch_ + n) * S::plane;
+                        T* o = out + (c * batch_ + n) * O::plane;
+                        if constexpr (has_chain<K>()) {
+                            kernels::chain_forward(xsimd::default_arch{}, chain_ops<K>(c), zin, buf,
+                                                   S::plane);
+                            W.forward_plane(wio, c, buf, o);
+                        } else {
+                            W.forward_plane(wio, c, zin, o);
+                        }
+                    }
+            } else if constexpr (has_chain<K>()) {
+                for (std::size_t c = 0; c < S::channels; ++c)
+                    kernels::chain_forward(xsimd::default_arch{}, chain_ops<K>(c),
+                                           channel<S>(zi, c), out + c * batch_ * S::plane,
+                                           batch_ * S::plane);
+            }
+        }
+    }
+
+    template <std::size_t K>
+    void group_backward() {
+        constexpr group g = groups[K];
+        if constexpr (!g.fused) {
+            constexpr bool affine = node_t<g.begin>::kind == node_kind::contraction;
+            std::get<g.begin>(layers_).backward(
+                io<g.begin>(act(g.begin - 1), act(g.begin), dact(g.begin),
+                            affine ? input_grad_of(g.begin - 1) : dact(g.begin - 1)));
+        } else {
+            constexpr std::size_t zi = g.contraction ? g.begin : g.begin - 1;
+            using S = out_shape<zi>;
+            const T* dout = dact(g.end - 1);
+            // The gradient of z: the contraction output's buffer, or the group input's.
+            T* dz = g.contraction ? dact(g.begin) : dact(g.begin - 1);
+            const T* z = act(zi);
+            if constexpr (g.window) {
+                constexpr std::size_t w = g.end - 1;
+                auto& W = std::get<w>(layers_);
+                auto wio = io<w>();
+                using O = out_shape<w>;
+                T* buf = plane_buffer(0);
+                T* dbuf = plane_buffer(1);
+                for (std::size_t c = 0; c < S::channels; ++c)
+                    for (std::size_t n = 0; n < batch_; ++n) {
+                        const T* zin = z + (c * batch_ + n) * S::plane;
+                        const T* d = dout + (c * batch_ + n) * O::plane;
+                        T* dzp = dz + (c * batch_ + n) * S::plane;
+                        if constexpr (has_chain<K>()) {
+                            const auto ops = chain_ops<K>(c);
+                            kernels::chain_forward(xsimd::default_arch{}, ops, zin, buf, S::plane);
+                            W.backward_plane(wio, c, buf, d, dbuf);
+                            kernels::chain_backward(xsimd::default_arch{}, ops, zin, dbuf, dzp,
+                                                    S::plane);
+                        } else {
+                            W.backward_plane(wio, c, zin, d, dzp);
+                        }
+                    }
+            } else if constexpr (has_chain<K>()) {
+                for (std::size_t c = 0; c < S::channels; ++c)
+                    kernels::chain_backward(xsimd::default_arch{}, chain_ops<K>(c),
+                                            channel<S>(zi, c), dout + c * batch_ * S::plane,
+                                            dz + c * batch_ * S::plane, batch_ * S::plane);
+            }
+            if constexpr (g.normalization) {
+                auto nio = io<g.chain_begin>();
+                for (std::size_t c = 0; c < S::channels; ++c)
+                    std::get<g.chain_begin>(layers_).correct(
+                        nio, c, channel<S>(zi, c), dz + c * batch_ * S::plane, batch_ * S::plane);
+            }
+            if constexpr (bias_before_norm<K>()) {
+                auto& L = std::get<g.begin>(layers_);
+                for (std::size_t c = 0; c < S::channels; ++c) {
+                    T s = 0;
+                    const T* d = dz + c * batch_ * S::plane;
+                    for (std::size_t i = 0; i < batch_ * S::plane; ++i)
+                        s += d[i];
+                    const auto b = L.bias(io<g.begin>(), c);
+                    b.commit(&s);
+                }
+            }
+            if constexpr (g.contraction)
+                std::get<g.begin>(layers_).backward_affine(
+                    io<g.begin>(act(g.begin - 1), act(g.begin), dz, input_grad_of(g.begin - 1)));
+        }
+    }
+
+    template <class S>
+    T* channel(std::size_t i, std::size_t c) {
+        return act(i) + c * batch_ * S::plane;
+    }
+    T* plane_buffer(std::size_t k) {
+        // After the layers' scratch; two planes of the largest fused window input.
+        return scratch_.data() + plane_offset_ + k * ((scratch_.size() - plane_offset_) / 2);
+    }
+
+    layers_t layers_;
+    std::size_t batch_;
+    std::array<std::size_t, node_count + 1> param_offset_{};
+    std::array<std::size_t, node_count + 1> state_offset_{};
+    std::size_t plane_offset_ = 0;
+    std::vector<T> params_, grads_, state_, scratch_;
+    std::array<std::vector<T>, node_count> act_, dact_;
+};
+
+} // namespace maso::plan

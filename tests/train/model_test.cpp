@@ -1,0 +1,71 @@
+// Tests of include/maso/train/model.hpp: instantiate, forward, backward, access,
+// fused == unfused, no allocation after instantiation.
+#define BOOST_TEST_MODULE train.model
+#include <maso/expr/chain.hpp>
+#include <maso/layers/dense.hpp>
+#include <maso/layers/input.hpp>
+#include <maso/layers/vq_node.hpp>
+#include <maso/plan/describe.hpp>
+#include <maso/train/model.hpp>
+
+#include <maso_test/check.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+// Counts heap allocations, to prove forward/backward make none.
+static std::atomic<long> allocations{0};
+void* operator new(std::size_t n) {
+    ++allocations;
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace maso;
+
+const auto mlp = input<6>() >> dense<5>() >> beta_vq<relu>(learnable(0.7f)) >> dense<4>() >>
+                 beta_vq<absolute>(learnable_per_channel(0.4f)) >> dense<3>() >> hard_vq<relu>();
+
+BOOST_AUTO_TEST_CASE(fused_equals_unfused) {
+    auto a = instantiate(mlp, 3, fuse::all, {.seed = 11});
+    auto b = instantiate(mlp, 3, fuse::none, {.seed = 11});
+    BOOST_REQUIRE_EQUAL(a.parameters().size(), b.parameters().size());
+    const auto x = maso_test::uniform_vector<float>(6 * 3, -2, 2);
+    const auto dy = maso_test::uniform_vector<float>(3 * 3, -1, 1);
+    a.forward(x);
+    b.forward(x);
+    std::vector<float> ya(9), yb(9);
+    a.output(ya);
+    b.output(yb);
+    for (std::size_t i = 0; i < 9; ++i)
+        MASO_CHECK_CLOSE(ya[i], yb[i], 1e-5, 1e-5);
+    a.backward(dy);
+    b.backward(dy);
+    for (std::size_t i = 0; i < a.gradients().size(); ++i)
+        MASO_CHECK_CLOSE(a.gradients()[i], b.gradients()[i], 1e-5, 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(no_allocation_in_forward_or_backward) {
+    auto m = instantiate(mlp, 4);
+    const auto x = maso_test::uniform_vector<float>(6 * 4, -2, 2);
+    const auto dy = maso_test::uniform_vector<float>(3 * 4, -1, 1);
+    m.forward(x); // warm
+    const long before = allocations.load();
+    for (int k = 0; k < 3; ++k) {
+        m.forward(x);
+        m.backward(dy);
+    }
+    BOOST_CHECK_EQUAL(allocations.load() - before, 0);
+}
+
+BOOST_AUTO_TEST_CASE(describe_shows_three_fused_kernels) {
+    const std::string d = describe(mlp);
+    BOOST_TEST_MESSAGE(d);
+    BOOST_CHECK(d.find("3 kernels") != std::string::npos);
+    BOOST_CHECK(d.find("dense<5> → beta_vq<relu>") != std::string::npos);
+    const std::string u = describe(mlp, fuse::none);
+    BOOST_CHECK(u.find("6 kernels") != std::string::npos);
+}
