@@ -11,6 +11,7 @@
 
 #include <maso/core/error.hpp>
 
+#include <charconv>
 #include <string>
 
 namespace maso {
@@ -26,6 +27,14 @@ struct beta_spec {
     /// Number of θ parameters for a layer of `channels` channels.
     constexpr std::size_t parameter_count(std::size_t channels) const noexcept {
         return learnable ? (per_channel ? channels : 1) : 0;
+    }
+    /// "β = 0.5, learnable per channel": for names and plans (shortest round-trip digits).
+    std::string label() const {
+        char digits[32];
+        const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+        std::string s = "β = " + std::string(digits, end);
+        if (learnable) s += per_channel ? ", learnable per channel" : ", learnable";
+        return s;
     }
     /// β in [0, 1]; a learnable β must stay below 1 (θ = +∞ cannot be trained).
     void validate(const char* where) const {

@@ -45,8 +45,8 @@ namespace detail {
 /// The check `>>` runs before appending node N after a chain with output In.
 template <class N, class In, bool EndsWithLoss>
 consteval diag check_append() {
-    if constexpr (std::is_same_v<In, invalid_shape>)
-        return diag::ok; // an earlier error was reported; stay silent
+    if constexpr (std::is_same_v<In, invalid_shape> || std::is_same_v<In, no_input>)
+        return diag::ok; // an earlier error was reported, or a fragment: checked when appended
     else if constexpr (EndsWithLoss)
         return diag::after_loss;
     else if constexpr (N::kind == node_kind::input)
@@ -55,12 +55,22 @@ consteval diag check_append() {
         return N::template check<In>();
 }
 
+// The next output shape; output_shape<In> is only named when the check passed,
+// so a node may compute it assuming a valid input (no second error).
+template <class N, class In, bool Checked>
+struct next_shape {
+    using type = std::conditional_t<std::is_same_v<In, no_input>, no_input, invalid_shape>;
+};
+template <class N, class In>
+struct next_shape<N, In, true> {
+    using type = typename N::template output_shape<In>;
+};
+
 template <class N, class In, bool EndsWithLoss>
-using append_shape_t =
-    std::conditional_t<std::is_same_v<In, no_input> || std::is_same_v<In, invalid_shape> ||
-                           check_append<N, In, EndsWithLoss>() != diag::ok,
-                       std::conditional_t<std::is_same_v<In, no_input>, no_input, invalid_shape>,
-                       typename N::template output_shape<In>>;
+using append_shape_t = typename next_shape<
+    N, In,
+    !std::is_same_v<In, no_input> && !std::is_same_v<In, invalid_shape> &&
+        check_append<N, In, EndsWithLoss>() == diag::ok>::type;
 
 template <class... Ns>
 inline constexpr bool ends_with_loss_v = [] {

@@ -17,7 +17,7 @@
 //       std::size_t scratch_size(std::size_t batch) const; // reused freely inside a call
 //       void initialize(std::span<T> params, init_context&) const;
 //       void forward(const layer_io<In, output, T>&) const;
-//       void backward(const layer_io<In, output, T>&) const; // io.dx.data may be null
+//       void backward(const layer_io<In, output, T>&) const; // see below for a null io.dx
 //   };
 //
 // Models run in float; every layer also runs in double so that gradient checks
@@ -35,10 +35,14 @@
 //                  training: batch statistics, evaluation: running ones),
 //                  op(io, c) → its affine apply as a pointwise op,
 //                  correct(io, c, x_channel, dx_channel, n): the batch-statistics
-//                  term of the gradient, after the chain's backward Parameter gradients are
-//                  ACCUMULATED (+=) by backward, so
-// gradients of shared parameters and of several batches add up; activation
-// gradients (dx) are overwritten.
+//                  term of the gradient, after the chain's backward; the
+//                  normalization op must come first in its chain (x̂ is
+//                  computed from the node's own input)
+//
+// Parameter gradients are ACCUMULATED (+=) by backward, so gradients of shared
+// parameters and of several batches add up; activation gradients (dx) are
+// overwritten. io.dx.data is null only for a contraction whose input is the
+// network's input and whose input gradient nobody asked for.
 #pragma once
 
 #include <maso/core/diagnostics.hpp>

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <maso/core/weight_init.hpp>
+#include <maso/expr/chain.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/kernels/gemm.hpp>
 #include <maso/layers/bias.hpp>

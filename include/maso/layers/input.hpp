@@ -1,6 +1,7 @@
 // maso/layers/input.hpp — input<C, H, W>() and input<N>(): where a network starts.
 #pragma once
 
+#include <maso/expr/chain.hpp>
 #include <maso/expr/node.hpp>
 
 #include <string>
@@ -12,7 +13,7 @@ struct input_node {
     static constexpr node_kind kind = node_kind::input;
     static constexpr bool valid = C > 0 && H > 0 && W > 0;
     [[maybe_unused]] static constexpr bool reported =
-        detail::report<valid ? diag::ok : diag::zero_extent>();
+        detail::report<(valid ? diag::ok : diag::zero_extent)>();
 
     static std::string name(const input_node&) {
         return "input<" + std::to_string(C) + ", " + std::to_string(H) + ", " + std::to_string(W) +

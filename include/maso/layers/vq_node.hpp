@@ -13,6 +13,7 @@
 #pragma once
 
 #include <maso/expr/beta_spec.hpp>
+#include <maso/expr/chain.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
 #include <maso/vq/elementwise.hpp>
@@ -62,9 +63,7 @@ struct vq_node {
 
     static std::string name(const vq_node& n) {
         if constexpr (Hard) return std::string("hard_vq<") + U::name() + ">";
-        std::string s = std::string("beta_vq<") + U::name() + ">(β = " + std::to_string(n.beta.value);
-        if (n.beta.learnable) s += n.beta.per_channel ? ", learnable per channel" : ", learnable";
-        return s + ")";
+        return std::string("beta_vq<") + U::name() + ">(" + n.beta.label() + ")";
     }
     template <class In>
     static consteval diag check() {

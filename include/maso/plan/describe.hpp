@@ -35,6 +35,19 @@ template <class Net, std::size_t... I>
 std::array<std::string, sizeof...(I)> shape_names(std::index_sequence<I...>) {
     return {shape_string<plan::output_shape_t<Net, I>>()...};
 }
+
+template <class Net, std::size_t I>
+constexpr bool has_bias() {
+    using node = type_at_t<I, plan::flatten_t<Net>>;
+    if constexpr (node::kind != node_kind::contraction)
+        return false;
+    else
+        return node::template layer<plan::input_shape_t<Net, I>, float>::has_bias;
+}
+template <class Net, std::size_t... I>
+constexpr std::array<bool, sizeof...(I)> biases(std::index_sequence<I...>) {
+    return {(I == 0 ? false : has_bias<Net, (I == 0 ? 1 : I)>())...};
+}
 } // namespace detail
 
 template <class Net, class Policy = fuse::all_t>
@@ -43,6 +56,7 @@ std::string describe(const Net& net, Policy = {}) {
     constexpr std::size_t n = plan::kinds_v<Net>.size();
     const auto names = detail::node_names(net, std::make_index_sequence<n>{});
     const auto shapes = detail::shape_names<Net>(std::make_index_sequence<n>{});
+    constexpr auto bias = detail::biases<Net>(std::make_index_sequence<n>{});
     std::string out = std::string("plan (") + Policy::name() + "): " + names[0] + ", " +
                       std::to_string(bp::groups.size()) + " kernels\n";
     for (std::size_t k = 0; k < bp::groups.size(); ++k) {
@@ -53,29 +67,50 @@ std::string describe(const Net& net, Policy = {}) {
             nodes += (i > g.begin ? " → " : "") + names[i];
         out += "  kernel " + std::to_string(k) + ": " + nodes + "   [" + shapes[g.begin - 1] +
                " → " + shapes[g.end - 1] + "]\n";
-        std::string how, saves, back;
         if (!g.fused) {
-            how = std::string("its own pass (") + to_string(plan::kinds_v<Net>[g.begin]) + ")";
-            saves = "its input and output";
-            back = "its own backward";
-        } else {
-            if (g.contraction) how += "GEMM";
-            if (g.normalization) how += how.empty() ? "batch statistics" : " + batch statistics";
-            const bool chain = g.chain_end > g.chain_begin || g.contraction;
-            if (chain && (g.size() > 1 || !g.contraction))
-                how += std::string(how.empty() ? "" : " + ") + "one epilogue pass (bias, units)";
-            if (g.window) how += " with the pooling window applied per plane";
-            saves = "the kernel's input";
-            if (m.saves_affine_output) saves += ", z = W·x";
-            if (g.normalization) saves += ", batch statistics";
-            back = "one pass over (z, dy)";
-            if (m.recomputes_chain) back += " recomputing the units in registers";
-            if (m.recomputes_window_input) back += " and the window's input plane";
-            back += ", reducing bias and β gradients in the same pass";
-            if (g.normalization) back += "; batch-norm correction";
-            if (g.contraction) back += "; then dW += dz·xᵀ, dx = Wᵀ·dz";
+            out += std::string("      forward:  the node's own pass (") +
+                   to_string(plan::kinds_v<Net>[g.begin]) +
+                   ")\n      keeps:    its input and output\n" +
+                   "      backward: the node's own backward\n";
+            continue;
         }
-        out += "      forward:  " + how + "\n      saves:    " + saves +
+        // The epilogue's steps, in order: bias (unless batch norm follows), then the chain.
+        std::string steps;
+        auto add = [&](const std::string& s) { steps += (steps.empty() ? "" : ", ") + s; };
+        const bool bias_in_chain = g.contraction && bias[g.begin] && !g.normalization;
+        if (bias_in_chain) add("bias");
+        for (std::size_t i = g.chain_begin; i < g.chain_end; ++i)
+            add(plan::kinds_v<Net>[i] == node_kind::normalization ? "batch-norm apply" : names[i]);
+        std::string fwd;
+        if (g.contraction) fwd = "z = W·x (GEMM)";
+        if (g.contraction && g.normalization && bias[g.begin]) fwd += "; z += bias";
+        if (g.normalization) fwd += "; batch statistics of z";
+        if (!steps.empty() || g.window) {
+            fwd += std::string(fwd.empty() ? "" : "; ") + "one pass over " +
+                   (g.contraction ? "z" : "x");
+            if (!steps.empty()) fwd += ": " + steps;
+            if (g.window)
+                fwd += (steps.empty() ? ": " : ", then ") + names[g.end - 1] + " on each plane";
+        }
+        std::string keeps = "its input";
+        if (m.saves_affine_output) keeps += ", z";
+        if (g.normalization) keeps += ", the batch statistics";
+        std::string back;
+        if (!steps.empty() || g.window) {
+            back = "one pass over (" + std::string(g.contraction ? "z" : "x") + ", dy)";
+            if (g.window)
+                back += ": " + names[g.end - 1] + " backward on each " +
+                        (steps.empty() ? "plane" : "recomputed plane");
+            if (!steps.empty())
+                back += std::string(g.window ? ", then " : ": ") + "recompute " + steps +
+                        " in registers and run them in reverse, reducing their parameter "
+                        "gradients in the same pass";
+        }
+        auto then = [&](const std::string& s) { back += (back.empty() ? "" : "; ") + s; };
+        if (g.normalization) then("batch-norm correction");
+        if (g.contraction && g.normalization && bias[g.begin]) then("bias gradient");
+        if (g.contraction) then("dW += dz·xᵀ, dx = Wᵀ·dz");
+        out += "      forward:  " + fwd + "\n      keeps:    " + keeps +
                "\n      backward: " + back + "\n";
     }
     return out;

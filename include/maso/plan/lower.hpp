@@ -19,6 +19,7 @@
 #pragma once
 
 #include <maso/core/error.hpp>
+#include <maso/kernels/pointwise_chain.hpp>
 #include <maso/plan/backward.hpp>
 #include <maso/plan/fuse.hpp>
 #include <maso/plan/infer_shapes.hpp>

@@ -8,16 +8,37 @@
 
 namespace maso::simd {
 
+// The pointers and the body are taken by value: xsimd's stores go through
+// may_alias types, so anything the loop reads through a reference (the pointer
+// arrays, the constants a body captured) would be reloaded after every store.
 template <std::size_t NAcc = 0, class Arch, class T, std::size_t NIn, std::size_t NOut, class Body>
 requires(!std::is_same_v<Arch, scalar_arch>) std::array<T, NAcc> fused_loop(
-    Arch, std::size_t n, const std::array<const T*, NIn>& in, const std::array<T*, NOut>& out,
-    Body&& body) {
+    Arch, std::size_t n, const std::array<const T*, NIn> in, const std::array<T*, NOut> out,
+    Body body) {
     using batch = xsimd::batch<T, Arch>;
     constexpr std::size_t W = batch::size;
     std::array<batch, NAcc> acc;
     acc.fill(batch(T(0)));
     const std::size_t full = n - n % W;
-    for (std::size_t i = 0; i < full; i += W) {
+    std::size_t i = 0;
+#if MASO_UNROLL == 2
+    std::array<batch, NAcc> acc1 = acc;
+    for (; i + 2 * W <= full; i += 2 * W) {
+        std::array<batch, NIn> v0, v1;
+        detail::static_for<NIn>([&](auto k) {
+            v0[k] = batch::load_unaligned(in[k] + i);
+            v1[k] = batch::load_unaligned(in[k] + i + W);
+        });
+        const std::array<batch, NOut> r0 = body(v0, acc);
+        const std::array<batch, NOut> r1 = body(v1, acc1);
+        detail::static_for<NOut>([&](auto k) {
+            r0[k].store_unaligned(out[k] + i);
+            r1[k].store_unaligned(out[k] + i + W);
+        });
+    }
+    detail::static_for<NAcc>([&](auto k) { acc[k] += acc1[k]; });
+#endif
+    for (; i < full; i += W) {
         std::array<batch, NIn> v;
         detail::static_for<NIn>([&](auto k) { v[k] = batch::load_unaligned(in[k] + i); });
         const std::array<batch, NOut> r = body(v, acc);

@@ -35,8 +35,8 @@ constexpr void static_for(F&& f) {
 
 /// Scalar reference: one element at a time, no xsimd.
 template <std::size_t NAcc = 0, class T, std::size_t NIn, std::size_t NOut, class Body>
-std::array<T, NAcc> fused_loop(scalar_arch, std::size_t n, const std::array<const T*, NIn>& in,
-                               const std::array<T*, NOut>& out, Body&& body) {
+std::array<T, NAcc> fused_loop(scalar_arch, std::size_t n, const std::array<const T*, NIn> in,
+                               const std::array<T*, NOut> out, Body body) {
     std::array<T, NAcc> acc{};
     for (std::size_t i = 0; i < n; ++i) {
         std::array<T, NIn> v;

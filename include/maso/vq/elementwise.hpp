@@ -43,18 +43,28 @@ struct two_posterior {
     V p0p1; ///< σ(u) σ(−u)
 };
 
-/// u may be ±∞ here (the forward passes do not clamp it): e is then 0 and p1 0 or 1.
 template <class V>
-two_posterior<V> posterior_of_score(V u) {
+MASO_ALWAYS_INLINE two_posterior<V> posterior_of_score(V u) {
     using O = simd::ops<V>;
-    const V e = O::exp_nonpositive(-O::abs(u)); // in [0, 1]: never overflows
+    const V e = O::exp_nonpositive(O::neg_abs(u)); // in [0, 1]: never overflows
     const V r = O::reciprocal(O::broadcast(1) + e); // σ(|u|); the argument is in [1, 2]
     const V er = e * r;                             // σ(−|u|) without the cancellation of 1 − r
     return {O::select(u >= O::broadcast(0), r, er), er * r};
 }
 
+/// σ(u) alone, for the forward passes: e/(1+e) or 1/(1+e) is one division, where
+/// σ(−|u|) through the reciprocal would cost a multiplication more. u may be ±∞
+/// (the forward passes do not clamp it): e is then 0 and σ(u) 0 or 1.
+template <class V>
+MASO_ALWAYS_INLINE V sigmoid_of_score(V u) {
+    using O = simd::ops<V>;
+    const V one = O::broadcast(1);
+    const V e = O::exp_nonpositive(O::neg_abs(u));
+    return O::select(u >= O::broadcast(0), one, e) / (one + e);
+}
+
 template <class V, class T>
-V clamp_score(V u) {
+MASO_ALWAYS_INLINE V clamp_score(V u) {
     using O = simd::ops<V>;
     return O::min(O::max(u, O::broadcast(-eta_cap<T>)), O::broadcast(eta_cap<T>));
 }
@@ -84,14 +94,14 @@ struct hard_pass {
     explicit hard_pass(const U& u) : s(u) {}
 
     template <class V>
-    V forward(V z) const {
+    MASO_ALWAYS_INLINE V forward(V z) const {
         using O = simd::ops<V>;
         const V c =
             O::select(z > O::broadcast(0), O::broadcast(s.c0 + s.delta), O::broadcast(s.c0));
         return c * z;
     }
     template <class V>
-    V backward(V z, V dy, V& /*dtheta*/) const {
+    MASO_ALWAYS_INLINE V backward(V z, V dy, V& /*dtheta*/) const {
         using O = simd::ops<V>;
         return dy *
                O::select(z > O::broadcast(0), O::broadcast(s.c0 + s.delta), O::broadcast(s.c0));
@@ -108,19 +118,19 @@ struct beta_pass {
     beta_pass(const U& u, basic_beta<T> b) : s(u), eta(std::min(b.eta(), detail::eta_cap<T>)) {}
 
     template <class V>
-    V score(V z) const {
+    MASO_ALWAYS_INLINE V score(V z) const {
         return detail::clamp_score<V, T>(simd::ops<V>::broadcast(eta * s.delta) * z);
     }
     template <class V>
-    V forward(V z) const {
+    MASO_ALWAYS_INLINE V forward(V z) const {
         using O = simd::ops<V>;
         // No clamp: the value never multiplies u, so an infinite u is harmless here.
-        const auto q = detail::posterior_of_score(O::broadcast(eta * s.delta) * z);
-        return z * O::fma(O::broadcast(s.delta), q.p1, O::broadcast(s.c0));
+        const V p1 = detail::sigmoid_of_score(O::broadcast(eta * s.delta) * z);
+        return z * O::fma(O::broadcast(s.delta), p1, O::broadcast(s.c0));
     }
     /// Returns ∂L/∂z and adds ∂L/∂θ to dtheta.
     template <class V>
-    V backward(V z, V dy, V& dtheta) const {
+    MASO_ALWAYS_INLINE V backward(V z, V dy, V& dtheta) const {
         using O = simd::ops<V>;
         const V u = score(z);
         const auto q = detail::posterior_of_score(u);
@@ -141,18 +151,18 @@ struct soft_pass {
         : s(typename S::unit_type{}), eta(std::min(b.eta(), detail::eta_cap<T>)) {}
 
     template <class V>
-    V score(V z) const {
+    MASO_ALWAYS_INLINE V score(V z) const {
         return detail::clamp_score<V, T>(simd::ops<V>::broadcast(eta * s.delta) * z);
     }
     template <class V>
-    V forward(V z) const {
+    MASO_ALWAYS_INLINE V forward(V z) const {
         using O = simd::ops<V>;
         // Unclamped u, as in beta_pass::forward.
-        const V p1 = detail::posterior_of_score(O::broadcast(eta * s.delta) * z).p1;
+        const V p1 = detail::sigmoid_of_score(O::broadcast(eta * s.delta) * z);
         return O::fma(O::broadcast(dw), p1, O::broadcast(w0));
     }
     template <class V>
-    V backward(V z, V dy, V& dtheta) const {
+    MASO_ALWAYS_INLINE V backward(V z, V dy, V& dtheta) const {
         using O = simd::ops<V>;
         const V u = score(z);
         const V pp = detail::posterior_of_score(u).p0p1;

@@ -1,0 +1,261 @@
+// maso/layers/batch_norm.hpp — batch_norm(momentum, eps): per-channel normalisation.
+//
+//   y = γ_c (x − μ_c) · s_c + β_c,   s_c = 1/√(σ²_c + ε)
+//
+// Training: μ_c and σ²_c are the mean and the biased variance of channel c over
+// its M = batch·H·W values, and the running statistics move towards the batch
+// ones, running ← (1 − momentum)·running + momentum·batch, the variance with the
+// unbiased M/(M − 1) estimate. Evaluation: μ, σ² are the running statistics and
+// nothing is updated. paper-spec §7 (BN between each conv and its nonlinearity
+// in the authors' runs) and §9.9 (training mode for gradients, evaluation mode
+// for test).
+//
+// Backward in training, with x̂ = (x − μ)s and dy the gradient at y:
+//   dγ += Σ dy·x̂,   dβ += Σ dy,
+//   dx  = γ s dy − (γ s / M)(Σ dy + x̂ Σ dy·x̂)
+// The first term is the pointwise op (op), the second the batch-statistics
+// term (correct), so the fusion planner can run the apply inside a chain of
+// pointwise ops and add the term after the chain's backward. In evaluation the
+// statistics are constants and the second term vanishes.
+//
+// Parameters: [γ_0 … γ_{C−1}, β_0 … β_{C−1}], γ = 1 and β = 0 at start.
+// State (persists for the model's life; see layout below). The caller
+// zero-fills it, and a zero-filled state must mean "running mean 0, running
+// variance 1": the first slot is a flag that is 0 until the first training
+// forward has set the running statistics, and while it is 0 the running
+// statistics read as (0, 1) whatever the slots hold. This keeps both values
+// stored as themselves (an offset encoding like var − 1 would lose the
+// precision of small variances in float).
+#pragma once
+
+#include <maso/core/error.hpp>
+#include <maso/expr/node.hpp>
+#include <maso/kernels/pointwise_chain.hpp>
+#include <maso/simd/batch_loop.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <tuple>
+
+namespace maso {
+
+/// One channel's batch-norm apply as a pointwise op (kernels/pointwise_chain.hpp).
+template <class T>
+struct batch_norm_op {
+    static constexpr std::size_t accumulators = 2; // Σ dy·x̂, Σ dy
+    T mean, inv_std, gamma, beta;
+    T* grad_gamma;  ///< ∂L/∂γ_c (accumulated)
+    T* grad_beta;   ///< ∂L/∂β_c (accumulated)
+    T* sum_dy_xhat; ///< state: Σ dy·x̂ of the last backward, read by correct
+    T* sum_dy;      ///< state: Σ dy of the last backward, read by correct
+
+    template <class V>
+    V forward(V x) const {
+        using O = simd::ops<V>;
+        // (x − μ) first: subtracting before scaling keeps the digits of x − μ
+        // when |μ| is large against the standard deviation.
+        return O::fma(x - O::broadcast(mean), O::broadcast(gamma * inv_std), O::broadcast(beta));
+    }
+    template <class V>
+    V backward(V x, V dy, V* acc) const {
+        using O = simd::ops<V>;
+        const V xhat = (x - O::broadcast(mean)) * O::broadcast(inv_std);
+        acc[0] = O::fma(dy, xhat, acc[0]); // carries dy: padded lanes add 0
+        acc[1] += dy;
+        return dy * O::broadcast(gamma * inv_std);
+    }
+    void commit(const T* sums) const {
+        *grad_gamma += sums[0];
+        *grad_beta += sums[1];
+        *sum_dy_xhat = sums[0];
+        *sum_dy = sums[1];
+    }
+};
+
+struct batch_norm_node {
+    static constexpr node_kind kind = node_kind::normalization;
+    float momentum = 0.1f;
+    float eps = 1e-5f;
+
+    /// momentum in (0, 1], eps > 0 (NaN refused); else maso::value_error.
+    void validate() const {
+        if (!(momentum > 0.f && momentum <= 1.f))
+            throw value_error("maso: batch_norm: momentum = " + std::to_string(momentum) +
+                              " is outside (0, 1]");
+        if (!(eps > 0.f))
+            throw value_error("maso: batch_norm: eps = " + std::to_string(eps) +
+                              " must be positive");
+    }
+
+    static std::string name(const batch_norm_node& n) {
+        std::ostringstream s; // default float format: 0.1 and 1e-05, not 0.100000
+        s << "batch_norm(momentum = " << n.momentum << ", eps = " << n.eps << ")";
+        return s.str();
+    }
+    template <class In>
+    static consteval diag check() {
+        return diag::ok;
+    }
+    template <class In>
+    using output_shape = In;
+
+    template <class In, class T>
+    struct layer {
+        using output = In;
+        using io = layer_io<In, output, T>;
+        static constexpr std::size_t C = In::channels;
+
+        // State layout, in values of T.
+        static constexpr std::size_t running_set_at = 0; ///< 0 until the first training forward
+        static constexpr std::size_t running_mean_at = 1;
+        static constexpr std::size_t running_var_at = 1 + C;
+        static constexpr std::size_t mean_at = 1 + 2 * C;        ///< μ used by the last forward
+        static constexpr std::size_t inv_std_at = 1 + 3 * C;     ///< s used by the last forward
+        static constexpr std::size_t sum_dy_xhat_at = 1 + 4 * C; ///< of the last backward
+        static constexpr std::size_t sum_dy_at = 1 + 5 * C;      ///< of the last backward
+
+        T momentum, eps;
+
+        explicit layer(const batch_norm_node& n) : momentum(T(n.momentum)), eps(T(n.eps)) {
+            n.validate();
+        }
+        std::size_t parameter_count() const { return 2 * C; }
+        std::size_t state_size(std::size_t) const { return 1 + 6 * C; }
+        std::size_t scratch_size(std::size_t) const { return 0; }
+        void initialize(std::span<T> params, init_context&) const {
+            for (std::size_t c = 0; c < C; ++c) {
+                params[c] = T(1);
+                params[C + c] = T(0);
+            }
+        }
+
+        /// The running statistics as they stand, honouring the "not yet set" flag.
+        static T running_mean(std::span<const T> state, std::size_t c) {
+            return state[running_set_at] != T(0) ? state[running_mean_at + c] : T(0);
+        }
+        static T running_var(std::span<const T> state, std::size_t c) {
+            return state[running_set_at] != T(0) ? state[running_var_at + c] : T(1);
+        }
+
+        /// μ_c and s_c of io.x into the state: the batch's in training (updating the
+        /// running statistics), the running ones in evaluation.
+        void statistics(const io& io) const {
+            const std::span<T> st = io.state;
+            const std::size_t m = io.x.batch * In::plane;
+            if (io.phase == mode::evaluation) {
+                for (std::size_t c = 0; c < C; ++c) {
+                    st[mean_at + c] = running_mean(st, c);
+                    st[inv_std_at + c] = T(1) / std::sqrt(running_var(st, c) + eps);
+                }
+                return;
+            }
+            if (m < 2)
+                throw value_error("maso: batch_norm in training needs at least 2 values per "
+                                  "channel (batch · H · W = " +
+                                  std::to_string(m) + "); use evaluation mode for one value");
+            if (st[running_set_at] == T(0)) {
+                for (std::size_t c = 0; c < C; ++c) {
+                    st[running_mean_at + c] = T(0);
+                    st[running_var_at + c] = T(1);
+                }
+                st[running_set_at] = T(1);
+            }
+            for (std::size_t c = 0; c < C; ++c) {
+                // Two passes, summed in double: M = batch·H·W reaches 10⁵ values and a
+                // float running sum would lose the low digits of the mean; the centred
+                // second pass avoids the Σx² − Mμ² cancellation.
+                const T* x = io.x.channel(c);
+                double sum = 0;
+                for (std::size_t i = 0; i < m; ++i)
+                    sum += double(x[i]);
+                const double mu = sum / double(m);
+                double ss = 0;
+                for (std::size_t i = 0; i < m; ++i) {
+                    const double d = double(x[i]) - mu;
+                    ss += d * d;
+                }
+                const T var = T(ss / double(m));
+                const T unbiased = T(ss / double(m - 1));
+                st[mean_at + c] = T(mu);
+                st[inv_std_at + c] = T(1) / std::sqrt(var + eps);
+                st[running_mean_at + c] =
+                    (T(1) - momentum) * st[running_mean_at + c] + momentum * T(mu);
+                st[running_var_at + c] =
+                    (T(1) - momentum) * st[running_var_at + c] + momentum * unbiased;
+            }
+        }
+
+        /// Channel c's apply with the statistics of the last statistics() call.
+        batch_norm_op<T> op(const io& io, std::size_t c) const {
+            return {io.state[mean_at + c],
+                    io.state[inv_std_at + c],
+                    io.params[c],
+                    io.params[C + c],
+                    io.grads.data() + c,
+                    io.grads.data() + C + c,
+                    io.state.data() + sum_dy_xhat_at + c,
+                    io.state.data() + sum_dy_at + c};
+        }
+
+        /// The batch-statistics term of dx, after the op's backward (whose commit
+        /// stored Σ dy·x̂ and Σ dy): dx ← dx − (γ s / M)(Σ dy + x̂ Σ dy·x̂), M = n.
+        /// x_channel is the input of the batch norm itself. No-op in evaluation.
+        void correct(const io& io, std::size_t c, const T* x_channel, T* dx_channel,
+                     std::size_t n) const {
+            if (io.phase == mode::evaluation || n == 0) return;
+            const T mean = io.state[mean_at + c], inv_std = io.state[inv_std_at + c];
+            const T k = io.params[c] * inv_std / T(n);
+            const T a = k * io.state[sum_dy_at + c], b = k * io.state[sum_dy_xhat_at + c];
+            simd::fused_loop(
+                xsimd::default_arch{}, n, std::array<const T*, 2>{x_channel, dx_channel},
+                std::array<T*, 1>{dx_channel}, [&](const auto& in, auto&) {
+                    using V = std::decay_t<decltype(in[0])>;
+                    using O = simd::ops<V>;
+                    const V xhat = (in[0] - O::broadcast(mean)) * O::broadcast(inv_std);
+                    return std::array{in[1] - O::fma(xhat, O::broadcast(b), O::broadcast(a))};
+                });
+        }
+
+        void forward(const io& io) const {
+            statistics(io);
+            const std::size_t n = io.x.batch * In::plane;
+            for (std::size_t c = 0; c < C; ++c)
+                kernels::chain_forward(xsimd::default_arch{}, std::tuple{op(io, c)},
+                                       io.x.channel(c), io.y.channel(c), n);
+        }
+        void backward(const io& io) const {
+            const std::size_t n = io.x.batch * In::plane;
+            for (std::size_t c = 0; c < C; ++c) {
+                const auto o = op(io, c);
+                if (io.dx.data) {
+                    kernels::chain_backward(xsimd::default_arch{}, std::tuple{o}, io.x.channel(c),
+                                            io.dy.channel(c), io.dx.channel(c), n);
+                    correct(io, c, io.x.channel(c), io.dx.channel(c), n);
+                } else {
+                    // Nobody needs dx: reduce the parameter gradients only.
+                    const auto sums = simd::fused_loop<batch_norm_op<T>::accumulators>(
+                        xsimd::default_arch{}, n,
+                        std::array<const T*, 2>{io.x.channel(c), io.dy.channel(c)},
+                        std::array<T*, 0>{}, [&o](const auto& in, auto& acc) {
+                            o.backward(in[0], in[1], acc.data());
+                            return std::array<std::decay_t<decltype(in[0])>, 0>{};
+                        });
+                    o.commit(sums.data());
+                }
+            }
+        }
+    };
+};
+
+/// Batch normalisation with learnable γ, β per channel; momentum in (0, 1] weighs
+/// the newest batch in the running statistics, eps > 0 guards 1/√(σ² + ε).
+inline batch_norm_node batch_norm(float momentum = 0.1f, float eps = 1e-5f) {
+    const batch_norm_node n{momentum, eps};
+    n.validate();
+    return n;
+}
+
+} // namespace maso

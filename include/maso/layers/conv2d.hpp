@@ -1,0 +1,163 @@
+// maso/layers/conv2d.hpp — conv2d<Cout, K, Stride, Pad>(): the 2-D convolution, an affine map.
+//
+//   z[o][n][y][x] = Σ_{c, ky, kx} W[o][(c·K + ky)·K + kx] · x[c][n][y·S + ky − P][x·S + kx − P] +
+//   b[o]
+//
+// with zero padding P = ⌊K/2⌋ on each side for `same` (the Lasagne / PyTorch
+// convention the paper's networks use, paper-spec §7; stride 2 halves an even
+// map) and P = 0 for `valid`:
+//   same:  Ho = (H + 2⌊K/2⌋ − K)/S + 1        valid:  Ho = (H − K)/S + 1.
+// Each filter is one row of W[Cout][Cin·K·K] (paper-spec §5: the rows of the
+// conv matrix are what the orthogonality constraints see). The convolution is
+// im2col + GEMM (kernels/im2col.hpp): with cols = im2col(x),
+//   Z = W · cols + b,   dW += dZ · colsᵀ,   db += Σ dZ,   dx = col2im(Wᵀ · dZ).
+// As a contraction it heads a fused group: the planner runs forward_affine, then
+// the bias and the units that follow in one epilogue pass.
+#pragma once
+
+#include <maso/core/weight_init.hpp>
+#include <maso/expr/node.hpp>
+#include <maso/kernels/gemm.hpp>
+#include <maso/kernels/im2col.hpp>
+#include <maso/layers/bias.hpp>
+
+#include <algorithm>
+#include <string>
+
+namespace maso {
+
+enum class padding { same, valid };
+
+template <std::size_t Cout, std::size_t K, std::size_t Stride = 1, padding Pad = padding::same,
+          bool Bias = true>
+struct conv2d_node {
+    static constexpr node_kind kind = node_kind::contraction;
+    static constexpr std::size_t filters = Cout, kernel = K, stride = Stride;
+    static constexpr padding pad_mode = Pad;
+    static constexpr std::size_t pad = Pad == padding::same ? K / 2 : 0;
+
+    static std::string name(const conv2d_node&) {
+        return "conv2d<" + std::to_string(Cout) + ", " + std::to_string(K) + ", stride " +
+               std::to_string(Stride) + (Pad == padding::same ? ", same" : ", valid") +
+               (Bias ? "" : ", no bias") + ">";
+    }
+    template <class In>
+    static consteval diag check() {
+        if (Cout == 0 || K == 0) return diag::zero_extent;
+        if (Stride == 0) return diag::stride_zero;
+        if (Pad == padding::same && K % 2 == 0) return diag::same_needs_odd_kernel;
+        if (Pad == padding::valid && (K > In::height || K > In::width))
+            return diag::kernel_too_large;
+        return diag::ok;
+    }
+
+    /// One output extent. `>>` names output_shape even when check failed, so a
+    /// bad configuration must give some extent here rather than divide by zero.
+    static constexpr std::size_t out_extent(std::size_t n) {
+        if (Stride == 0 || n + 2 * pad < K) return 0;
+        return (n + 2 * pad - K) / Stride + 1;
+    }
+    template <class In>
+    using output_shape = shape<Cout, out_extent(In::height), out_extent(In::width)>;
+
+    template <class In, class T>
+    struct layer {
+        using output = output_shape<In>;
+        using io = layer_io<In, output, T>;
+        static constexpr std::size_t Cin = In::channels;
+        static constexpr std::size_t D = Cin * K * K; ///< length of a flattened filter
+        static constexpr std::size_t bias_offset = Cout * D;
+        static constexpr bool has_bias = Bias;
+        /// A 1×1, stride 1 convolution reads x itself as cols: x[Cin][batch·H·W].
+        static constexpr bool cols_are_x = K == 1 && Stride == 1 && pad == 0;
+
+        explicit layer(const conv2d_node&) {}
+        std::size_t parameter_count() const { return Cout * D + (Bias ? Cout : 0); }
+        std::size_t state_size(std::size_t) const { return 0; }
+        std::size_t scratch_size(std::size_t batch) const { return D * pixels(batch); }
+
+        void initialize(std::span<T> params, init_context& ctx) const {
+            init_weights(params.first(Cout * D), Cout, D, D, Cout * K * K, ctx);
+            for (auto& b : params.subspan(Cout * D))
+                b = T(0);
+        }
+
+        /// z = W · cols, without the bias.
+        void forward_affine(const io& io) const {
+            const T* cols = im2col(io);
+            kernels::gemm_nn(Cout, pixels(io.x.batch), D, io.params.data(), cols, io.y.data, false);
+        }
+        /// dW += dz · colsᵀ and dx = col2im(Wᵀ dz); the bias gradient is the bias op's.
+        /// cols is recomputed from x rather than kept from forward: state stays empty.
+        void backward_affine(const io& io) const {
+            const std::size_t n = pixels(io.x.batch);
+            const T* cols = im2col(io);
+            kernels::gemm_nt(Cout, D, n, io.dy.data, cols, io.grads.data(), true);
+            if (!io.dx.data) return;
+            if constexpr (cols_are_x) {
+                kernels::gemm_tn(D, n, Cout, io.params.data(), io.dy.data, io.dx.data, false);
+            } else {
+                // cols is dead once dW is done, so dcols takes its place.
+                T* dcols = io.scratch.data();
+                kernels::gemm_tn(D, n, Cout, io.params.data(), io.dy.data, dcols, false);
+                std::fill_n(io.dx.data, io.dx.size(), T(0));
+                kernels::col2im(geometry(io.x.batch), static_cast<const T*>(dcols), io.dx.data);
+            }
+        }
+        bias_op<T> bias(const io& io, std::size_t c) const {
+            return {io.params[bias_offset + c], io.grads.data() + bias_offset + c};
+        }
+
+        void forward(const io& io) const {
+            forward_affine(io);
+            if constexpr (Bias) {
+                const std::size_t n = pixels(io.y.batch);
+                for (std::size_t c = 0; c < Cout; ++c) {
+                    T* y = io.y.channel(c);
+                    const T b = io.params[bias_offset + c];
+                    for (std::size_t i = 0; i < n; ++i)
+                        y[i] += b;
+                }
+            }
+        }
+        void backward(const io& io) const {
+            if constexpr (Bias) {
+                const std::size_t n = pixels(io.dy.batch);
+                for (std::size_t c = 0; c < Cout; ++c) {
+                    const T* dy = io.dy.channel(c);
+                    T s = 0;
+                    for (std::size_t i = 0; i < n; ++i)
+                        s += dy[i];
+                    io.grads[bias_offset + c] += s;
+                }
+            }
+            backward_affine(io);
+        }
+
+    private:
+        /// Output pixels of the batch: the columns of cols and of z.
+        static constexpr std::size_t pixels(std::size_t batch) { return batch * output::plane; }
+        static constexpr kernels::conv_geometry geometry(std::size_t batch) {
+            return {Cin, batch, In::height, In::width, K, Stride, pad};
+        }
+        /// cols of this call's x: x itself for a 1×1 stride-1 convolution, else
+        /// im2col into scratch.
+        static const T* im2col(const io& io) {
+            if constexpr (cols_are_x) {
+                return io.x.data;
+            } else {
+                kernels::im2col(geometry(io.x.batch), io.x.data, io.scratch.data());
+                return io.scratch.data();
+            }
+        }
+    };
+};
+
+/// A convolution of Cout filters of K×K (with a bias unless Bias is false).
+template <std::size_t Cout, std::size_t K, std::size_t Stride = 1, padding Pad = padding::same,
+          bool Bias = true>
+constexpr conv2d_node<Cout, K, Stride, Pad, Bias> conv2d() {
+    return {};
+}
+
+} // namespace maso

@@ -1,0 +1,123 @@
+// maso/layers/maxout.hpp — maxout<K>(): the max over groups of K consecutive channels.
+//
+//   y[g][n][h][w] = max_{0 ≤ j < K} x[gK + j][n][h][w],   g = 0 … C/K − 1
+//   with a β:       y = Σ_j softmax(η v)_j v_j,  v_j = x[gK + j][n][h][w],  η = β/(1−β)
+//
+// paper-spec §4.6: channel pooling; unit g at site (h, w) is a MASO whose regions are the
+// group's channels (vq::channel_max<K>), inferred hard by default — ties go to the lowest
+// channel, as vq/derive.hpp's hard_region, and the gradient to that winner. maxout<K>(β)
+// gives its β-VQ inference (§3.1): β = ½ soft channel pooling, β = 0 the channel mean; a
+// learnable β is θ = logit(β), one per layer or one per output channel g.
+// The window spans K channel planes, not one H×W plane, so it is not fusable.
+#pragma once
+
+#include <maso/expr/beta_spec.hpp>
+#include <maso/expr/node.hpp>
+#include <maso/layers/detail/pool_window.hpp>
+
+#include <string>
+
+namespace maso {
+
+template <std::size_t K>
+struct maxout_node {
+    static constexpr node_kind kind = node_kind::window;
+    static constexpr bool fusable = false; ///< the window crosses channel planes
+    static constexpr std::size_t group = K;
+    beta_spec beta{1.0f}; ///< β = 1, fixed: the hard max
+
+    bool is_hard() const noexcept { return !beta.learnable && beta.value == 1.0f; }
+
+    static std::string name(const maxout_node& n) {
+        const std::string s = "maxout<" + std::to_string(K) + ">";
+        return n.is_hard() ? s : s + "(" + detail::beta_label(n.beta) + ")";
+    }
+    template <class In>
+    static consteval diag check() {
+        if constexpr (K == 0)
+            return diag::zero_extent;
+        else if constexpr (!is_shape_v<In>) // a fragment's no_input: nothing to check yet
+            return diag::ok;
+        else
+            return In::channels % K != 0 ? diag::maxout_not_dividing : diag::ok;
+    }
+    template <class In>
+    using output_shape = detail::grouped_shape_t<In, K>;
+
+    template <class In, class T>
+    struct layer {
+        using output = output_shape<In>;
+        using io = layer_io<In, output, T>;
+        static constexpr std::size_t G = output::channels; ///< groups = output channels
+        detail::beta_source<T> beta;
+
+        explicit layer(const maxout_node& n) : beta((n.beta.validate("maxout"), n.beta)) {}
+        std::size_t parameter_count() const { return beta.parameter_count(G); }
+        std::size_t state_size(std::size_t) const { return 0; }
+        std::size_t scratch_size(std::size_t) const { return 0; }
+        void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
+
+        /// Group g's K values at position i of the channels' [batch][H][W] runs.
+        static std::array<T, K> gather(const activation<In, const T>& x, std::size_t g,
+                                       std::size_t i) noexcept {
+            std::array<T, K> v;
+            for (std::size_t j = 0; j < K; ++j)
+                v[j] = x.channel(g * K + j)[i];
+            return v;
+        }
+
+        void forward(const io& io) const {
+            const std::size_t sites = io.x.batch * In::plane;
+            for (std::size_t g = 0; g < G; ++g) {
+                const auto b = beta.of(io.params, g);
+                const T eta = b.eta();
+                T* const y = io.y.channel(g);
+                for (std::size_t i = 0; i < sites; ++i) {
+                    const auto v = gather(io.x, g, i);
+                    y[i] = b.is_hard() ? v[detail::first_max(v.data(), K)]
+                                       : detail::beta_window_forward(v.data(), K, eta);
+                }
+            }
+        }
+        /// Every input channel belongs to exactly one group, so dx is written once per value.
+        void backward(const io& io) const {
+            if (!io.dx.data && !beta.spec.learnable) return;
+            const std::size_t sites = io.x.batch * In::plane;
+            for (std::size_t g = 0; g < G; ++g) {
+                const auto b = beta.of(io.params, g);
+                const T eta = b.eta();
+                const T* const dy = io.dy.channel(g);
+                T deta = 0;
+                for (std::size_t i = 0; i < sites; ++i) {
+                    const auto v = gather(io.x, g, i);
+                    std::array<T, K> dv{};
+                    if (b.is_hard()) // no β gradient on the hard path (§9.3)
+                        dv[detail::first_max(v.data(), K)] = dy[i];
+                    else
+                        deta += detail::beta_window_backward(v.data(), K, eta, dy[i],
+                                                             io.dx.data ? dv.data() : nullptr);
+                    if (io.dx.data)
+                        for (std::size_t j = 0; j < K; ++j)
+                            io.dx.channel(g * K + j)[i] = dv[j];
+                }
+                if (T* const dtheta = beta.gradient(io.grads, g))
+                    *dtheta += detail::theta_gradient(deta, eta);
+            }
+        }
+    };
+};
+
+/// Hard maxout: the max over each group of K consecutive channels.
+template <std::size_t K>
+constexpr maxout_node<K> maxout() {
+    return {};
+}
+
+/// β-VQ maxout: β-softmax over each group of K channels; β fixed, learnable or per group.
+template <std::size_t K>
+maxout_node<K> maxout(beta_spec beta) {
+    beta.validate("maxout");
+    return {beta};
+}
+
+} // namespace maso

@@ -1,0 +1,136 @@
+// maso/layers/soft_output.hpp — sigmoid(β) and tanh(β): soft-layer outputs as layers.
+//
+//   sigmoid(β)  y = σ(ηz)      the active-region probability of ReLU's β-VQ (Prop. 5)
+//   tanh(β)     y = tanh(ηz)   p_1 − p_0 of |·|'s β-VQ, tanh(u) = 2σ(2u) − 1 (App. E.6)
+//
+// with η = β/(1−β); at the default β = ½ (η = 1) they are the usual σ(z) and
+// tanh(z). paper-spec §4.7. The math is vq/elementwise.hpp's soft_pass of the
+// readouts vq::sigmoid_output and vq::tanh_output:
+//   ∂y/∂z = (w_1 − w_0) Δ η p_0 p_1,   ∂y/∂θ = (w_1 − w_0) u p_0 p_1   (u = ηΔz)
+// β is given as in vq_node.hpp: fixed, learnable for the layer or per channel
+// (θ with β = σ(θ) in the parameters). Per channel the layer is one pointwise op
+// (`op`), which the planner chains after the affine map that precedes it.
+//
+// Naming: inside namespace maso, maso::tanh hides ::tanh for unqualified calls,
+// so maso's own code writes std::tanh. Users with `using namespace maso` who
+// pass a bare float get ::tanh(float) by overload resolution; write
+// maso::tanh(0.8f), or pass a beta_spec (learnable(0.8f)).
+#pragma once
+
+#include <maso/expr/beta_spec.hpp>
+#include <maso/expr/node.hpp>
+#include <maso/kernels/pointwise_chain.hpp>
+#include <maso/vq/beta.hpp>
+#include <maso/vq/elementwise.hpp>
+#include <maso/vq/soft/sigmoid_output.hpp>
+#include <maso/vq/soft/tanh_output.hpp>
+
+#include <array>
+#include <string>
+#include <tuple>
+
+namespace maso {
+
+/// One channel's soft-layer output as a pointwise op (kernels/pointwise_chain.hpp).
+template <vq::two_region_readout S, class T>
+struct soft_output_op {
+    static constexpr std::size_t accumulators = 1;
+    vq::soft_pass<S, T> pass;
+    T* grad; ///< ∂L/∂θ of this channel's β, or null when β is fixed
+
+    template <class V>
+    V forward(V z) const {
+        return pass.forward(z);
+    }
+    template <class V>
+    V backward(V z, V dy, V* acc) const {
+        return pass.backward(z, dy, acc[0]);
+    }
+    void commit(const T* sums) const {
+        if (grad) *grad += sums[0];
+    }
+};
+
+template <vq::two_region_readout S>
+struct soft_output_node {
+    static constexpr node_kind kind = node_kind::elementwise;
+    beta_spec beta{};
+
+    static std::string name(const soft_output_node& n) {
+        return std::string(S::name()) + "(" + n.beta.label() + ")";
+    }
+    template <class In>
+    static consteval diag check() {
+        return diag::ok;
+    }
+    template <class In>
+    using output_shape = In;
+
+    template <class In, class T>
+    struct layer {
+        using output = In;
+        using io = layer_io<In, output, T>;
+        static constexpr std::size_t C = In::channels;
+        beta_spec beta;
+
+        explicit layer(const soft_output_node& n) : beta(n.beta) { beta.validate(S::name()); }
+        std::size_t parameter_count() const { return beta.parameter_count(C); }
+        std::size_t state_size(std::size_t) const { return 0; }
+        std::size_t scratch_size(std::size_t) const { return 0; }
+        void initialize(std::span<T> params, init_context&) const {
+            for (auto& theta : params)
+                theta = vq::basic_beta<T>::from_beta(T(beta.value)).theta;
+        }
+
+        /// θ of channel c: a parameter when learnable, else the fixed value.
+        vq::basic_beta<T> beta_of(const io& io, std::size_t c) const {
+            if (!beta.learnable) return vq::basic_beta<T>::from_beta(T(beta.value));
+            return {io.params[beta.per_channel ? c : 0]};
+        }
+        soft_output_op<S, T> op(const io& io, std::size_t c) const {
+            T* grad = beta.learnable ? io.grads.data() + (beta.per_channel ? c : 0) : nullptr;
+            return {vq::soft_pass<S, T>(beta_of(io, c)), grad};
+        }
+
+        void forward(const io& io) const {
+            const std::size_t n = io.x.batch * In::plane;
+            for (std::size_t c = 0; c < C; ++c)
+                kernels::chain_forward(xsimd::default_arch{}, std::tuple{op(io, c)},
+                                       io.x.channel(c), io.y.channel(c), n);
+        }
+        void backward(const io& io) const {
+            const std::size_t n = io.x.batch * In::plane;
+            for (std::size_t c = 0; c < C; ++c) {
+                const auto o = op(io, c);
+                if (io.dx.data) {
+                    kernels::chain_backward(xsimd::default_arch{}, std::tuple{o}, io.x.channel(c),
+                                            io.dy.channel(c), io.dx.channel(c), n);
+                } else if (o.grad) {
+                    // Nobody needs dx, but a learnable β still wants its gradient.
+                    const auto sums = simd::fused_loop<1>(
+                        xsimd::default_arch{}, n,
+                        std::array<const T*, 2>{io.x.channel(c), io.dy.channel(c)},
+                        std::array<T*, 0>{}, [&o](const auto& in, auto& acc) {
+                            o.backward(in[0], in[1], acc.data());
+                            return std::array<std::decay_t<decltype(in[0])>, 0>{};
+                        });
+                    o.commit(sums.data());
+                }
+            }
+        }
+    };
+};
+
+/// σ(ηz) elementwise, η = β/(1−β): ReLU's soft-layer output (β = ½: the sigmoid).
+inline soft_output_node<vq::sigmoid_output> sigmoid(beta_spec beta = 0.5f) {
+    beta.validate("sigmoid");
+    return {beta};
+}
+
+/// tanh(ηz) elementwise, η = β/(1−β): |·|'s soft-layer output (β = ½: tanh).
+inline soft_output_node<vq::tanh_output> tanh(beta_spec beta = 0.5f) {
+    beta.validate("tanh");
+    return {beta};
+}
+
+} // namespace maso

@@ -1,0 +1,28 @@
+// Tests of include/maso/plan/flatten.hpp and plan/infer_shapes.hpp.
+#define BOOST_TEST_MODULE plan.infer_shapes
+#include <maso/layers/dense.hpp>
+#include <maso/layers/input.hpp>
+#include <maso/layers/vq_node.hpp>
+#include <maso/plan/infer_shapes.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+using namespace maso;
+
+const auto net = input<6>() >> dense<5>() >> hard_vq<relu>() >> dense<3>();
+using Net = std::decay_t<decltype(net)>;
+
+BOOST_AUTO_TEST_CASE(flatten_names_the_node_list) {
+    static_assert(plan::flatten<Net>::valid);
+    static_assert(plan::flatten_t<Net>::size == 4);
+    using fragment = std::decay_t<decltype(dense<5>() >> hard_vq<relu>())>;
+    static_assert(!plan::flatten<fragment>::starts_with_input);
+    BOOST_CHECK(true);
+}
+
+BOOST_AUTO_TEST_CASE(one_shape_per_node) {
+    static_assert(std::is_same_v<plan::shapes_t<Net>, type_list<shape<6>, shape<5>, shape<5>, shape<3>>>);
+    static_assert(std::is_same_v<plan::input_shape_t<Net, 3>, shape<5>>);
+    static_assert(std::is_same_v<plan::output_shape_t<Net, 3>, shape<3>>);
+    BOOST_CHECK(true);
+}
