@@ -1,12 +1,7 @@
 // Tests of include/maso/train/model.hpp: instantiate, forward, backward, access,
 // fused == unfused, no allocation after instantiation.
 #define BOOST_TEST_MODULE train.model
-#include <maso/expr/chain.hpp>
-#include <maso/layers/dense.hpp>
-#include <maso/layers/input.hpp>
-#include <maso/layers/vq_node.hpp>
-#include <maso/plan/describe.hpp>
-#include <maso/train/model.hpp>
+#include <maso/maso.hpp>
 
 #include <maso_test/check.hpp>
 
@@ -59,6 +54,33 @@ BOOST_AUTO_TEST_CASE(no_allocation_in_forward_or_backward) {
         m.backward(dy);
     }
     BOOST_CHECK_EQUAL(allocations.load() - before, 0);
+}
+
+BOOST_AUTO_TEST_CASE(no_allocation_in_a_cnn_of_every_kind) {
+    const auto cnn = input<3, 8, 8>() >> conv2d<4, 3>() >> beta_vq<relu>(learnable(0.5f)) >>
+                     softpool<2>(learnable(0.5f)) >> conv2d<4, 3, 2, padding::same, false>() >>
+                     batch_norm() >> soft_vq<absolute>() >> maxout<2>() >> flatten() >> dense<6>() >>
+                     sigmoid() >> dense<3>() >> softmax_cross_entropy();
+    for (int fused = 0; fused < 2; ++fused) {
+        auto run = [&](auto m) {
+            m.enable_input_gradient();
+            const auto x = maso_test::uniform_vector<float>(3 * 64 * 2, -1, 1);
+            const std::vector<int> labels{0, 2};
+            m.forward(x, labels);
+            m.backward();
+            const long before = allocations.load();
+            for (int k = 0; k < 3; ++k) {
+                m.zero_gradients();
+                m.forward(x, labels);
+                m.backward();
+            }
+            BOOST_CHECK_EQUAL(allocations.load() - before, 0);
+        };
+        if (fused)
+            run(instantiate(cnn, 2));
+        else
+            run(instantiate(cnn, 2, fuse::none));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(describe_shows_three_fused_kernels) {
