@@ -23,6 +23,7 @@ BOOST_AUTO_TEST_CASE(validation_names_the_layer_and_value) {
     } catch (const value_error& e) {
         BOOST_CHECK(std::string(e.what()).find("softpool") != std::string::npos);
     }
+    BOOST_CHECK_THROW(learnable(0.f).validate("beta_vq"), value_error); // θ = −∞ never trains
     try {
         beta_spec(2.f).validate("beta_vq");
         BOOST_ERROR("accepted β = 2");

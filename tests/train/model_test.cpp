@@ -18,6 +18,15 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// Aligned allocations (packing buffers) count too.
+void* operator new(std::size_t n, std::align_val_t a) {
+    ++allocations;
+    const std::size_t al = static_cast<std::size_t>(a);
+    if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 using namespace maso;
 
@@ -90,4 +99,34 @@ BOOST_AUTO_TEST_CASE(describe_shows_three_fused_kernels) {
     BOOST_CHECK(d.find("dense<5> → beta_vq<relu>") != std::string::npos);
     const std::string u = describe(mlp, fuse::none);
     BOOST_CHECK(u.find("6 kernels") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(labels_are_optional_for_prediction_and_checked_before_running) {
+    const auto net = input<4>() >> dense<5>() >> batch_norm() >> dense<3>() >> softmax_cross_entropy();
+    auto m = instantiate(net, 2);
+    const auto x = maso_test::uniform_vector<float>(8, -1, 1);
+    // prediction: no labels, probabilities out, no loss, no backward
+    BOOST_CHECK_EQUAL(m.forward(x), 0.f);
+    std::vector<float> p(6);
+    m.output(p);
+    MASO_CHECK_CLOSE(p[0] + p[1] + p[2], 1.0, 1e-6, 1);
+    BOOST_CHECK_THROW(m.backward(), value_error);
+    // a bad label is refused before any layer runs: the last output is untouched
+    const std::vector<int> bad{1, 3};
+    const auto x2 = maso_test::uniform_vector<float>(8, -1, 1);
+    try {
+        m.forward(x2, bad);
+        BOOST_ERROR("label 3 of 3 classes accepted");
+    } catch (const value_error& e) {
+        BOOST_CHECK(std::string(e.what()).find("image 1 has label 3, outside [0, 3)") !=
+                    std::string::npos);
+    }
+    std::vector<float> p2(6);
+    m.output(p2);
+    BOOST_CHECK(p2 == p);
+    const std::vector<int> short_list{1};
+    BOOST_CHECK_THROW(m.forward(x, short_list), size_error);
+    BOOST_CHECK_THROW(m.forward(std::vector<float>(7)), size_error);
+    const std::vector<int> good{0, 2};
+    BOOST_CHECK_GT(m.forward(x, good), 0.f);
 }

@@ -35,8 +35,9 @@ struct activation {
 
 /// [N][C][H][W] → [C][N][H][W].
 template <class S, class T>
-void to_channel_major(std::span<const T> nchw, activation<S, T> out) {
-    detail::check_same_size(out.size(), nchw.size(), "the input batch");
+void to_channel_major(std::span<const T> nchw, activation<S, T> out,
+                      const char* what = "the input batch") {
+    detail::check_same_size(out.size(), nchw.size(), what);
     for (std::size_t n = 0; n < out.batch; ++n)
         for (std::size_t c = 0; c < S::channels; ++c)
             for (std::size_t i = 0; i < S::plane; ++i)

@@ -45,6 +45,10 @@ struct beta_spec {
             throw value_error(std::string("maso: ") + where +
                               ": a learnable beta must start below 1 (beta = 1 is the hard path; "
                               "use hard_vq)");
+        if (learnable && value <= 0.f)
+            throw value_error(std::string("maso: ") + where +
+                              ": a learnable beta must start above 0 (at beta = 0, theta = -inf "
+                              "and its gradient is 0, so it would never move)");
     }
 };
 

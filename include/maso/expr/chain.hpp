@@ -14,6 +14,8 @@
 #pragma once
 
 #include <maso/core/diagnostics.hpp>
+#include <maso/core/flat_tuple.hpp>
+#include <maso/core/type_list.hpp>
 #include <maso/core/shape.hpp>
 #include <maso/expr/node.hpp>
 
@@ -29,7 +31,7 @@ template <class Out, class... Nodes>
 struct chain {
     using output_shape = Out;
     static constexpr std::size_t size = sizeof...(Nodes);
-    std::tuple<Nodes...> nodes;
+    flat_tuple<Nodes...> nodes;
 };
 
 template <class T>
@@ -77,7 +79,7 @@ inline constexpr bool ends_with_loss_v = [] {
     if constexpr (sizeof...(Ns) == 0)
         return false;
     else
-        return std::tuple_element_t<sizeof...(Ns) - 1, std::tuple<Ns...>>::kind == node_kind::loss;
+        return type_at_t<sizeof...(Ns) - 1, type_list<Ns...>>::kind == node_kind::loss;
 }();
 
 /// Appends one node; the check runs here, inside the user's `>>`.
@@ -89,21 +91,24 @@ constexpr auto append(chain<Out, Ns...>&& c, N&& n) {
         [[maybe_unused]] constexpr bool reported = report<d>();
     }
     using next = append_shape_t<node_t, Out, ends_with_loss_v<Ns...>>;
-    return std::apply(
-        [&](auto&&... ns) {
+    return maso::apply(
+        [&](const auto&... ns) {
             return chain<next, Ns..., node_t>{
-                std::tuple<Ns..., node_t>{std::move(ns)..., std::forward<N>(n)}};
+                flat_tuple<Ns..., node_t>{std::in_place, ns..., std::forward<N>(n)}};
         },
-        std::move(c.nodes));
+        c.nodes);
 }
 
 template <class N>
 constexpr auto start(N&& n) {
     using node_t = std::decay_t<N>;
-    if constexpr (node_t::kind == node_kind::input)
-        return chain<typename node_t::template output_shape<void>, node_t>{std::tuple<node_t>{n}};
+    if constexpr (node_t::kind == node_kind::input) {
+        [[maybe_unused]] constexpr bool reported = report<node_t::template check<void>()>();
+        return chain<typename node_t::template output_shape<void>, node_t>{
+            flat_tuple<node_t>{std::in_place, n}};
+    }
     else
-        return chain<no_input, node_t>{std::tuple<node_t>{n}};
+        return chain<no_input, node_t>{flat_tuple<node_t>{std::in_place, n}};
 }
 
 } // namespace detail
@@ -123,8 +128,8 @@ constexpr auto operator>>(chain<Out, Ns...> c, B b) {
 /// chain >> fragment: the fragment's nodes are appended (and checked) one by one.
 template <class Out, class... Ns, class... Ms>
 constexpr auto operator>>(chain<Out, Ns...> c, chain<no_input, Ms...> fragment) {
-    return std::apply([&](auto&&... ms) { return (std::move(c) >> ... >> std::move(ms)); },
-                      std::move(fragment.nodes));
+    return maso::apply([&](const auto&... ms) { return (std::move(c) >> ... >> ms); },
+                       fragment.nodes);
 }
 
 /// node >> fragment

@@ -12,16 +12,15 @@ template <std::size_t C, std::size_t H = 1, std::size_t W = 1>
 struct input_node {
     static constexpr node_kind kind = node_kind::input;
     static constexpr bool valid = C > 0 && H > 0 && W > 0;
-    [[maybe_unused]] static constexpr bool reported =
-        detail::report<(valid ? diag::ok : diag::zero_extent)>();
 
     static std::string name(const input_node&) {
         return "input<" + std::to_string(C) + ", " + std::to_string(H) + ", " + std::to_string(W) +
                ">";
     }
+    /// Checked where the chain starts (expr/chain.hpp): E018 for a zero extent.
     template <class In>
     static consteval diag check() {
-        return diag::ok;
+        return valid ? diag::ok : diag::zero_extent;
     }
     template <class>
     using output_shape = std::conditional_t<valid, shape<C, H, W>, invalid_shape>;

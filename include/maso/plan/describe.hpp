@@ -29,7 +29,7 @@ std::string shape_string() {
 
 template <class Net, std::size_t... I>
 std::array<std::string, sizeof...(I)> node_names(const Net& net, std::index_sequence<I...>) {
-    return {type_at_t<I, plan::flatten_t<Net>>::name(std::get<I>(net.nodes))...};
+    return {type_at_t<I, plan::flatten_t<Net>>::name(maso::get<I>(net.nodes))...};
 }
 template <class Net, std::size_t... I>
 std::array<std::string, sizeof...(I)> shape_names(std::index_sequence<I...>) {
@@ -52,6 +52,8 @@ constexpr std::array<bool, sizeof...(I)> biases(std::index_sequence<I...>) {
 
 template <class Net, class Policy = fuse::all_t>
 std::string describe(const Net& net, Policy = {}) {
+    [[maybe_unused]] constexpr bool ok =
+        detail::report<(plan::flatten<Net>::starts_with_input ? diag::ok : diag::chain_needs_input)>();
     using bp = plan::backward_plan<Net, Policy>;
     constexpr std::size_t n = plan::kinds_v<Net>.size();
     const auto names = detail::node_names(net, std::make_index_sequence<n>{});

@@ -54,7 +54,7 @@ template <class Net, class T, class Seq>
 struct layers_tuple;
 template <class Net, class T, std::size_t... I>
 struct layers_tuple<Net, T, std::index_sequence<I...>> {
-    using type = std::tuple<typename layer_of<Net, T, I>::type...>;
+    using type = flat_tuple<typename layer_of<Net, T, I>::type...>;
 };
 } // namespace detail
 
@@ -78,7 +78,7 @@ public:
         if (batch == 0) throw value_error("maso: the batch size must be at least 1");
         std::size_t scratch = 0;
         for_each_node([&](auto i) {
-            const auto& L = std::get<i>(layers_);
+            const auto& L = maso::get<i>(layers_);
             param_offset_[i + 1] = param_offset_[i] + L.parameter_count();
             state_offset_[i + 1] = state_offset_[i] + L.state_size(batch);
             scratch = std::max(scratch, L.scratch_size(batch));
@@ -125,7 +125,7 @@ public:
     }
     template <std::size_t I>
     auto& layer() noexcept {
-        return std::get<I>(layers_);
+        return maso::get<I>(layers_);
     }
     /// Node I's output, when the plan keeps it (always for the input and the last node).
     template <std::size_t I>
@@ -150,7 +150,8 @@ private:
 
     template <std::size_t... I>
     static layers_t make_layers(const Net& net, std::index_sequence<I...>) {
-        return layers_t{typename detail::layer_of<Net, T, I>::type(std::get<I>(net.nodes))...};
+        return layers_t{std::in_place,
+                        typename detail::layer_of<Net, T, I>::type(maso::get<I>(net.nodes))...};
     }
     template <class F>
     static void for_each_node(F&& f) {
@@ -191,7 +192,7 @@ private:
         r.scratch = std::span<T>(scratch_).first(plane_offset_);
         r.phase = phase;
         r.labels = labels;
-        r.loss = &loss;
+        r.loss = labels ? &loss : nullptr; // no labels: a loss node only predicts
         return r;
     }
     template <std::size_t I>
@@ -230,11 +231,11 @@ private:
         constexpr group g = groups[K];
         auto nodes_ops = [&]<std::size_t... J>(std::index_sequence<J...>) {
             return std::tuple{
-                std::get<g.chain_begin + J>(layers_).op(io<g.chain_begin + J>(), c)...};
+                maso::get<g.chain_begin + J>(layers_).op(io<g.chain_begin + J>(), c)...};
         }
         (std::make_index_sequence<g.chain_end - g.chain_begin>{});
         if constexpr (bias_in_chain<K>())
-            return std::tuple_cat(std::tuple{std::get<g.begin>(layers_).bias(io<g.begin>(), c)},
+            return std::tuple_cat(std::tuple{maso::get<g.begin>(layers_).bias(io<g.begin>(), c)},
                                   nodes_ops);
         else
             return nodes_ops;
@@ -248,28 +249,28 @@ private:
     void group_forward() {
         constexpr group g = groups[K];
         if constexpr (!g.fused) {
-            std::get<g.begin>(layers_).forward(
+            maso::get<g.begin>(layers_).forward(
                 io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
         } else {
             // z: the chain's input — the contraction's output, or the group's input.
             constexpr std::size_t zi = g.contraction ? g.begin : g.begin - 1;
             using S = out_shape<zi>;
             if constexpr (g.contraction)
-                std::get<g.begin>(layers_).forward_affine(
+                maso::get<g.begin>(layers_).forward_affine(
                     io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
             if constexpr (bias_before_norm<K>())
                 for (std::size_t c = 0; c < S::channels; ++c)
                     kernels::chain_forward(
                         xsimd::default_arch{},
-                        std::tuple{std::get<g.begin>(layers_).bias(io<g.begin>(), c)},
+                        std::tuple{maso::get<g.begin>(layers_).bias(io<g.begin>(), c)},
                         channel<S>(zi, c), channel<S>(zi, c), batch_ * S::plane);
             if constexpr (g.normalization)
-                std::get<g.chain_begin>(layers_).statistics(
+                maso::get<g.chain_begin>(layers_).statistics(
                     io<g.chain_begin>(act(zi), nullptr, nullptr, nullptr));
             T* out = act(g.end - 1);
             if constexpr (g.window) {
                 constexpr std::size_t w = g.end - 1;
-                auto& W = std::get<w>(layers_);
+                auto& W = maso::get<w>(layers_);
                 auto wio = io<w>(nullptr, out, nullptr, nullptr);
                 T* buf = plane_buffer(0);
                 using O = out_shape<w>;
@@ -299,7 +300,7 @@ private:
         constexpr group g = groups[K];
         if constexpr (!g.fused) {
             constexpr bool affine = node_t<g.begin>::kind == node_kind::contraction;
-            std::get<g.begin>(layers_).backward(
+            maso::get<g.begin>(layers_).backward(
                 io<g.begin>(act(g.begin - 1), act(g.begin), dact(g.begin),
                             affine ? input_grad_of(g.begin - 1) : dact(g.begin - 1)));
         } else {
@@ -311,7 +312,7 @@ private:
             const T* z = act(zi);
             if constexpr (g.window) {
                 constexpr std::size_t w = g.end - 1;
-                auto& W = std::get<w>(layers_);
+                auto& W = maso::get<w>(layers_);
                 auto wio = io<w>();
                 using O = out_shape<w>;
                 T* buf = plane_buffer(0);
@@ -340,11 +341,11 @@ private:
             if constexpr (g.normalization) {
                 auto nio = io<g.chain_begin>();
                 for (std::size_t c = 0; c < S::channels; ++c)
-                    std::get<g.chain_begin>(layers_).correct(
+                    maso::get<g.chain_begin>(layers_).correct(
                         nio, c, channel<S>(zi, c), dz + c * batch_ * S::plane, batch_ * S::plane);
             }
             if constexpr (bias_before_norm<K>()) {
-                auto& L = std::get<g.begin>(layers_);
+                auto& L = maso::get<g.begin>(layers_);
                 for (std::size_t c = 0; c < S::channels; ++c) {
                     T s = 0;
                     const T* d = dz + c * batch_ * S::plane;
@@ -355,7 +356,7 @@ private:
                 }
             }
             if constexpr (g.contraction)
-                std::get<g.begin>(layers_).backward_affine(
+                maso::get<g.begin>(layers_).backward_affine(
                     io<g.begin>(act(g.begin - 1), act(g.begin), dz, input_grad_of(g.begin - 1)));
         }
     }

@@ -42,25 +42,34 @@ public:
     std::size_t batch() const noexcept { return program_.batch(); }
 
     /// Runs the network on a batch of images [N][C][H][W]. With a loss node,
-    /// `labels` holds one class per image and the mean loss is returned;
-    /// otherwise labels must be empty and 0 is returned.
+    /// `labels` holds one class per image and the mean loss is returned; without
+    /// labels a loss network only predicts (output() holds the probabilities) and
+    /// returns 0. Labels are checked before anything runs.
     T forward(std::span<const T> images, std::span<const int> labels = {}) {
-        to_channel_major(images, program_.template value<0>());
         if constexpr (has_loss) {
-            detail::check_same_size(batch(), labels.size(), "the labels");
-            program_.labels = labels.data();
+            if (!labels.empty()) {
+                detail::check_same_size(batch(), labels.size(), "the label list");
+                for (std::size_t n = 0; n < labels.size(); ++n)
+                    if (labels[n] < 0 || std::size_t(labels[n]) >= output_shape::channels)
+                        throw value_error("maso: image " + std::to_string(n) + " has label " +
+                                          std::to_string(labels[n]) + ", outside [0, " +
+                                          std::to_string(output_shape::channels) + ")");
+            }
+            program_.labels = labels.empty() ? nullptr : labels.data();
         } else if (!labels.empty()) {
             throw value_error("maso: labels given to a network without a loss node");
         }
+        to_channel_major(images, program_.template value<0>());
         program_.forward();
-        return has_loss ? program_.loss : T(0);
+        return has_loss && !labels.empty() ? program_.loss : T(0);
     }
 
     /// Backward from the loss; parameter gradients are added to.
     void backward() requires has_loss { program_.backward(); }
     /// Backward from ∂L/∂output given as [N][C][H][W]; parameter gradients are added to.
     void backward(std::span<const T> output_gradient) requires(!has_loss) {
-        to_channel_major(output_gradient, program_.template gradient<last>());
+        to_channel_major(output_gradient, program_.template gradient<last>(),
+                         "the output gradient");
         program_.backward();
     }
 
@@ -113,7 +122,7 @@ template <class Net, class Policy = fuse::all_t>
 auto instantiate(const Net& net, std::size_t batch, Policy = {}, init_options init = {}) {
     using flat = plan::flatten<Net>;
     [[maybe_unused]] constexpr bool ok =
-        detail::report < flat::starts_with_input ? diag::ok : diag::chain_needs_input > ();
+        detail::report<(flat::starts_with_input ? diag::ok : diag::chain_needs_input)>();
     return model<Net, Policy, float>(net, batch, init);
 }
 
