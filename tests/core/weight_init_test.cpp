@@ -32,12 +32,14 @@ BOOST_AUTO_TEST_CASE(he_normal_has_variance_two_over_fan_in) {
     std::vector<double> w(100 * 400);
     init_weights<double>(w, 100, 400, 400, 100, ctx);
     double var = 0;
-    for (double v : w) var += v * v / w.size();
+    for (double v : w)
+        var += v * v / w.size();
     BOOST_CHECK_CLOSE(var, 2.0 / 400, 3.0); // percent
 }
 
 BOOST_AUTO_TEST_CASE(orthogonal_rows_or_columns) {
-    for (auto [rows, cols] : {std::pair{4, 9}, std::pair{9, 4}, std::pair{5, 5}}) {
+    for (const auto& rc : {std::pair{4, 9}, std::pair{9, 4}, std::pair{5, 5}}) {
+        const int rows = rc.first, cols = rc.second;
         std::mt19937_64 rng(3);
         init_context ctx{rng, initializer::orthogonal};
         std::vector<double> w(rows * cols);
@@ -48,7 +50,8 @@ BOOST_AUTO_TEST_CASE(orthogonal_rows_or_columns) {
         for (int i = 0; i < count; ++i)
             for (int j = 0; j < count; ++j) {
                 double dot = 0;
-                for (int t = 0; t < len; ++t) dot += at(i, t) * at(j, t);
+                for (int t = 0; t < len; ++t)
+                    dot += at(i, t) * at(j, t);
                 MASO_CHECK_CLOSE(dot, i == j ? 1.0 : 0.0, 1e-12, 1.0);
             }
     }

@@ -10,9 +10,9 @@
 
 using namespace maso;
 
-const auto net = input<6>() >> dense<5>() >> hard_vq<relu>() >> beta_vq<absolute>(0.6f) >>
-                 dense<4>() >> dense<3>() >> soft_vq<relu>();
-using Net = std::decay_t<decltype(net)>;
+using Net =
+    std::decay_t<decltype(input<6>() >> dense<5>() >> hard_vq<relu>() >> beta_vq<absolute>(0.6f) >>
+                          dense<4>() >> dense<3>() >> soft_vq<relu>())>;
 
 BOOST_AUTO_TEST_CASE(classify_reads_node_kinds) {
     constexpr auto k = plan::kinds_v<Net>;
@@ -50,5 +50,6 @@ BOOST_AUTO_TEST_CASE(backward_plan_keeps_z_and_recomputes_the_chain) {
     constexpr std::array<bool, 7> kept{true, true, false, true, true, true, true};
     static_assert(bp::materialized == kept);
     using none = plan::backward_plan<Net, fuse::none_t>;
-    for (bool m : none::materialized) BOOST_CHECK(m);
+    for (bool m : none::materialized)
+        BOOST_CHECK(m);
 }

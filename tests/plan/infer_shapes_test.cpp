@@ -9,8 +9,7 @@
 
 using namespace maso;
 
-const auto net = input<6>() >> dense<5>() >> hard_vq<relu>() >> dense<3>();
-using Net = std::decay_t<decltype(net)>;
+using Net = std::decay_t<decltype(input<6>() >> dense<5>() >> hard_vq<relu>() >> dense<3>())>;
 
 BOOST_AUTO_TEST_CASE(flatten_names_the_node_list) {
     static_assert(plan::flatten<Net>::valid);
@@ -21,7 +20,8 @@ BOOST_AUTO_TEST_CASE(flatten_names_the_node_list) {
 }
 
 BOOST_AUTO_TEST_CASE(one_shape_per_node) {
-    static_assert(std::is_same_v<plan::shapes_t<Net>, type_list<shape<6>, shape<5>, shape<5>, shape<3>>>);
+    static_assert(
+        std::is_same_v<plan::shapes_t<Net>, type_list<shape<6>, shape<5>, shape<5>, shape<3>>>);
     static_assert(std::is_same_v<plan::input_shape_t<Net, 3>, shape<5>>);
     static_assert(std::is_same_v<plan::output_shape_t<Net, 3>, shape<3>>);
     BOOST_CHECK(true);

@@ -20,25 +20,7 @@ requires(!std::is_same_v<Arch, scalar_arch>) std::array<T, NAcc> fused_loop(
     std::array<batch, NAcc> acc;
     acc.fill(batch(T(0)));
     const std::size_t full = n - n % W;
-    std::size_t i = 0;
-#if MASO_UNROLL == 2
-    std::array<batch, NAcc> acc1 = acc;
-    for (; i + 2 * W <= full; i += 2 * W) {
-        std::array<batch, NIn> v0, v1;
-        detail::static_for<NIn>([&](auto k) {
-            v0[k] = batch::load_unaligned(in[k] + i);
-            v1[k] = batch::load_unaligned(in[k] + i + W);
-        });
-        const std::array<batch, NOut> r0 = body(v0, acc);
-        const std::array<batch, NOut> r1 = body(v1, acc1);
-        detail::static_for<NOut>([&](auto k) {
-            r0[k].store_unaligned(out[k] + i);
-            r1[k].store_unaligned(out[k] + i + W);
-        });
-    }
-    detail::static_for<NAcc>([&](auto k) { acc[k] += acc1[k]; });
-#endif
-    for (; i < full; i += W) {
+    for (std::size_t i = 0; i < full; i += W) {
         std::array<batch, NIn> v;
         detail::static_for<NIn>([&](auto k) { v[k] = batch::load_unaligned(in[k] + i); });
         const std::array<batch, NOut> r = body(v, acc);

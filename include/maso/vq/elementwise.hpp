@@ -3,7 +3,7 @@
 // For a two-region elementwise unit with region values c_0 z and c_1 z (c_1 > c_0)
 // the posterior is one sigmoid of u = η Δ z, Δ = c_1 − c_0:
 //
-//   p_1 = σ(u), p_0 = σ(−u), p_0 p_1 = e/(1+e)² with e = exp(−|u|)   (one exp, no cancellation)
+//   p_1 = σ(u) = 1/(1+E), p_0 = σ(−u) = E p_1, p_0 p_1 = E/(1+E)², E = exp(−u)   (no cancellation)
 //   β-VQ     y = z (c_0 + Δ p_1)                         (swish for ReLU, z·tanh(ηz) for |·|)
 //            ∂y/∂z = c_0 + Δ p_1 + Δ u p_0 p_1
 //            ∂y/∂θ = η ∂y/∂η = η Δ² z² p_0 p_1 = Δ z u p_0 p_1
@@ -13,11 +13,12 @@
 //
 // These are what vq/derive.hpp gives for R = 2, written so that one exp serves
 // the value and both gradients; the tests check them against derive.hpp.
-// Numerics (paper-spec §9): η is capped at eta_cap and, in the backward passes where
-// u multiplies p_0 p_1, u is clamped to ±eta_cap, so for any θ < ∞ and any finite z
-// no ∞·0 appears; θ = +∞ is the hard pass. exp and 1/x go through ops<V>'s
-// exp_nonpositive and reciprocal: std:: in the scalar reference, fast ≤ 1-ulp
-// approximations on batches (simd/batch_ops.hpp).
+// Numerics (paper-spec §9): η is capped at eta_cap. The forward passes take u as it
+// comes: E = ∞ for u ≪ 0 gives p_1 = 0 exactly. The backward passes, where p_0 = E p_1
+// and u p_0 p_1 could be ∞·0, clamp u to ±score_cap, beyond which σ is 1 or negligible;
+// so for any θ < ∞ and any finite z no ∞·0 appears; θ = +∞ is the hard pass.
+// exp and 1/x go through ops<V>::fast_exp and reciprocal: <cmath> in the scalar
+// reference, ≤ 1 ulp on batches (simd/batch_ops.hpp).
 // Each pass is a small struct with forward(z) and backward(z, dy, dθ-accumulator);
 // vq/kernel.hpp runs them over arrays in one fused loop.
 #pragma once
@@ -29,6 +30,7 @@
 #include <maso/vq/unit.hpp>
 
 #include <algorithm>
+#include <type_traits>
 
 namespace maso::vq {
 
@@ -43,30 +45,32 @@ struct two_posterior {
     V p0p1; ///< σ(u) σ(−u)
 };
 
+/// The backward passes clamp u to ±score_cap: σ(score_cap) rounds to 1 and
+/// σ(−score_cap) < 2e-35 (float) / 1e-304 (double), so no gradient changes, while
+/// E = e^{score_cap} stays finite and 1/(1+E) normal: E p_1 is never ∞·0 or a denormal.
+template <class T>
+inline constexpr T score_cap = std::is_same_v<T, float> ? T(80) : T(700);
+
+/// σ(u) from m = −u (the passes fold the sign into η Δ). No branch on the sign of u,
+/// where e^{−|u|} would need a select: E = e^m is ∞ for u ≪ 0 and σ(u) = 1/∞ = 0.
+template <class V>
+MASO_ALWAYS_INLINE V sigmoid_of_negated_score(V m) {
+    using O = simd::ops<V>;
+    return O::reciprocal(O::broadcast(1) + O::fast_exp(m));
+}
+
+/// σ(u) and σ(u)σ(−u), for |u| ≤ score_cap.
 template <class V>
 MASO_ALWAYS_INLINE two_posterior<V> posterior_of_score(V u) {
     using O = simd::ops<V>;
-    const V e = O::exp_nonpositive(O::neg_abs(u)); // in [0, 1]: never overflows
-    const V r = O::reciprocal(O::broadcast(1) + e); // σ(|u|); the argument is in [1, 2]
-    const V er = e * r;                             // σ(−|u|) without the cancellation of 1 − r
-    return {O::select(u >= O::broadcast(0), r, er), er * r};
-}
-
-/// σ(u) alone, for the forward passes: e/(1+e) or 1/(1+e) is one division, where
-/// σ(−|u|) through the reciprocal would cost a multiplication more. u may be ±∞
-/// (the forward passes do not clamp it): e is then 0 and σ(u) 0 or 1.
-template <class V>
-MASO_ALWAYS_INLINE V sigmoid_of_score(V u) {
-    using O = simd::ops<V>;
-    const V one = O::broadcast(1);
-    const V e = O::exp_nonpositive(O::neg_abs(u));
-    return O::select(u >= O::broadcast(0), one, e) / (one + e);
+    const V E = O::fast_exp(-u);
+    const V p1 = O::reciprocal(O::broadcast(1) + E);
+    return {p1, E * p1 * p1};
 }
 
 template <class V, class T>
 MASO_ALWAYS_INLINE V clamp_score(V u) {
-    using O = simd::ops<V>;
-    return O::min(O::max(u, O::broadcast(-eta_cap<T>)), O::broadcast(eta_cap<T>));
+    return simd::ops<V>::clamp(u, score_cap<T>);
 }
 
 template <elementwise_unit U, class T>
@@ -124,8 +128,7 @@ struct beta_pass {
     template <class V>
     MASO_ALWAYS_INLINE V forward(V z) const {
         using O = simd::ops<V>;
-        // No clamp: the value never multiplies u, so an infinite u is harmless here.
-        const V p1 = detail::sigmoid_of_score(O::broadcast(eta * s.delta) * z);
+        const V p1 = detail::sigmoid_of_negated_score(O::broadcast(-eta * s.delta) * z);
         return z * O::fma(O::broadcast(s.delta), p1, O::broadcast(s.c0));
     }
     /// Returns ∂L/∂z and adds ∂L/∂θ to dtheta.
@@ -157,8 +160,7 @@ struct soft_pass {
     template <class V>
     MASO_ALWAYS_INLINE V forward(V z) const {
         using O = simd::ops<V>;
-        // Unclamped u, as in beta_pass::forward.
-        const V p1 = detail::sigmoid_of_score(O::broadcast(eta * s.delta) * z);
+        const V p1 = detail::sigmoid_of_negated_score(O::broadcast(-eta * s.delta) * z);
         return O::fma(O::broadcast(dw), p1, O::broadcast(w0));
     }
     template <class V>

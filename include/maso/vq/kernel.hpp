@@ -24,7 +24,8 @@ void forward(Arch arch, const Pass& pass, std::span<const T> z, std::span<T> y) 
                                       "this element type is not supported");
     maso::detail::check_same_size(z.size(), y.size(), "the output of the elementwise forward pass");
     // The pass is captured by value: through a reference its η and slopes are
-    // reloaded and rebroadcast after every store of y (a float store may alias them).
+    // reloaded and rebroadcast after every store of y (xsimd stores through
+    // may_alias types, which could alias them).
     simd::fused_loop(arch, z.size(), std::array<const T*, 1>{z.data()}, std::array<T*, 1>{y.data()},
                      [pass](const auto& in, auto&) { return std::array{pass.forward(in[0])}; });
 }
@@ -36,11 +37,11 @@ T backward(Arch arch, const Pass& pass, std::span<const T> z, std::span<const T>
                                       "this element type is not supported");
     maso::detail::check_same_size(z.size(), dy.size(), "the upstream gradient dy");
     maso::detail::check_same_size(z.size(), dz.size(), "the input gradient dz");
-    const auto sums = simd::fused_loop<1>(
-        arch, z.size(), std::array<const T*, 2>{z.data(), dy.data()}, std::array<T*, 1>{dz.data()},
-        [pass](const auto& in, auto& acc) {
-            return std::array{pass.backward(in[0], in[1], acc[0])};
-        });
+    const auto sums =
+        simd::fused_loop<1>(arch, z.size(), std::array<const T*, 2>{z.data(), dy.data()},
+                            std::array<T*, 1>{dz.data()}, [pass](const auto& in, auto& acc) {
+                                return std::array{pass.backward(in[0], in[1], acc[0])};
+                            });
     return sums[0];
 }
 
