@@ -21,7 +21,9 @@
 //   };
 //
 // Models run in float; every layer also runs in double so that gradient checks
-// by central differences have the precision they need.
+// by central differences have the precision they need. The common answers (check ok
+// and output_shape = In; no state or scratch; no parameters) are empty bases in
+// expr/node_defaults.hpp.
 //
 // What the fusion planner (plan/lower.hpp) needs in addition, by kind:
 //   contraction    forward_affine(io) (y = W x, no bias), backward_affine(io)

@@ -9,69 +9,40 @@
 #pragma once
 
 #include <maso/expr/node.hpp>
+#include <maso/expr/node_defaults.hpp>
 #include <maso/layers/detail/pool_window.hpp>
+#include <maso/layers/detail/unfused_passes.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace maso {
 
 template <std::size_t K>
-struct avgpool_node {
-    static constexpr node_kind kind = node_kind::window;
-    static constexpr bool fusable = true; ///< each window lies inside one H×W plane
-    static constexpr std::size_t window = K;
-
+struct avgpool_node : detail::pool_node<K> {
     static std::string name(const avgpool_node&) { return "avgpool<" + std::to_string(K) + ">"; }
-    template <class In>
-    static consteval diag check() {
-        return detail::check_pool<In, K>();
-    }
-    template <class In>
-    using output_shape = detail::pooled_shape_t<In, K>;
 
     template <class In, class T>
-    struct layer {
-        using output = output_shape<In>;
+    struct layer : no_parameters<T>, no_state, detail::unfused_passes<layer<In, T>> {
+        using output = detail::pooled_shape_t<In, K>;
         using io = layer_io<In, output, T>;
-        static constexpr std::size_t C = In::channels, W = In::width;
-        static constexpr std::size_t Ho = output::height, Wo = output::width;
+        static constexpr std::size_t C = In::channels;
         static constexpr std::size_t R = K * K;
 
         explicit layer(const avgpool_node&) {}
-        std::size_t parameter_count() const { return 0; }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
-        void initialize(std::span<T>, init_context&) const {}
 
         void forward_plane(const io&, std::size_t, const T* in, T* out) const {
-            for (std::size_t i = 0; i < Ho; ++i)
-                for (std::size_t j = 0; j < Wo; ++j) {
-                    const auto v = detail::gather_window<K, W>(in, i, j);
-                    T sum = 0;
-                    for (const T x : v)
-                        sum += x;
-                    out[i * Wo + j] = sum / T(R);
-                }
+            detail::forward_windows<In, K>(in, out, [](const auto& v) {
+                T sum = 0;
+                for (const T x : v)
+                    sum += x;
+                return sum / T(R);
+            });
         }
-        void backward_plane(const io&, std::size_t, const T*, const T* dout, T* din) const {
-            for (std::size_t i = 0; i < Ho; ++i)
-                for (std::size_t j = 0; j < Wo; ++j) {
-                    std::array<T, R> dv;
-                    dv.fill(dout[i * Wo + j] / T(R));
-                    detail::scatter_window<K, W>(dv, din, i, j);
-                }
-        }
-
-        void forward(const io& io) const {
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t n = 0; n < io.x.batch; ++n)
-                    forward_plane(io, c, io.x.plane(c, n), io.y.plane(c, n));
-        }
-        void backward(const io& io) const {
-            if (!io.dx.data) return; // no parameters: dx is all there is
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t n = 0; n < io.x.batch; ++n)
-                    backward_plane(io, c, io.x.plane(c, n), io.dy.plane(c, n), io.dx.plane(c, n));
+        void backward_plane(const io&, std::size_t, const T* in, const T* dout, T* din) const {
+            detail::backward_windows<In, K>(in, dout, din, [](const auto&, T dy, std::span<T> dv) {
+                std::fill(dv.begin(), dv.end(), dy / T(R));
+            });
         }
     };
 };

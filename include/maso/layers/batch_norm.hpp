@@ -30,7 +30,8 @@
 
 #include <maso/core/error.hpp>
 #include <maso/expr/node.hpp>
-#include <maso/kernels/pointwise_chain.hpp>
+#include <maso/expr/node_defaults.hpp>
+#include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/simd/batch_loop.hpp>
 
 #include <array>
@@ -38,7 +39,6 @@
 #include <cstddef>
 #include <sstream>
 #include <string>
-#include <tuple>
 
 namespace maso {
 
@@ -75,10 +75,12 @@ struct batch_norm_op {
     }
 };
 
-struct batch_norm_node {
+struct batch_norm_node : keeps_shape {
     static constexpr node_kind kind = node_kind::normalization;
-    float momentum = 0.1f;
-    float eps = 1e-5f;
+    float momentum;
+    float eps;
+
+    constexpr batch_norm_node(float m = 0.1f, float e = 1e-5f) : momentum(m), eps(e) {}
 
     /// momentum in (0, 1], eps > 0 (NaN refused); else maso::value_error.
     void validate() const {
@@ -95,15 +97,8 @@ struct batch_norm_node {
         s << "batch_norm(momentum = " << n.momentum << ", eps = " << n.eps << ")";
         return s.str();
     }
-    template <class In>
-    static consteval diag check() {
-        return diag::ok;
-    }
-    template <class In>
-    using output_shape = In;
-
     template <class In, class T>
-    struct layer {
+    struct layer : detail::unfused_passes<layer<In, T>> {
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;
@@ -221,30 +216,13 @@ struct batch_norm_node {
 
         void forward(const io& io) const {
             statistics(io);
-            const std::size_t n = io.x.batch * In::plane;
-            for (std::size_t c = 0; c < C; ++c)
-                kernels::chain_forward(xsimd::default_arch{}, std::tuple{op(io, c)},
-                                       io.x.channel(c), io.y.channel(c), n);
+            detail::unfused_passes<layer>::forward(io);
         }
         void backward(const io& io) const {
             const std::size_t n = io.x.batch * In::plane;
             for (std::size_t c = 0; c < C; ++c) {
-                const auto o = op(io, c);
-                if (io.dx.data) {
-                    kernels::chain_backward(xsimd::default_arch{}, std::tuple{o}, io.x.channel(c),
-                                            io.dy.channel(c), io.dx.channel(c), n);
-                    correct(io, c, io.x.channel(c), io.dx.channel(c), n);
-                } else {
-                    // Nobody needs dx: reduce the parameter gradients only.
-                    const auto sums = simd::fused_loop<batch_norm_op<T>::accumulators>(
-                        xsimd::default_arch{}, n,
-                        std::array<const T*, 2>{io.x.channel(c), io.dy.channel(c)},
-                        std::array<T*, 0>{}, [&o](const auto& in, auto& acc) {
-                            o.backward(in[0], in[1], acc.data());
-                            return std::array<std::decay_t<decltype(in[0])>, 0>{};
-                        });
-                    o.commit(sums.data());
-                }
+                this->backward_channel(io, c);
+                if (io.dx.data) correct(io, c, io.x.channel(c), io.dx.channel(c), n);
             }
         }
     };

@@ -11,6 +11,7 @@
 #include <maso/core/weight_init.hpp>
 #include <maso/expr/chain.hpp>
 #include <maso/expr/node.hpp>
+#include <maso/expr/node_defaults.hpp>
 #include <maso/kernels/gemm.hpp>
 #include <maso/layers/bias.hpp>
 
@@ -36,7 +37,7 @@ struct dense_node {
     using output_shape = shape<N>;
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_state {
         using output = shape<N>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t D = In::size;
@@ -44,12 +45,11 @@ struct dense_node {
 
         explicit layer(const dense_node&) {}
         std::size_t parameter_count() const { return N * D + (Bias ? N : 0); }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
 
         void initialize(std::span<T> params, init_context& ctx) const {
             init_weights(params.first(N * D), N, D, D, N, ctx);
-            for (auto& b : params.subspan(N * D)) b = T(0);
+            for (auto& b : params.subspan(N * D))
+                b = T(0);
         }
 
         /// z = W x, without the bias.
@@ -77,7 +77,8 @@ struct dense_node {
             if constexpr (Bias)
                 for (std::size_t c = 0; c < N; ++c) {
                     T s = 0;
-                    for (std::size_t i = 0, n = io.dy.batch; i < n; ++i) s += io.dy.channel(c)[i];
+                    for (std::size_t i = 0, n = io.dy.batch; i < n; ++i)
+                        s += io.dy.channel(c)[i];
                     io.grads[N * D + c] += s;
                 }
             backward_affine(io);

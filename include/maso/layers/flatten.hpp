@@ -10,6 +10,7 @@
 #pragma once
 
 #include <maso/expr/node.hpp>
+#include <maso/expr/node_defaults.hpp>
 
 #include <algorithm>
 #include <string>
@@ -28,15 +29,11 @@ struct flatten_node {
     using output_shape = shape<In::size>;
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_parameters<T>, no_state {
         using output = shape<In::size>;
         using io = layer_io<In, output, T>;
 
         explicit layer(const flatten_node&) {}
-        std::size_t parameter_count() const { return 0; }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
-        void initialize(std::span<T>, init_context&) const {}
 
         void forward(const io& io) const { move(io.x.data, io.y.data, io.x.batch, true); }
         void backward(const io& io) const {

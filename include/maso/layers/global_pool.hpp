@@ -13,8 +13,12 @@
 
 #include <maso/expr/beta_spec.hpp>
 #include <maso/expr/node.hpp>
+#include <maso/expr/node_defaults.hpp>
+#include <maso/layers/detail/beta_source.hpp>
 #include <maso/layers/detail/pool_window.hpp>
+#include <maso/layers/detail/unfused_passes.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace maso {
@@ -28,38 +32,34 @@ template <std::size_t C, std::size_t H, std::size_t W>
 struct channel_vector<shape<C, H, W>> {
     using type = shape<C, 1, 1>;
 };
-template <class In>
-consteval diag check_global() {
-    if constexpr (!is_shape_v<In>) // a fragment's no_input: nothing to check yet
-        return diag::ok;
-    else
-        return In::height == 0 || In::width == 0 ? diag::zero_extent : diag::ok;
-}
-} // namespace detail
-
-struct global_avgpool_node {
+/// What both global pooling nodes publish: a window that is one whole H×W plane, output
+/// shape<C, 1, 1>; E018 for an empty plane.
+struct global_pool_node {
     static constexpr node_kind kind = node_kind::window;
     static constexpr bool fusable = true; ///< the window is one H×W plane
 
-    static std::string name(const global_avgpool_node&) { return "global_avgpool"; }
     template <class In>
     static consteval diag check() {
-        return detail::check_global<In>();
+        if constexpr (!is_shape_v<In>) // a fragment's no_input: nothing to check yet
+            return diag::ok;
+        else
+            return In::height == 0 || In::width == 0 ? diag::zero_extent : diag::ok;
     }
     template <class In>
-    using output_shape = typename detail::channel_vector<In>::type;
+    using output_shape = typename channel_vector<In>::type;
+};
+} // namespace detail
+
+struct global_avgpool_node : detail::global_pool_node {
+    static std::string name(const global_avgpool_node&) { return "global_avgpool"; }
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_parameters<T>, no_state, detail::unfused_passes<layer<In, T>> {
         using output = output_shape<In>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels, P = In::plane;
 
         explicit layer(const global_avgpool_node&) {}
-        std::size_t parameter_count() const { return 0; }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
-        void initialize(std::span<T>, init_context&) const {}
 
         void forward_plane(const io&, std::size_t, const T* in, T* out) const {
             T sum = 0;
@@ -68,87 +68,41 @@ struct global_avgpool_node {
             out[0] = sum / T(P);
         }
         void backward_plane(const io&, std::size_t, const T*, const T* dout, T* din) const {
-            const T g = dout[0] / T(P);
-            for (std::size_t i = 0; i < P; ++i)
-                din[i] = g;
-        }
-
-        void forward(const io& io) const {
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t n = 0; n < io.x.batch; ++n)
-                    forward_plane(io, c, io.x.plane(c, n), io.y.plane(c, n));
-        }
-        void backward(const io& io) const {
-            if (!io.dx.data) return; // no parameters: dx is all there is
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t n = 0; n < io.x.batch; ++n)
-                    backward_plane(io, c, io.x.plane(c, n), io.dy.plane(c, n), io.dx.plane(c, n));
+            std::fill_n(din, P, dout[0] / T(P));
         }
     };
 };
 
-struct global_softpool_node {
-    static constexpr node_kind kind = node_kind::window;
-    static constexpr bool fusable = true; ///< the window is one H×W plane
-    beta_spec beta{};
+struct global_softpool_node : detail::global_pool_node {
+    beta_spec beta;
+
+    constexpr global_softpool_node(beta_spec b = {}) : beta(b) {}
 
     static std::string name(const global_softpool_node& n) {
-        return "global_softpool(" + detail::beta_label(n.beta) + ")";
+        return "global_softpool(" + n.beta.label() + ")";
     }
-    template <class In>
-    static consteval diag check() {
-        return detail::check_global<In>();
-    }
-    template <class In>
-    using output_shape = typename detail::channel_vector<In>::type;
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_state, detail::unfused_passes<layer<In, T>> {
         using output = output_shape<In>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels, P = In::plane;
         detail::beta_source<T> beta;
 
-        explicit layer(const global_softpool_node& n)
-            : beta((n.beta.validate("global_softpool"), n.beta)) {}
+        explicit layer(const global_softpool_node& n) : beta(n.beta, "global_softpool") {}
         std::size_t parameter_count() const { return beta.parameter_count(C); }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         void forward_plane(const io& io, std::size_t c, const T* in, T* out) const {
-            const auto b = beta.of(io.params, c);
-            out[0] = b.is_hard() ? in[detail::first_max(in, P)]
-                                 : detail::beta_window_forward(in, P, b.eta());
+            out[0] = detail::window_pool<T>(beta.of(io.params, c)).forward({in, P});
         }
         /// din may be null (the layer's input needs no gradient): only ∂L/∂θ is added then.
         /// The plane is contiguous, so the window math writes din directly.
         void backward_plane(const io& io, std::size_t c, const T* in, const T* dout, T* din) const {
-            const auto b = beta.of(io.params, c);
-            if (b.is_hard()) { // no β gradient on the hard path (§9.3)
-                if (!din) return;
-                for (std::size_t i = 0; i < P; ++i)
-                    din[i] = T(0);
-                din[detail::first_max(in, P)] = dout[0];
-                return;
-            }
-            const T eta = b.eta();
-            const T deta = detail::beta_window_backward(in, P, eta, dout[0], din);
-            if (T* const dtheta = beta.gradient(io.grads, c))
-                *dtheta += detail::theta_gradient(deta, eta);
-        }
-
-        void forward(const io& io) const {
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t n = 0; n < io.x.batch; ++n)
-                    forward_plane(io, c, io.x.plane(c, n), io.y.plane(c, n));
-        }
-        void backward(const io& io) const {
-            if (!io.dx.data && !beta.spec.learnable) return;
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t n = 0; n < io.x.batch; ++n)
-                    backward_plane(io, c, io.x.plane(c, n), io.dy.plane(c, n),
-                                   io.dx.data ? io.dx.plane(c, n) : nullptr);
+            const detail::window_pool<T> pool(beta.of(io.params, c));
+            const T deta =
+                pool.backward({in, P}, dout[0], din ? std::span<T>(din, P) : std::span<T>());
+            beta.add_gradient(io.grads, c, deta, pool.eta);
         }
     };
 };

@@ -13,6 +13,8 @@
 
 #include <maso/expr/beta_spec.hpp>
 #include <maso/expr/node.hpp>
+#include <maso/expr/node_defaults.hpp>
+#include <maso/layers/detail/beta_source.hpp>
 #include <maso/layers/detail/pool_window.hpp>
 
 #include <string>
@@ -30,7 +32,7 @@ struct maxout_node {
 
     static std::string name(const maxout_node& n) {
         const std::string s = "maxout<" + std::to_string(K) + ">";
-        return n.is_hard() ? s : s + "(" + detail::beta_label(n.beta) + ")";
+        return n.is_hard() ? s : s + "(" + n.beta.label() + ")";
     }
     template <class In>
     static consteval diag check() {
@@ -45,16 +47,14 @@ struct maxout_node {
     using output_shape = detail::grouped_shape_t<In, K>;
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_state {
         using output = output_shape<In>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t G = output::channels; ///< groups = output channels
         detail::beta_source<T> beta;
 
-        explicit layer(const maxout_node& n) : beta((n.beta.validate("maxout"), n.beta)) {}
+        explicit layer(const maxout_node& n) : beta(n.beta, "maxout") {}
         std::size_t parameter_count() const { return beta.parameter_count(G); }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         /// Group g's K values at position i of the channels' [batch][H][W] runs.
@@ -69,14 +69,10 @@ struct maxout_node {
         void forward(const io& io) const {
             const std::size_t sites = io.x.batch * In::plane;
             for (std::size_t g = 0; g < G; ++g) {
-                const auto b = beta.of(io.params, g);
-                const T eta = b.eta();
+                const detail::window_pool<T> pool(beta.of(io.params, g));
                 T* const y = io.y.channel(g);
-                for (std::size_t i = 0; i < sites; ++i) {
-                    const auto v = gather(io.x, g, i);
-                    y[i] = b.is_hard() ? v[detail::first_max(v.data(), K)]
-                                       : detail::beta_window_forward(v.data(), K, eta);
-                }
+                for (std::size_t i = 0; i < sites; ++i)
+                    y[i] = pool.forward(gather(io.x, g, i));
             }
         }
         /// Every input channel belongs to exactly one group, so dx is written once per value.
@@ -84,24 +80,18 @@ struct maxout_node {
             if (!io.dx.data && !beta.spec.learnable) return;
             const std::size_t sites = io.x.batch * In::plane;
             for (std::size_t g = 0; g < G; ++g) {
-                const auto b = beta.of(io.params, g);
-                const T eta = b.eta();
+                const detail::window_pool<T> pool(beta.of(io.params, g));
                 const T* const dy = io.dy.channel(g);
                 T deta = 0;
                 for (std::size_t i = 0; i < sites; ++i) {
-                    const auto v = gather(io.x, g, i);
-                    std::array<T, K> dv{};
-                    if (b.is_hard()) // no β gradient on the hard path (§9.3)
-                        dv[detail::first_max(v.data(), K)] = dy[i];
-                    else
-                        deta += detail::beta_window_backward(v.data(), K, eta, dy[i],
-                                                             io.dx.data ? dv.data() : nullptr);
+                    std::array<T, K> dv;
+                    deta += pool.backward(gather(io.x, g, i), dy[i],
+                                          io.dx.data ? std::span<T>(dv) : std::span<T>());
                     if (io.dx.data)
                         for (std::size_t j = 0; j < K; ++j)
                             io.dx.channel(g * K + j)[i] = dv[j];
                 }
-                if (T* const dtheta = beta.gradient(io.grads, g))
-                    *dtheta += detail::theta_gradient(deta, eta);
+                beta.add_gradient(io.grads, g, deta, pool.eta);
             }
         }
     };

@@ -19,15 +19,15 @@
 
 #include <maso/expr/beta_spec.hpp>
 #include <maso/expr/node.hpp>
-#include <maso/kernels/pointwise_chain.hpp>
+#include <maso/expr/node_defaults.hpp>
+#include <maso/layers/detail/beta_source.hpp>
+#include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/vq/beta.hpp>
 #include <maso/vq/elementwise.hpp>
 #include <maso/vq/soft/sigmoid_output.hpp>
 #include <maso/vq/soft/tanh_output.hpp>
 
-#include <array>
 #include <string>
-#include <tuple>
 
 namespace maso {
 
@@ -52,71 +52,33 @@ struct soft_output_op {
 };
 
 template <vq::two_region_readout S>
-struct soft_output_node {
+struct soft_output_node : keeps_shape {
     static constexpr node_kind kind = node_kind::elementwise;
-    beta_spec beta{};
+    beta_spec beta;
+
+    constexpr soft_output_node(beta_spec b = {}) : beta(b) {}
 
     static std::string name(const soft_output_node& n) {
         return std::string(S::name()) + "(" + n.beta.label() + ")";
     }
-    template <class In>
-    static consteval diag check() {
-        return diag::ok;
-    }
-    template <class In>
-    using output_shape = In;
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_state, detail::unfused_passes<layer<In, T>> {
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;
-        beta_spec beta;
+        detail::beta_source<T> beta;
 
-        explicit layer(const soft_output_node& n) : beta(n.beta) { beta.validate(S::name()); }
+        explicit layer(const soft_output_node& n) : beta(n.beta, S::name()) {}
         std::size_t parameter_count() const { return beta.parameter_count(C); }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
-        void initialize(std::span<T> params, init_context&) const {
-            for (auto& theta : params)
-                theta = vq::basic_beta<T>::from_beta(T(beta.value)).theta;
-        }
+        void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         /// θ of channel c: a parameter when learnable, else the fixed value.
         vq::basic_beta<T> beta_of(const io& io, std::size_t c) const {
-            if (!beta.learnable) return vq::basic_beta<T>::from_beta(T(beta.value));
-            return {io.params[beta.per_channel ? c : 0]};
+            return beta.of(io.params, c);
         }
         soft_output_op<S, T> op(const io& io, std::size_t c) const {
-            T* grad = beta.learnable ? io.grads.data() + (beta.per_channel ? c : 0) : nullptr;
-            return {vq::soft_pass<S, T>(beta_of(io, c)), grad};
-        }
-
-        void forward(const io& io) const {
-            const std::size_t n = io.x.batch * In::plane;
-            for (std::size_t c = 0; c < C; ++c)
-                kernels::chain_forward(xsimd::default_arch{}, std::tuple{op(io, c)},
-                                       io.x.channel(c), io.y.channel(c), n);
-        }
-        void backward(const io& io) const {
-            const std::size_t n = io.x.batch * In::plane;
-            for (std::size_t c = 0; c < C; ++c) {
-                const auto o = op(io, c);
-                if (io.dx.data) {
-                    kernels::chain_backward(xsimd::default_arch{}, std::tuple{o}, io.x.channel(c),
-                                            io.dy.channel(c), io.dx.channel(c), n);
-                } else if (o.grad) {
-                    // Nobody needs dx, but a learnable β still wants its gradient.
-                    const auto sums = simd::fused_loop<1>(
-                        xsimd::default_arch{}, n,
-                        std::array<const T*, 2>{io.x.channel(c), io.dy.channel(c)},
-                        std::array<T*, 0>{}, [&o](const auto& in, auto& acc) {
-                            o.backward(in[0], in[1], acc.data());
-                            return std::array<std::decay_t<decltype(in[0])>, 0>{};
-                        });
-                    o.commit(sums.data());
-                }
-            }
+            return {vq::soft_pass<S, T>(beta_of(io, c)), beta.gradient(io.grads, c)};
         }
     };
 };

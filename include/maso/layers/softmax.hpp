@@ -16,24 +16,25 @@
 
 #include <maso/expr/beta_spec.hpp>
 #include <maso/expr/node.hpp>
-#include <maso/vq/beta.hpp>
+#include <maso/expr/node_defaults.hpp>
+#include <maso/layers/detail/beta_source.hpp>
+#include <maso/vq/derive.hpp>
 
 #include <array>
 #include <cmath>
 #include <cstddef>
-#include <limits>
 #include <string>
 
 namespace maso {
 
-struct softmax_node {
+struct softmax_node : keeps_shape {
     static constexpr node_kind kind = node_kind::window;
     static constexpr bool fusable = false;
-    beta_spec beta{};
+    beta_spec beta;
 
-    static std::string name(const softmax_node& n) {
-        return "softmax(" + n.beta.label() + ")";
-    }
+    constexpr softmax_node(beta_spec b = {}) : beta(b) {}
+
+    static std::string name(const softmax_node& n) { return "softmax(" + n.beta.label() + ")"; }
     /// Per-layer check shared by the factory and the layer.
     static void validate(const beta_spec& b) {
         b.validate("softmax");
@@ -42,50 +43,32 @@ struct softmax_node {
                               " is learnable per channel; softmax takes one beta per layer "
                               "(use learnable(b))");
     }
+    /// keeps_shape's output_shape, for a vector input only.
     template <class In>
     static consteval diag check() {
         if (!In::is_vector) return diag::softmax_needs_vector;
         return diag::ok;
     }
-    template <class In>
-    using output_shape = In;
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_state {
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;
-        beta_spec beta;
+        detail::beta_source<T> beta; ///< one β for the layer: "channel" 0
 
-        explicit layer(const softmax_node& n) : beta(n.beta) { validate(beta); }
+        explicit layer(const softmax_node& n) : beta(n.beta, "softmax") { validate(n.beta); }
         std::size_t parameter_count() const { return beta.parameter_count(1); }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
-        void initialize(std::span<T> params, init_context&) const {
-            for (auto& theta : params)
-                theta = vq::basic_beta<T>::from_beta(T(beta.value)).theta;
-        }
+        void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
-        T eta(const io& io) const {
-            return beta.learnable ? vq::basic_beta<T>{io.params[0]}.eta()
-                                  : vq::basic_beta<T>::from_beta(T(beta.value)).eta();
-        }
+        T eta(const io& io) const { return beta.of(io.params, 0).eta(); }
 
-        /// p = softmax(η z) of image n; returns the index of the largest z (the
-        /// first one on ties). Tied maxima get exponent 0 even at η = ∞, so β = 1
-        /// gives the uniform distribution over them, not ∞·0.
+        /// p = softmax(η z) of image n (vq::posterior_of: tied maxima get exponent 0 even at
+        /// η = ∞, so β = 1 gives the uniform distribution over them, not ∞·0); returns the
+        /// index of the largest z (the first one on ties).
         static std::size_t probabilities(const std::array<T, C>& z, T eta, std::array<T, C>& p) {
-            std::size_t k = 0;
-            for (std::size_t r = 1; r < C; ++r)
-                if (z[r] > z[k]) k = r;
-            T total = 0;
-            for (std::size_t r = 0; r < C; ++r) {
-                p[r] = z[r] == z[k] ? T(1) : std::exp(eta * (z[r] - z[k]));
-                total += p[r];
-            }
-            for (auto& v : p)
-                v /= total;
-            return k;
+            vq::posterior_of<T>(z, eta, p);
+            return vq::hard_region(z);
         }
 
         /// a_j − ā for every j, where ā = Σ_r p_r a_r, written as (a_j − a_k) +
@@ -137,13 +120,13 @@ struct softmax_node {
                 if (io.dx.data)
                     for (std::size_t c = 0; c < C; ++c)
                         io.dx.channel(c)[n] = e * p[c] * dpc[c];
-                if (beta.learnable) {
+                if (beta.spec.learnable) {
                     const auto zc = centered(z, p, k);
                     for (std::size_t c = 0; c < C; ++c)
                         deta += dp[c] * p[c] * zc[c];
                 }
             }
-            if (beta.learnable) io.grads[0] += e * deta; // ∂/∂θ = η ∂/∂η
+            beta.add_gradient(io.grads, 0, deta, e);
         }
     };
 };

@@ -13,6 +13,7 @@
 
 #include <maso/core/error.hpp>
 #include <maso/expr/node.hpp>
+#include <maso/expr/node_defaults.hpp>
 
 #include <array>
 #include <cmath>
@@ -21,29 +22,24 @@
 
 namespace maso {
 
-struct softmax_cross_entropy_node {
+struct softmax_cross_entropy_node : keeps_shape {
     static constexpr node_kind kind = node_kind::loss;
 
     static std::string name(const softmax_cross_entropy_node&) { return "softmax_cross_entropy"; }
+    /// keeps_shape's output_shape, for a vector input only.
     template <class In>
     static consteval diag check() {
         if (!In::is_vector) return diag::loss_needs_vector;
         return diag::ok;
     }
-    template <class In>
-    using output_shape = In;
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_parameters<T>, no_state {
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;
 
         explicit layer(const softmax_cross_entropy_node&) {}
-        std::size_t parameter_count() const { return 0; }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
-        void initialize(std::span<T>, init_context&) const {}
 
         /// Every label in [0, C), checked before anything is written.
         static void check_labels(const io& io) {

@@ -15,85 +15,49 @@
 
 #include <maso/expr/beta_spec.hpp>
 #include <maso/expr/node.hpp>
+#include <maso/expr/node_defaults.hpp>
+#include <maso/layers/detail/beta_source.hpp>
 #include <maso/layers/detail/pool_window.hpp>
+#include <maso/layers/detail/unfused_passes.hpp>
 
 #include <string>
 
 namespace maso {
 
 template <std::size_t K>
-struct softpool_node {
-    static constexpr node_kind kind = node_kind::window;
-    static constexpr bool fusable = true; ///< each window lies inside one H×W plane
-    static constexpr std::size_t window = K;
-    beta_spec beta{};
+struct softpool_node : detail::pool_node<K> {
+    beta_spec beta;
+
+    constexpr softpool_node(beta_spec b = {}) : beta(b) {}
 
     static std::string name(const softpool_node& n) {
-        return "softpool<" + std::to_string(K) + ">(" + detail::beta_label(n.beta) + ")";
+        return "softpool<" + std::to_string(K) + ">(" + n.beta.label() + ")";
     }
-    template <class In>
-    static consteval diag check() {
-        return detail::check_pool<In, K>();
-    }
-    template <class In>
-    using output_shape = detail::pooled_shape_t<In, K>;
 
     template <class In, class T>
-    struct layer {
-        using output = output_shape<In>;
+    struct layer : no_state, detail::unfused_passes<layer<In, T>> {
+        using output = detail::pooled_shape_t<In, K>;
         using io = layer_io<In, output, T>;
-        static constexpr std::size_t C = In::channels, W = In::width;
-        static constexpr std::size_t Ho = output::height, Wo = output::width;
-        static constexpr std::size_t R = K * K;
+        static constexpr std::size_t C = In::channels;
         detail::beta_source<T> beta;
 
-        explicit layer(const softpool_node& n) : beta((n.beta.validate("softpool"), n.beta)) {}
+        explicit layer(const softpool_node& n) : beta(n.beta, "softpool") {}
         std::size_t parameter_count() const { return beta.parameter_count(C); }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         void forward_plane(const io& io, std::size_t c, const T* in, T* out) const {
-            const auto b = beta.of(io.params, c);
-            const T eta = b.eta();
-            for (std::size_t i = 0; i < Ho; ++i)
-                for (std::size_t j = 0; j < Wo; ++j) {
-                    const auto v = detail::gather_window<K, W>(in, i, j);
-                    out[i * Wo + j] = b.is_hard() ? v[detail::first_max(v.data(), R)]
-                                                  : detail::beta_window_forward(v.data(), R, eta);
-                }
+            const detail::window_pool<T> pool(beta.of(io.params, c));
+            detail::forward_windows<In, K>(in, out,
+                                           [&pool](const auto& v) { return pool.forward(v); });
         }
         /// din may be null (the layer's input needs no gradient): only ∂L/∂θ is added then.
         void backward_plane(const io& io, std::size_t c, const T* in, const T* dout, T* din) const {
-            const auto b = beta.of(io.params, c);
-            const T eta = b.eta();
-            T* const dtheta = beta.gradient(io.grads, c);
+            const detail::window_pool<T> pool(beta.of(io.params, c));
             T deta = 0;
-            for (std::size_t i = 0; i < Ho; ++i)
-                for (std::size_t j = 0; j < Wo; ++j) {
-                    const auto v = detail::gather_window<K, W>(in, i, j);
-                    std::array<T, R> dv{};
-                    if (b.is_hard()) // no β gradient on the hard path (§9.3)
-                        dv[detail::first_max(v.data(), R)] = dout[i * Wo + j];
-                    else
-                        deta += detail::beta_window_backward(v.data(), R, eta, dout[i * Wo + j],
-                                                             din ? dv.data() : nullptr);
-                    if (din) detail::scatter_window<K, W>(dv, din, i, j);
-                }
-            if (dtheta) *dtheta += detail::theta_gradient(deta, eta);
-        }
-
-        void forward(const io& io) const {
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t n = 0; n < io.x.batch; ++n)
-                    forward_plane(io, c, io.x.plane(c, n), io.y.plane(c, n));
-        }
-        void backward(const io& io) const {
-            if (!io.dx.data && !beta.spec.learnable) return;
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t n = 0; n < io.x.batch; ++n)
-                    backward_plane(io, c, io.x.plane(c, n), io.dy.plane(c, n),
-                                   io.dx.data ? io.dx.plane(c, n) : nullptr);
+            detail::backward_windows<In, K>(
+                in, dout, din,
+                [&](const auto& v, T dy, std::span<T> dv) { deta += pool.backward(v, dy, dv); });
+            beta.add_gradient(io.grads, c, deta, pool.eta);
         }
     };
 };

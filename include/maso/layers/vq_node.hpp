@@ -15,16 +15,15 @@
 #include <maso/expr/beta_spec.hpp>
 #include <maso/expr/chain.hpp>
 #include <maso/expr/node.hpp>
-#include <maso/kernels/pointwise_chain.hpp>
+#include <maso/expr/node_defaults.hpp>
+#include <maso/layers/detail/beta_source.hpp>
+#include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/vq/elementwise.hpp>
 #include <maso/vq/units/absolute.hpp>
 #include <maso/vq/units/leaky_relu.hpp>
 #include <maso/vq/units/relu.hpp>
 
-#include <limits>
-
 #include <string>
-#include <tuple>
 
 namespace maso {
 
@@ -56,64 +55,40 @@ struct vq_op {
 };
 
 template <vq::elementwise_unit U, bool Hard>
-struct vq_node {
+struct vq_node : keeps_shape {
     static constexpr node_kind kind = node_kind::elementwise;
-    U unit{};
-    beta_spec beta{};
+    U unit;
+    beta_spec beta;
+
+    constexpr vq_node(U u = {}, beta_spec b = {}) : unit(u), beta(b) {}
 
     static std::string name(const vq_node& n) {
         if constexpr (Hard) return std::string("hard_vq<") + U::name() + ">";
         return std::string("beta_vq<") + U::name() + ">(" + n.beta.label() + ")";
     }
-    template <class In>
-    static consteval diag check() {
-        return diag::ok;
-    }
-    template <class In>
-    using output_shape = In;
 
     template <class In, class T>
-    struct layer {
+    struct layer : no_state, detail::unfused_passes<layer<In, T>> {
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;
         U unit;
-        beta_spec beta;
+        /// Hard: β = 1, fixed, whatever the node holds; the spec is not read (nor validated).
+        detail::beta_source<T> beta;
 
-        explicit layer(const vq_node& n) : unit(n.unit), beta(n.beta) {
-            if constexpr (!Hard) beta.validate("beta_vq");
-        }
-        std::size_t parameter_count() const { return Hard ? 0 : beta.parameter_count(C); }
-        std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
-        void initialize(std::span<T> params, init_context&) const {
-            for (auto& theta : params) theta = vq::basic_beta<T>::from_beta(T(beta.value)).theta;
-        }
+        explicit layer(const vq_node& n)
+            : unit(n.unit), beta(Hard ? beta_spec{1.0f} : n.beta, "beta_vq") {}
+        std::size_t parameter_count() const { return beta.parameter_count(C); }
+        void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         /// θ of channel c: a parameter when learnable, else the fixed value.
         vq::basic_beta<T> beta_of(const io& io, std::size_t c) const {
-            if (Hard) return {std::numeric_limits<T>::infinity()};
-            if (!beta.learnable) return vq::basic_beta<T>::from_beta(T(beta.value));
-            return {io.params[beta.per_channel ? c : 0]};
+            return beta.of(io.params, c);
         }
         vq_op<U, T> op(const io& io, std::size_t c) const {
             const auto b = beta_of(io, c);
-            T* grad = (!Hard && beta.learnable) ? io.grads.data() + (beta.per_channel ? c : 0)
-                                                : nullptr;
-            return {vq::beta_pass<U, T>(unit, b), vq::hard_pass<U, T>(unit), b.is_hard(), grad};
-        }
-
-        void forward(const io& io) const {
-            const std::size_t n = io.x.batch * In::plane;
-            for (std::size_t c = 0; c < C; ++c)
-                kernels::chain_forward(xsimd::default_arch{}, std::tuple{op(io, c)},
-                                       io.x.channel(c), io.y.channel(c), n);
-        }
-        void backward(const io& io) const {
-            const std::size_t n = io.x.batch * In::plane;
-            for (std::size_t c = 0; c < C; ++c)
-                kernels::chain_backward(xsimd::default_arch{}, std::tuple{op(io, c)},
-                                        io.x.channel(c), io.dy.channel(c), io.dx.channel(c), n);
+            return {vq::beta_pass<U, T>(unit, b), vq::hard_pass<U, T>(unit), b.is_hard(),
+                    beta.gradient(io.grads, c)};
         }
     };
 };

@@ -14,6 +14,12 @@
 // taken as 0 where ∂/∂η = 0 so that η = ∞ never produces ∞·0.
 // This scalar code is the reference the closed forms and SIMD kernels are tested
 // against; it is exact for every R, including η = 0 and η = ∞.
+//
+// The stable softmax (max subtracted, η = ∞ safe) and its moments are written once, for
+// R given at run time over a span of values (hard_region, posterior_of, beta_forward and
+// beta_backward taking spans); the std::array forms of a unit's compile-time R call them.
+// The span forms also serve units whose regions are the inputs themselves (v = x: a
+// pooling window, whose R may be a whole plane), with no chain through slopes.
 #pragma once
 
 #include <maso/vq/unit.hpp>
@@ -21,6 +27,8 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <span>
+#include <type_traits>
 
 namespace maso::vq {
 
@@ -40,13 +48,99 @@ region_values<T, U::regions> regions_of(const U& u, const std::array<T, U::input
     return v;
 }
 
+// ---- any number of regions, given at run time --------------------------------------
+
+/// The region the hard path selects: the first maximum (v not empty).
+template <class T>
+std::size_t hard_region(std::span<const T> v) noexcept {
+    std::size_t best = 0;
+    for (std::size_t r = 1; r < v.size(); ++r)
+        if (v[r] > v[best]) best = r;
+    return best;
+}
+
+/// The moments of the β-VQ posterior p = softmax(η v).
+template <class T>
+struct posterior_moments {
+    T mean;     ///< Σ p_r v_r — the β-VQ output
+    T variance; ///< Σ p_r (v_r − mean)² = ∂mean/∂η
+};
+
+namespace detail {
+/// Σ_r e_r and Σ_r e_r v_r for e_r = exp(η (v_r − max v)), e_r also written to e unless it is
+/// empty. The regions tied at the max get exponent 0 even when η = ∞, so η = ∞ yields the
+/// uniform distribution over the tied maxima — the β → 1 limit — instead of ∞·0.
+template <class T>
+struct exp_sums {
+    T max, total, weighted;
+};
+template <class T>
+T shifted_exp(T v, T max, T eta) noexcept {
+    return v == max ? T(1) : std::exp(eta * (v - max));
+}
+template <class T>
+exp_sums<T> exp_sums_of(std::span<const T> v, T eta, std::span<T> e) noexcept {
+    exp_sums<T> s{v[hard_region(v)], 0, 0};
+    for (std::size_t r = 0; r < v.size(); ++r) {
+        const T er = shifted_exp(v[r], s.max, eta);
+        if (!e.empty()) e[r] = er;
+        s.total += er;
+        s.weighted += er * v[r];
+    }
+    return s;
+}
+} // namespace detail
+
+/// y = Σ_r softmax(η v)_r v_r in one pass, storing nothing: the β-VQ output of a unit whose
+/// regions are its inputs.
+template <class T>
+T beta_forward(std::type_identity_t<std::span<const T>> v, T eta) noexcept {
+    const auto s = detail::exp_sums_of(v, eta, std::span<T>{});
+    return s.weighted / s.total;
+}
+
+/// p = softmax(η v), stable, into p (of v's size) unless p is empty, and its moments. The
+/// variance is Σ p (v − mean)², not Σ p v² − mean², which cancels (paper-spec §9.3).
+template <class T>
+posterior_moments<T> posterior_of(std::type_identity_t<std::span<const T>> v, T eta,
+                                  std::type_identity_t<std::span<T>> p) noexcept {
+    const auto s = detail::exp_sums_of(v, eta, p); // p holds e_r: the second pass needs no exp
+    posterior_moments<T> q{s.weighted / s.total, 0};
+    for (std::size_t r = 0; r < v.size(); ++r) {
+        const T pr = (p.empty() ? detail::shifted_exp(v[r], s.max, eta) : p[r]) / s.total;
+        if (!p.empty()) p[r] = pr;
+        q.variance += pr * (v[r] - q.mean) * (v[r] - q.mean);
+    }
+    return q;
+}
+
+/// β-VQ backward of a unit whose regions are its inputs (v = x, slopes the identity): writes
+/// dv_j = dy · p_j (1 + η (v_j − y)) unless dv is empty (dv may not alias v) and returns
+/// ∂L/∂η = dy · Var_p(v). At η = ∞ only tied maxima carry weight and v_j = y for them, so
+/// the spread term is dropped and ∂L/∂η = 0 (y no longer moves with η).
+template <class T>
+T beta_backward(std::type_identity_t<std::span<const T>> v, T eta, T dy,
+                std::type_identity_t<std::span<T>> dv) noexcept {
+    const auto q = posterior_of<T>(v, eta, dv); // dv holds p
+    const bool limit = std::isinf(eta);
+    for (std::size_t j = 0; j < dv.size(); ++j)
+        dv[j] = dy * dv[j] * (1 + (limit ? T(0) : eta * (v[j] - q.mean)));
+    return limit ? T(0) : dy * q.variance;
+}
+
+/// ∂L/∂θ = η ∂L/∂η (β = σ(θ), η = e^θ), taken as 0 where ∂L/∂η = 0 so that η = ∞ never
+/// gives ∞·0.
+template <class T>
+T theta_gradient(T deta, T eta) noexcept {
+    return deta == T(0) ? T(0) : eta * deta;
+}
+
+// ---- a unit's R regions, known at compile time -------------------------------------
+
 /// The region the hard path selects: the first maximum.
 template <class T, std::size_t R>
 std::size_t hard_region(const region_values<T, R>& v) {
-    std::size_t best = 0;
-    for (std::size_t r = 1; r < R; ++r)
-        if (v[r] > v[best]) best = r;
-    return best;
+    return hard_region(std::span<const T>(v));
 }
 
 /// The β-VQ posterior over regions and its first two moments.
@@ -57,28 +151,13 @@ struct posterior {
     T variance;         ///< Σ p_r (v_r − mean)² = ∂mean/∂η
 };
 
-/// Stable softmax(η v): the max is subtracted first, and the regions tied at the
-/// max get exponent 0 even when η = ∞, so η = ∞ yields the uniform distribution
-/// over the tied maxima — the β → 1 limit — instead of ∞·0.
+/// Stable softmax(η v) and its moments: the span form's, into an array.
 template <class T, std::size_t R>
 posterior<T, R> posterior_of(const region_values<T, R>& v, T eta) {
     posterior<T, R> q{};
-    T m = v[0];
-    for (std::size_t r = 1; r < R; ++r)
-        m = v[r] > m ? v[r] : m;
-    T total = 0;
-    for (std::size_t r = 0; r < R; ++r) {
-        q.p[r] = v[r] == m ? T(1) : std::exp(eta * (v[r] - m));
-        total += q.p[r];
-    }
-    q.mean = 0;
-    for (std::size_t r = 0; r < R; ++r) {
-        q.p[r] /= total;
-        q.mean += q.p[r] * v[r];
-    }
-    q.variance = 0;
-    for (std::size_t r = 0; r < R; ++r)
-        q.variance += q.p[r] * (v[r] - q.mean) * (v[r] - q.mean);
+    const auto m = posterior_of<T>(v, eta, q.p);
+    q.mean = m.mean;
+    q.variance = m.variance;
     return q;
 }
 
@@ -93,10 +172,6 @@ struct unit_gradient {
 };
 
 namespace detail {
-template <class T>
-T theta_gradient(T deta, T eta) noexcept {
-    return deta == T(0) ? T(0) : eta * deta;
-}
 /// dx_i = Σ_r dv_r slope(r, i): the chain through the affine regions.
 template <spline_unit U, class T>
 std::array<T, U::inputs> chain_to_inputs(const U& u, const region_values<T, U::regions>& dv) {
@@ -129,23 +204,17 @@ unit_gradient<T, U::inputs> hard_backward(const U& u, const std::array<T, U::inp
 
 template <spline_unit U, class T>
 T beta_forward(const U& u, const std::array<T, U::inputs>& x, T eta) {
-    return posterior_of(regions_of(u, x), eta).mean;
+    return beta_forward<T>(regions_of(u, x), eta);
 }
 
+/// The regions' gradient is the span form's, then chained through the slopes.
 template <spline_unit U, class T>
 unit_gradient<T, U::inputs> beta_backward(const U& u, const std::array<T, U::inputs>& x, T eta,
                                           T dy) {
     const auto v = regions_of(u, x);
-    const auto q = posterior_of(v, eta);
     region_values<T, U::regions> dv{};
-    for (std::size_t j = 0; j < U::regions; ++j) {
-        // g_j = p_j (1 + η (v_j − y)); at η = ∞ only tied maxima have p_j > 0 and
-        // for them v_j = y, so g = p.
-        const T spread = std::isinf(eta) ? T(0) : eta * (v[j] - q.mean);
-        dv[j] = dy * q.p[j] * (1 + spread);
-    }
-    const T deta = std::isinf(eta) ? T(0) : dy * q.variance;
-    return {detail::chain_to_inputs(u, dv), deta, detail::theta_gradient(deta, eta)};
+    const T deta = beta_backward<T>(v, eta, dy, dv);
+    return {detail::chain_to_inputs(u, dv), deta, theta_gradient(deta, eta)};
 }
 
 // ---- soft-layer output: the probabilities ------------------------------------------
@@ -176,7 +245,7 @@ unit_gradient<T, U::inputs> soft_backward(const U& u, const std::array<T, U::inp
         dv[j] = eta * q.p[j] * dp_centered;
         deta += dp[j] * q.p[j] * v_centered;
     }
-    return {detail::chain_to_inputs(u, dv), deta, detail::theta_gradient(deta, eta)};
+    return {detail::chain_to_inputs(u, dv), deta, theta_gradient(deta, eta)};
 }
 
 } // namespace maso::vq

@@ -1,4 +1,5 @@
-// maso/layers/detail/pool_window.hpp — one pooling window's math, shared by the pooling layers.
+// maso/layers/detail/pool_window.hpp — one pooling window's shapes and math, for the pooling
+// layers.
 //
 // Internal to layers/maxpool.hpp, avgpool.hpp, softpool.hpp, global_pool.hpp and maxout.hpp;
 // users include those. For a window of R values v (paper-spec §4.4–§4.6, §3.1):
@@ -9,24 +10,24 @@
 //                 ∂y/∂v_j = p_j (1 + η (v_j − y)),   ∂y/∂η = Var_p(v) = Σ_r p_r (v_r − y)²
 //   average       β = 0 (η = 0): p uniform, y = (1/R) Σ_r v_r, ∂y/∂v_j = 1/R
 //
-// These are vq::posterior_of and vq::beta_backward for window_max<R>, with their numerics
-// (the max subtracted before exp, regions tied at the max given exponent 0 so that η = ∞ is
-// the tie-averaged limit and never ∞·0), written once for any R: R = 1 (a 1×1 window, which
-// window_max refuses with E001), and a global pool's whole plane, where window_max's O(R²)
-// chain through identity slopes and R-sized stack arrays would not do.
+// The math is vq/derive.hpp's, in its span forms over regions that are the window's values
+// (window_max<R> without the chain through identity slopes and R-sized stack arrays), so it
+// serves any R: R = 1 (a 1×1 window, which window_max refuses with E001) and a global pool's
+// whole plane. This header adds the shapes and what the pooling nodes publish, the K×K
+// windows of a plane, and the choice between the hard path and η that a layer's β makes
+// (window_pool).
 #pragma once
 
 #include <maso/core/diagnostics.hpp>
 #include <maso/core/shape.hpp>
-#include <maso/expr/beta_spec.hpp>
+#include <maso/expr/node.hpp>
 #include <maso/vq/beta.hpp>
+#include <maso/vq/derive.hpp>
 
+#include <algorithm>
 #include <array>
-#include <charconv>
-#include <cmath>
 #include <cstddef>
 #include <span>
-#include <string>
 
 namespace maso::detail {
 
@@ -74,6 +75,22 @@ consteval diag check_pool() {
         return diag::ok;
 }
 
+/// What the K×K, stride K pooling nodes (maxpool, avgpool, softpool) publish: a window that
+/// lies inside one H×W plane, checked by check_pool, with output pooled_shape_t.
+template <std::size_t K>
+struct pool_node {
+    static constexpr node_kind kind = node_kind::window;
+    static constexpr bool fusable = true; ///< each window lies inside one H×W plane
+    static constexpr std::size_t window = K;
+
+    template <class In>
+    static consteval diag check() {
+        return check_pool<In, K>();
+    }
+    template <class In>
+    using output_shape = pooled_shape_t<In, K>;
+};
+
 // ---- K×K windows of one H×W plane ------------------------------------------------------
 
 /// Window (i, j) of a plane of width W, row-major inside the window: the tie rule's order.
@@ -93,101 +110,55 @@ void scatter_window(const std::array<T, K * K>& v, T* plane, std::size_t i,
             plane[(i * K + a) * W + j * K + b] = v[a * K + b];
 }
 
-// ---- hard (β = 1) ----------------------------------------------------------------------
-
-/// The index the hard path selects: the first maximum, as vq::hard_region.
-template <class T>
-std::size_t first_max(const T* v, std::size_t R) noexcept {
-    std::size_t best = 0;
-    for (std::size_t r = 1; r < R; ++r)
-        if (v[r] > v[best]) best = r;
-    return best;
+/// out[i·Wo + j] = f(window (i, j)'s K·K values) over one plane of an In-shaped map.
+template <class In, std::size_t K, class T, class F>
+void forward_windows(const T* in, T* out, F&& f) {
+    constexpr std::size_t Ho = In::height / K, Wo = In::width / K;
+    for (std::size_t i = 0; i < Ho; ++i)
+        for (std::size_t j = 0; j < Wo; ++j)
+            out[i * Wo + j] = f(gather_window<K, In::width>(in, i, j));
+}
+/// f(values, dy, dv) for every window (i, j), dy = dout[i·Wo + j]: f writes ∂L/∂values into
+/// dv, which starts at 0 and lands in din's window (windows tile the plane, so din is written
+/// once). With din null (only parameter gradients wanted) dv is empty.
+template <class In, std::size_t K, class T, class F>
+void backward_windows(const T* in, const T* dout, T* din, F&& f) {
+    constexpr std::size_t Ho = In::height / K, Wo = In::width / K;
+    for (std::size_t i = 0; i < Ho; ++i)
+        for (std::size_t j = 0; j < Wo; ++j) {
+            std::array<T, K * K> dv{};
+            f(gather_window<K, In::width>(in, i, j), dout[i * Wo + j],
+              din ? std::span<T>(dv) : std::span<T>());
+            if (din) scatter_window<K, In::width>(dv, din, i, j);
+        }
 }
 
-// ---- β-VQ (0 ≤ η ≤ ∞) ------------------------------------------------------------------
+// ---- one window at a layer's β -----------------------------------------------------------
 
-/// exp(η (v − m)) with m = max v; exactly 1 at the max, so η = ∞ gives 1 there and 0 elsewhere.
+/// The hard path (β = 1, θ = +∞) or η, read once per channel from the layer's β. η = ∞ from a
+/// finite θ is not the hard path: ties average there (the β → 1 limit) instead of going to
+/// the first maximum.
 template <class T>
-T shifted_exp(T v, T m, T eta) noexcept {
-    return v == m ? T(1) : std::exp(eta * (v - m));
-}
+struct window_pool {
+    bool hard;
+    T eta;
 
-/// y = Σ_r softmax(η v)_r v_r.
-template <class T>
-T beta_window_forward(const T* v, std::size_t R, T eta) noexcept {
-    const T m = v[first_max(v, R)];
-    T total = 0, weighted = 0;
-    for (std::size_t r = 0; r < R; ++r) {
-        const T e = shifted_exp(v[r], m, eta);
-        total += e;
-        weighted += e * v[r];
+    explicit window_pool(vq::basic_beta<T> b) noexcept : hard(b.is_hard()), eta(b.eta()) {}
+
+    /// y of the window v: its first maximum when hard, else the β-VQ mean.
+    T forward(std::span<const T> v) const noexcept {
+        return hard ? v[vq::hard_region(v)] : vq::beta_forward<T>(v, eta);
     }
-    return weighted / total;
-}
-
-/// Writes dv_j = dy · p_j (1 + η (v_j − y)) when dv is not null (dv may not alias v) and
-/// returns dy · ∂y/∂η = dy · Var_p(v). At η = ∞ only tied maxima carry weight and v_j = y for
-/// them, so the spread term is dropped and ∂y/∂η = 0 (y no longer moves with η).
-template <class T>
-T beta_window_backward(const T* v, std::size_t R, T eta, T dy, T* dv) noexcept {
-    const T m = v[first_max(v, R)];
-    T total = 0, weighted = 0;
-    for (std::size_t r = 0; r < R; ++r) {
-        const T e = shifted_exp(v[r], m, eta);
-        if (dv) dv[r] = e; // kept so that the second pass needs no exp
-        total += e;
-        weighted += e * v[r];
-    }
-    const T y = weighted / total;
-    const bool limit = std::isinf(eta);
-    // Var_p as Σ p (v − y)², not Σ p v² − y², which cancels (paper-spec §9.3).
-    T variance = 0;
-    for (std::size_t r = 0; r < R; ++r) {
-        const T p = (dv ? dv[r] : shifted_exp(v[r], m, eta)) / total;
-        const T d = v[r] - y;
-        variance += p * d * d;
-        if (dv) dv[r] = dy * p * (1 + (limit ? T(0) : eta * d));
-    }
-    return limit ? T(0) : dy * variance;
-}
-
-/// ∂L/∂θ = η ∂L/∂η (β = σ(θ), η = e^θ), 0 where ∂L/∂η = 0 so that η = ∞ never gives ∞·0.
-template <class T>
-T theta_gradient(T deta, T eta) noexcept {
-    return deta == T(0) ? T(0) : eta * deta;
-}
-
-// ---- β as a layer holds it -------------------------------------------------------------
-
-/// A pooling layer's β: the fixed value of its beta_spec, or θ in the layer's parameters
-/// (one for the layer, or one per channel), as layers/vq_node.hpp stores it.
-template <class T>
-struct beta_source {
-    beta_spec spec;
-    vq::basic_beta<T> fixed; ///< from_beta(spec.value), computed once
-
-    explicit beta_source(const beta_spec& s)
-        : spec(s), fixed(vq::basic_beta<T>::from_beta(T(s.value))) {}
-
-    std::size_t parameter_count(std::size_t channels) const noexcept {
-        return spec.parameter_count(channels);
-    }
-    /// θ = logit(β) for every θ.
-    void initialize(std::span<T> params) const {
-        for (auto& theta : params)
-            theta = fixed.theta;
-    }
-    vq::basic_beta<T> of(std::span<const T> params, std::size_t c) const noexcept {
-        if (!spec.learnable) return fixed;
-        return {params[spec.per_channel ? c : 0]};
-    }
-    /// Where channel c's ∂L/∂θ is accumulated, or null for a fixed β.
-    T* gradient(std::span<T> grads, std::size_t c) const noexcept {
-        return spec.learnable ? grads.data() + (spec.per_channel ? c : 0) : nullptr;
+    /// Overwrites dv with ∂L/∂v for upstream dy, unless dv is empty (the input needs no
+    /// gradient; dv may not alias v), and returns ∂L/∂η: 0 on the hard path (§9.3).
+    T backward(std::span<const T> v, T dy, std::span<T> dv) const noexcept {
+        if (!hard) return vq::beta_backward<T>(v, eta, dy, dv);
+        if (!dv.empty()) {
+            std::fill(dv.begin(), dv.end(), T(0));
+            dv[vq::hard_region(v)] = dy;
+        }
+        return T(0);
     }
 };
-
-/// "β = 0.5, learnable per channel": the shortest decimal that reads back as the float.
-inline std::string beta_label(const beta_spec& b) { return b.label(); }
 
 } // namespace maso::detail
