@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Print fused / unfused speed ratios per network and pass from bench/networks_bench.
+
+PERFORMANCE.md promises that fuse::all beats fuse::none on every network, forward
+and forward+backward. Both forms are registered side by side in networks_bench, so
+the ratio comes from one run:
+
+    networks_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \\
+                   --benchmark_format=json --benchmark_out=networks.json
+    python3 bench/network_ratios.py networks.json
+
+With repetitions the median aggregate rows are used; without them, the median of
+the iteration rows. The ratio is fused images/s divided by unfused images/s
+(> 1: fusion is faster); "noise" is the two sides' coefficients of variation
+over the repetitions, combined (root of the sum of squares), so a ratio within
+about that distance of 1 is a tie. The share of the in-run FMA peak counts only the FLOP of
+the convolutions and dense layers. The losses of the two forms are compared too:
+same seed, same parameters, so they must agree.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+
+FMA_PEAK = "fma_peak"
+FUSED, UNFUSED = "fuse_all", "fuse_none"
+PASSES = ("forward", "forward_backward")
+FIELDS = ("items_per_second", "FLOP/s", "loss", "batch", "real_time", "cpu_time")
+TARGET = 1.0
+
+
+def load_rows(path):
+    """Map run name to {field: value} (medians), plus the context and repetition count."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    medians, cvs, runs = {}, {}, {}
+    repetitions = 1
+    for row in data.get("benchmarks", []):
+        if row.get("error_occurred"):
+            continue
+        repetitions = max(repetitions, int(row.get("repetitions", 1)))
+        run = row.get("run_name", row["name"])
+        if row.get("run_type") == "aggregate":
+            if row.get("aggregate_name") == "median":
+                medians[run] = row
+            elif row.get("aggregate_name") == "cv":
+                cvs[run] = row
+        else:
+            runs.setdefault(run, []).append(row)
+    rows = dict(medians)
+    for run, reps in runs.items():
+        if run in rows:
+            continue
+        fields = {}
+        for key in FIELDS:
+            values = [r[key] for r in reps if key in r]
+            if values:
+                fields[key] = statistics.median(values)
+        rows[run] = fields
+    for run, row in cvs.items():
+        # cv of the CPU time = cv of the rate, to first order
+        if run in rows and "cpu_time" in row:
+            rows[run] = dict(rows[run], cv=row["cpu_time"])
+    return data.get("context", {}), rows, repetitions
+
+
+def cases(rows):
+    """(network, pass) pairs with both a fused and an unfused row, in a stable order."""
+    found = []
+    for name in rows:
+        parts = name.split("/")
+        if len(parts) == 3 and parts[1] in PASSES and parts[2] == FUSED:
+            if f"{parts[0]}/{parts[1]}/{UNFUSED}" in rows:
+                found.append((parts[0], parts[1]))
+    networks = list(dict.fromkeys(n for n, _ in found))
+    return [(n, p) for n in networks for p in PASSES if (n, p) in found]
+
+
+def fmt_rate(v):
+    if v is None:
+        return "n/a"
+    return f"{v:,.0f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json", help="file written by --benchmark_format=json --benchmark_out=FILE")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    args = parser.parse_args()
+    try:
+        context, rows, repetitions = load_rows(args.json)
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(f"network_ratios.py: cannot read {args.json}: {e}")
+    found = cases(rows)
+    if not found:
+        sys.exit(f"network_ratios.py: no <network>/<pass>/{FUSED} + {UNFUSED} pairs in {args.json}")
+
+    print(f"ISA: {context.get('maso_isa', 'unknown')}, threads: {context.get('maso_threads', '?')}, "
+          f"compiler: {context.get('compiler', 'unknown')}, host: {context.get('host_name', '?')}, "
+          f"date: {context.get('date', '?')}")
+    print(f"repetitions: {repetitions} ({'medians' if repetitions > 1 else 'single runs'}); "
+          "rates per CPU second")
+    peak = rows.get(FMA_PEAK, {}).get("FLOP/s")
+    if peak is not None:
+        print(f"FMA peak (in-run reference): {peak / 1e9:.1f} GFLOP/s")
+    print()
+
+    header = ("network", "batch", "pass", "fused img/s", "none img/s", "fused / none", "noise",
+              "fused % peak", "none % peak", "loss match")
+    table = []
+    missed = []
+    for network, kind in found:
+        a = rows[f"{network}/{kind}/{FUSED}"]
+        b = rows[f"{network}/{kind}/{UNFUSED}"]
+        ia, ib = a.get("items_per_second"), b.get("items_per_second")
+        r = None if ia is None or not ib else ia / ib
+        if r is not None and r < TARGET:
+            missed.append(f"{network} {kind}")
+        verdict = "n/a" if r is None else f"{r:.3f}x ({'met' if r >= TARGET else 'MISSED'})"
+        ca, cb = a.get("cv"), b.get("cv")
+        noise = "n/a" if ca is None or cb is None else f"{100 * (ca * ca + cb * cb) ** 0.5:.1f}%"
+
+        def share(row):
+            f = row.get("FLOP/s")
+            return "n/a" if f is None or not peak else f"{100 * f / peak:.1f}%"
+
+        la, lb = a.get("loss"), b.get("loss")
+        if la is None or lb is None:
+            match = "n/a"
+        else:
+            rel = abs(la - lb) / max(abs(lb), 1e-30)
+            match = f"{'yes' if rel <= 1e-4 else 'NO'} ({rel:.1e})"
+        batch = a.get("batch")
+        table.append((network, "?" if batch is None else f"{batch:.0f}", kind.replace("_", "+"),
+                      fmt_rate(ia), fmt_rate(ib), verdict, noise, share(a), share(b), match))
+
+    if args.markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for r in table:
+            print("| " + " | ".join(r) + " |")
+    else:
+        widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
+        for r in [header] + table:
+            print("  ".join(c.rjust(w) if i > 2 else c.ljust(w)
+                            for i, (c, w) in enumerate(zip(r, widths))))
+    print()
+    print(f"target: fused >= {TARGET:g}x fuse::none on every network, forward and forward+backward"
+          + (f"; MISSED on: {', '.join(missed)}" if missed else "; met on every case"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+// bench/networks_bench.cpp — whole networks, fused (fuse::all) against unfused (fuse::none).
+//
+// PERFORMANCE.md promises that the fused plan beats fuse::none on every network,
+// forward and forward+backward. Absolute speed on the shared machines drifts by
+// up to 2× within an hour, so the claim is a ratio inside one run: each case is
+// registered as its fused form immediately followed by its unfused form, so the
+// two sides of each ratio run seconds apart. bench/network_ratios.py prints the
+// fused ÷ none ratios (and the share of the in-run FMA peak) from the JSON output:
+//
+//   networks_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+//                  --benchmark_format=json --benchmark_out=networks.json
+//   python3 bench/network_ratios.py networks.json
+//
+// Cases: a small CNN (conv, learnable β-VQ, learnable softmax pooling, batch norm,
+// max pooling, global average pooling) at batch 32, and the MLP 784-512-512-10
+// with learnable-β swish at batch 256 — the peer figure PERFORMANCE.md quotes for
+// libtorch (≈ 43,000 images/s training on 2 threads). Each runs forward only and
+// forward+backward (zero_gradients + forward + backward: one training step
+// without the optimiser). items/s is images/s; the kernels are single-threaded.
+// Rates are per CPU second (Google Benchmark's default), not wall-clock: other
+// tenants preempt the process, and CPU time is the steadier of the two here.
+#include <maso/maso.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace {
+
+using native_arch = xsimd::default_arch;
+using namespace maso;
+
+// ---- the networks ---------------------------------------------------------------------
+
+// 3×32×32 → conv 32 → 32×32 → softpool → 16×16 → conv 64 → 16×16 → maxpool → 8×8
+// → conv 64 → 8×8 → global average → 64 → dense 10.
+const auto small_cnn = input<3, 32, 32>() >> conv2d<32, 3>() >> beta_vq<relu>(learnable(0.5f)) >>
+                       softpool<2>(learnable(0.5f)) >> conv2d<64, 3>() >>
+                       batch_norm() >> beta_vq<relu>(learnable_per_channel(0.5f)) >> maxpool<2>() >>
+                       conv2d<64, 3>() >> beta_vq<relu>(0.9f) >> global_avgpool() >> dense<10>() >>
+                       softmax_cross_entropy();
+constexpr std::size_t small_cnn_batch = 32;
+
+const auto mlp = input<784>() >> dense<512>() >> beta_vq<relu>(learnable(0.5f)) >> dense<512>() >>
+                 beta_vq<relu>(learnable(0.5f)) >> dense<10>() >> softmax_cross_entropy();
+constexpr std::size_t mlp_batch = 256;
+
+// ---- FLOP counts of the affine maps (per image) -----------------------------------------
+//
+// Forward: 2 FLOP per multiply-add of every convolution and dense layer. Backward
+// runs dW = dz·xᵀ for every layer and dx = Wᵀ·dz for every layer but the first
+// (model::enable_input_gradient is off), each as many FLOP as its forward. The
+// pointwise and pooling work is not counted, so FLOP/s ÷ FMA peak is a lower
+// bound on how busy the FMA units are.
+
+struct flops {
+    double first = 0, rest = 0; ///< the first affine map's forward FLOP, the others'
+    double forward() const { return first + rest; }
+    double forward_backward() const { return 2 * forward() + rest; }
+};
+
+constexpr double conv_flop(double cin, double cout, double k, double out_h, double out_w) {
+    return 2 * cin * cout * k * k * out_h * out_w;
+}
+constexpr double dense_flop(double in, double out) { return 2 * in * out; }
+
+const flops small_cnn_flops{conv_flop(3, 32, 3, 32, 32), conv_flop(32, 64, 3, 16, 16) +
+                                                             conv_flop(64, 64, 3, 8, 8) +
+                                                             dense_flop(64, 10)};
+const flops mlp_flops{dense_flop(784, 512), dense_flop(512, 512) + dense_flop(512, 10)};
+
+// ---- inputs -----------------------------------------------------------------------------
+
+struct batch_data {
+    std::vector<float> images;
+    std::vector<int> labels;
+};
+
+/// Deterministic N(0, 1) pixels and labels n·7 mod 10, the same for fused and none.
+batch_data make_batch(std::size_t batch, std::size_t pixels_per_image) {
+    batch_data d;
+    std::mt19937 gen(20240611u);
+    std::normal_distribution<float> pixel(0.f, 1.f);
+    d.images.resize(batch * pixels_per_image);
+    for (auto& v : d.images)
+        v = pixel(gen);
+    d.labels.resize(batch);
+    for (std::size_t n = 0; n < batch; ++n)
+        d.labels[n] = static_cast<int>((7 * n) % 10);
+    return d;
+}
+
+enum class pass { forward, forward_backward };
+
+/// One case: the model is built (and its buffers touched once) outside the timed loop.
+/// Counters: items/s = images/s; FLOP/s of the affine maps; the last loss, which must
+/// agree between fuse::all and fuse::none (same seed, same parameters, no update).
+template <pass P, class Net, class Policy>
+void run_network(benchmark::State& state, const Net& net, Policy policy, std::size_t batch,
+                 flops f) {
+    auto m = instantiate(net, batch, policy, {.seed = 1});
+    using input_shape = typename decltype(m)::input_shape;
+    const batch_data data = make_batch(batch, input_shape::size);
+    const std::span<const float> images(data.images);
+    const std::span<const int> labels(data.labels);
+
+    float loss = m.forward(images, labels); // warm-up: first touch of every buffer
+    if constexpr (P == pass::forward_backward) {
+        m.zero_gradients();
+        m.backward();
+    }
+    for (auto _ : state) {
+        if constexpr (P == pass::forward_backward) m.zero_gradients();
+        loss = m.forward(images, labels);
+        if constexpr (P == pass::forward_backward) m.backward();
+        benchmark::DoNotOptimize(loss);
+        benchmark::ClobberMemory();
+    }
+    const auto images_done =
+        static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(batch);
+    state.SetItemsProcessed(images_done);
+    const double per_image = P == pass::forward ? f.forward() : f.forward_backward();
+    state.counters["FLOP/s"] = benchmark::Counter(per_image * static_cast<double>(images_done),
+                                                  benchmark::Counter::kIsRate);
+    state.counters["loss"] = loss;
+    state.counters["batch"] = static_cast<double>(batch);
+}
+
+// ---- reference ----------------------------------------------------------------------------
+
+/// The in-run FMA peak (the same loop as beta_vq_bench's): twelve independent
+/// accumulators cover FMA latency × ports, so the loop is bound by FMA throughput.
+void fma_peak(benchmark::State& state) {
+    using batch = xsimd::batch<float, native_arch>;
+    constexpr std::size_t accumulators = 12;
+    constexpr std::int64_t rounds = 4096;
+    float m = 0.9999999f, c = 1e-7f;
+    benchmark::DoNotOptimize(m);
+    benchmark::DoNotOptimize(c);
+    for (auto _ : state) {
+        const batch bm(m), bc(c);
+        std::array<batch, accumulators> acc;
+        for (std::size_t k = 0; k < accumulators; ++k)
+            acc[k] = batch(static_cast<float>(k));
+        for (std::int64_t r = 0; r < rounds; ++r)
+            for (std::size_t k = 0; k < accumulators; ++k)
+                acc[k] = xsimd::fma(acc[k], bm, bc);
+        for (auto& a : acc)
+            benchmark::DoNotOptimize(a);
+    }
+    const double flop = 2.0 * batch::size * accumulators * static_cast<double>(rounds) *
+                        static_cast<double>(state.iterations());
+    state.counters["FLOP/s"] = benchmark::Counter(flop, benchmark::Counter::kIsRate);
+}
+
+// ---- registration -------------------------------------------------------------------------
+
+/// "<network>/<pass>/fuse_all" then ".../fuse_none": the two sides of one ratio, adjacent.
+template <pass P, class Net>
+void register_case(const std::string& network, const Net& net, std::size_t batch, flops f) {
+    const std::string base =
+        network + (P == pass::forward ? "/forward" : "/forward_backward") + "/fuse_";
+    benchmark::RegisterBenchmark((base + "all").c_str(), [&net, batch, f](benchmark::State& s) {
+        run_network<P>(s, net, fuse::all, batch, f);
+    })->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((base + "none").c_str(), [&net, batch, f](benchmark::State& s) {
+        run_network<P>(s, net, fuse::none, batch, f);
+    })->Unit(benchmark::kMillisecond);
+}
+
+void register_all() {
+    // Default min time (0.5 s): a run without repetitions takes about 10 s, five
+    // repetitions about a minute.
+    benchmark::RegisterBenchmark("fma_peak", fma_peak);
+    register_case<pass::forward>("small_cnn", small_cnn, small_cnn_batch, small_cnn_flops);
+    register_case<pass::forward_backward>("small_cnn", small_cnn, small_cnn_batch, small_cnn_flops);
+    register_case<pass::forward>("mlp", mlp, mlp_batch, mlp_flops);
+    register_case<pass::forward_backward>("mlp", mlp, mlp_batch, mlp_flops);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    benchmark::AddCustomContext("maso_isa", native_arch::name());
+    benchmark::AddCustomContext("maso_threads", "1");
+    benchmark::AddCustomContext("maso_small_cnn_batch", std::to_string(small_cnn_batch));
+    benchmark::AddCustomContext("maso_mlp_batch", std::to_string(mlp_batch));
+#if defined(__clang__)
+    benchmark::AddCustomContext("compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+    benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
+#endif
+    register_all();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
