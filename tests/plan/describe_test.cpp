@@ -1,5 +1,4 @@
-// Tests of include/maso/plan/describe.hpp and plan/lower.hpp: the plan printed,
-// and the program's buffers following it.
+// Tests of include/maso/plan/describe.hpp: the plan printed, fused and unfused.
 #define BOOST_TEST_MODULE plan.describe
 #include <maso/maso.hpp>
 
@@ -27,16 +26,4 @@ BOOST_AUTO_TEST_CASE(unfused_plan) {
     const std::string d = describe(net, fuse::none);
     BOOST_CHECK(d.find("8 kernels") != std::string::npos);
     BOOST_CHECK(d.find("the node's own pass (window)") != std::string::npos);
-}
-
-BOOST_AUTO_TEST_CASE(the_program_keeps_what_the_plan_says) {
-    using P = plan::program<std::decay_t<decltype(net)>, fuse::all_t, float>;
-    // input, conv z, pooled output, conv z, unit output, pooled, loss output
-    static_assert(P::memory_plan::materialized ==
-                  std::array<bool, 9>{true, true, false, true, true, false, true, true, true});
-    P p(net, 2);
-    BOOST_CHECK_EQUAL(p.value<1>().size(), 3u * 16 * 2);
-    BOOST_CHECK_EQUAL(p.parameters<1>().size(), 3u * 2 * 9 + 3);
-    BOOST_CHECK_EQUAL(p.parameters<5>().size(), 2u * 4); // γ, β of the batch norm
-    BOOST_CHECK_THROW(P(net, 0), value_error);
 }

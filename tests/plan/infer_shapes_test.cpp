@@ -1,4 +1,4 @@
-// Tests of include/maso/plan/flatten.hpp and plan/infer_shapes.hpp.
+// Tests of include/maso/plan/infer_shapes.hpp: one shape per node.
 #define BOOST_TEST_MODULE plan.infer_shapes
 #include <maso/layers/dense.hpp>
 #include <maso/layers/input.hpp>
@@ -10,14 +10,6 @@
 using namespace maso;
 
 using Net = std::decay_t<decltype(input<6>() >> dense<5>() >> hard_vq<relu>() >> dense<3>())>;
-
-BOOST_AUTO_TEST_CASE(flatten_names_the_node_list) {
-    static_assert(plan::flatten<Net>::valid);
-    static_assert(plan::flatten_t<Net>::size == 4);
-    using fragment = std::decay_t<decltype(dense<5>() >> hard_vq<relu>())>;
-    static_assert(!plan::flatten<fragment>::starts_with_input);
-    BOOST_CHECK(true);
-}
 
 BOOST_AUTO_TEST_CASE(one_shape_per_node) {
     static_assert(

@@ -423,6 +423,15 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, strided<T> a, strided<T> 
 
 } // namespace detail
 
+/// Allocates the calling thread's packing buffer now instead of at its first
+/// product: a model does this when it is instantiated, so that its forward and
+/// backward passes allocate nothing (on the thread that built it).
+template <class Arch = xsimd::default_arch, class T>
+void reserve_workspace() {
+    using B = detail::gemm_blocking<Arch, T>;
+    detail::thread_workspace<Arch, T>().get(B::KC * B::NC + B::MC * B::KC);
+}
+
 template <class Arch = xsimd::default_arch, class T>
 void gemm_nn(std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T* C,
              bool accumulate) {

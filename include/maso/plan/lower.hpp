@@ -19,6 +19,7 @@
 #pragma once
 
 #include <maso/core/error.hpp>
+#include <maso/kernels/gemm.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
 #include <maso/plan/backward.hpp>
 #include <maso/plan/fuse.hpp>
@@ -99,6 +100,7 @@ public:
         grads_.assign(params_.size(), T(0));
         state_.assign(state_offset_[node_count], T(0));
         scratch_.assign(scratch + 2 * planes + 1, T(0));
+        kernels::reserve_workspace<xsimd::default_arch, T>();
     }
 
     // ---- running -----------------------------------------------------------------------
