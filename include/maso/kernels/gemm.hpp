@@ -223,16 +223,19 @@ template <class Arch, std::size_t P, class T>
 void pack_rows(T* dst, const T* src, std::size_t ld, std::size_t rows, std::size_t kc) {
     using batch = xsimd::batch<T, Arch>;
     constexpr std::size_t W = batch::size;
+    const std::size_t body = kc - kc % W; // the scalar tail is < W values
     for (std::size_t i = 0; i < rows; ++i, dst += kc, src += ld) {
-        std::size_t k = 0;
-        for (; k + W <= kc; k += W)
+        for (std::size_t k = 0; k < body; k += W)
             batch::load_unaligned(src + k).store_unaligned(dst + k);
-        for (; k < kc; ++k)
-            dst[k] = src[k];
+        for (std::size_t t = 0; t < kc % W; ++t)
+            dst[body + t] = src[body + t];
     }
     // Plain loops rather than std::fill and std::copy, whose instantiations would be
     // shared by translation units built for different ISAs.
-    for (std::size_t e = 0; e < (P - rows) * kc; ++e)
+    // rows ≤ P by the caller; the guard also tells the optimiser so (g++ -O3 otherwise
+    // warns of a wrapped count from (P − rows) with rows > P).
+    const std::size_t padding = rows < P ? (P - rows) * kc : 0;
+    for (std::size_t e = 0; e < padding; ++e)
         dst[e] = T(0);
 }
 
