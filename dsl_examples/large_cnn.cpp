@@ -19,6 +19,7 @@
 
 using namespace maso;
 
+// clang-format off
 // [large_cnn]
 template <std::size_t C, std::size_t K, std::size_t S = 1, padding P = padding::same>
 auto conv_bn_swish() {
@@ -32,6 +33,7 @@ const auto large_cnn = input<3, 32, 32>()
     >> conv_bn_swish<192, 3, 1, padding::valid>() >> conv_bn_swish<192, 1>()
     >> conv2d<10, 1>() >> global_avgpool() >> softmax_cross_entropy();
 // [large_cnn]
+// clang-format on
 
 int main(int argc, char** argv) {
     std::size_t batch = 2;
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     }
     std::cout << describe(large_cnn) << "\n";
 
+    // clang-format off
     // [train_step]
     auto fused = instantiate(large_cnn, batch);                // fuse::all
     auto unfused = instantiate(large_cnn, batch, fuse::none); // same seed, same parameters
@@ -61,6 +64,7 @@ int main(int argc, char** argv) {
     fused.zero_gradients();
     fused.backward();
     // [train_step]
+    // clang-format on
     const float loss_unfused = unfused.forward(images, labels);
     unfused.zero_gradients();
     unfused.backward();

@@ -17,6 +17,7 @@
 
 using namespace maso;
 
+// clang-format off
 // [small_cnn]
 const auto small_cnn = input<3, 32, 32>()
     >> conv2d<32, 3, 1, padding::same, false>() >> batch_norm() >> hard_vq<relu>() >> maxpool<2>()
@@ -24,6 +25,7 @@ const auto small_cnn = input<3, 32, 32>()
     >> conv2d<128, 1, 1, padding::same, false>() >> batch_norm() >> hard_vq<relu>()
     >> global_avgpool() >> dense<10, false>() >> softmax_cross_entropy();
 // [small_cnn]
+// clang-format on
 
 int main(int argc, char** argv) {
     std::size_t batch = 2;
@@ -43,9 +45,11 @@ int main(int argc, char** argv) {
     std::mt19937 rng(2);
     std::normal_distribution<float> pixel(0.f, 1.f);
     std::vector<float> images(batch * 3 * 32 * 32);
-    for (auto& v : images) v = pixel(rng);
+    for (auto& v : images)
+        v = pixel(rng);
     std::vector<int> labels(batch);
-    for (std::size_t n = 0; n < batch; ++n) labels[n] = int((7 * n) % 10);
+    for (std::size_t n = 0; n < batch; ++n)
+        labels[n] = int((7 * n) % 10);
 
     const float a = fused.forward(images, labels), b = unfused.forward(images, labels);
     fused.backward();
@@ -55,7 +59,8 @@ int main(int argc, char** argv) {
         diff = std::max(diff, double(std::fabs(fused.gradients()[i] - unfused.gradients()[i])));
         largest = std::max(largest, double(std::fabs(unfused.gradients()[i])));
     }
-    std::printf("parameters: %zu\nloss fused %.6f, unfused %.6f\n", fused.parameters().size(), a, b);
+    std::printf("parameters: %zu\nloss fused %.6f, unfused %.6f\n", fused.parameters().size(), a,
+                b);
     std::printf("largest gradient %.3e, largest fused−unfused difference %.3e\n", largest, diff);
     if (!std::isfinite(a) || std::fabs(a - b) > 1e-4f * std::fabs(b) || diff > 1e-3 * largest) {
         std::fprintf(stderr, "small_cnn: fused and unfused disagree\n");

@@ -144,6 +144,5 @@ BOOST_AUTO_TEST_CASE(metadata) {
     using L = softmax_node::layer<shape<10>, float>;
     BOOST_CHECK_EQUAL(L(softmax()).parameter_count(), 0u);
     BOOST_CHECK_EQUAL(L(softmax(learnable(0.4f))).parameter_count(), 1u);
-    BOOST_CHECK_EQUAL(softmax_node::name(softmax(learnable(0.5f))),
-                      "softmax(β = 0.5, learnable)");
+    BOOST_CHECK_EQUAL(softmax_node::name(softmax(learnable(0.5f))), "softmax(β = 0.5, learnable)");
 }

@@ -17,7 +17,8 @@ BOOST_AUTO_TEST_CASE(gradients_for_every_beta_kind) {
     // hard: keep every input away from the kink at 0
     maso_test::layer_check_options away;
     away.prepare = [](std::vector<double>& x) {
-        for (auto& v : x) v += v >= 0 ? 0.1 : -0.1;
+        for (auto& v : x)
+            v += v >= 0 ? 0.1 : -0.1;
     };
     maso_test::expect_layer_gradients<S>(hard_vq<relu>(), away);
     maso_test::expect_layer_gradients<S>(hard_vq<absolute>(), away);
@@ -34,7 +35,8 @@ BOOST_AUTO_TEST_CASE(values_are_the_units) {
     io.x = {x.data(), 1};
     io.y = {y.data(), 1};
     layer.forward(io);
-    for (std::size_t i = 0; i < 6; ++i) MASO_CHECK_CLOSE(y[i], x[i] / (1 + std::exp(-x[i])), 1e-14, 1e-14);
+    for (std::size_t i = 0; i < 6; ++i)
+        MASO_CHECK_CLOSE(y[i], x[i] / (1 + std::exp(-x[i])), 1e-14, 1e-14);
 }
 
 BOOST_AUTO_TEST_CASE(bad_beta_is_refused) {

@@ -72,8 +72,8 @@ BOOST_AUTO_TEST_CASE(no_allocation_in_forward_or_backward) {
 BOOST_AUTO_TEST_CASE(no_allocation_in_a_cnn_of_every_kind) {
     const auto cnn = input<3, 8, 8>() >> conv2d<4, 3>() >> beta_vq<relu>(learnable(0.5f)) >>
                      softpool<2>(learnable(0.5f)) >> conv2d<4, 3, 2, padding::same, false>() >>
-                     batch_norm() >> soft_vq<absolute>() >> maxout<2>() >> flatten() >> dense<6>() >>
-                     sigmoid() >> dense<3>() >> softmax_cross_entropy();
+                     batch_norm() >> soft_vq<absolute>() >> maxout<2>() >> flatten() >>
+                     dense<6>() >> sigmoid() >> dense<3>() >> softmax_cross_entropy();
     for (int fused = 0; fused < 2; ++fused) {
         auto run = [&](auto m) {
             m.enable_input_gradient();
@@ -104,7 +104,8 @@ BOOST_AUTO_TEST_CASE(describe_shows_three_fused_kernels) {
 }
 
 BOOST_AUTO_TEST_CASE(labels_are_optional_for_prediction_and_checked_before_running) {
-    const auto net = input<4>() >> dense<5>() >> batch_norm() >> dense<3>() >> softmax_cross_entropy();
+    const auto net =
+        input<4>() >> dense<5>() >> batch_norm() >> dense<3>() >> softmax_cross_entropy();
     auto m = instantiate(net, 2);
     const auto x = maso_test::uniform_vector<float>(8, -1, 1);
     // prediction: no labels, probabilities out, no loss, no backward

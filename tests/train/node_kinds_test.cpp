@@ -17,13 +17,12 @@ BOOST_AUTO_TEST_CASE(dense_units_and_soft_outputs) {
 }
 
 BOOST_AUTO_TEST_CASE(conv_pools_and_loss) {
-    maso_test::expect_gradients(input<2, 4, 4>() >> conv2d<3, 3>() >>
-                                beta_vq<relu>(learnable_per_channel(0.5f)) >>
-                                softpool<2>(learnable(0.6f)) >> conv2d<4, 1>() >> hard_vq<absolute>() >>
-                                global_softpool(learnable(0.3f)) >> dense<3>() >>
-                                softmax_cross_entropy());
-    maso_test::expect_gradients(input<2, 4, 4>() >> conv2d<4, 3, 2>() >> maxpool<2>() >> flatten() >>
-                                dense<3>() >> softmax_cross_entropy());
+    maso_test::expect_gradients(
+        input<2, 4, 4>() >> conv2d<3, 3>() >> beta_vq<relu>(learnable_per_channel(0.5f)) >>
+        softpool<2>(learnable(0.6f)) >> conv2d<4, 1>() >> hard_vq<absolute>() >>
+        global_softpool(learnable(0.3f)) >> dense<3>() >> softmax_cross_entropy());
+    maso_test::expect_gradients(input<2, 4, 4>() >> conv2d<4, 3, 2>() >> maxpool<2>() >>
+                                flatten() >> dense<3>() >> softmax_cross_entropy());
     maso_test::expect_gradients(input<1, 6, 6>() >> conv2d<4, 3, 1, padding::valid>() >>
                                 avgpool<2>() >> maxout<2>() >> beta_vq<relu>(0.9f) >>
                                 global_avgpool() >> softmax_cross_entropy());
@@ -35,7 +34,6 @@ BOOST_AUTO_TEST_CASE(batch_norm_fused_after_the_affine_map) {
                                 batch_norm() >> beta_vq<relu>(learnable_per_channel(0.5f)) >>
                                 conv2d<2, 1>() >> batch_norm() >> global_avgpool() >>
                                 softmax_cross_entropy());
-    maso_test::expect_gradients(input<3>() >> dense<4>() >> batch_norm() >> soft_vq<relu>() >>
-                                dense<2>(),
-                                {.batch = 4});
+    maso_test::expect_gradients(
+        input<3>() >> dense<4>() >> batch_norm() >> soft_vq<relu>() >> dense<2>(), {.batch = 4});
 }

@@ -64,9 +64,10 @@ constexpr const auto& get(const flat_tuple<Ts...>& t) noexcept {
 /// f(element 0, …, element n−1).
 template <class F, class... Ts>
 constexpr decltype(auto) apply(F&& f, const flat_tuple<Ts...>& t) {
-    return [&]<std::size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
         return std::forward<F>(f)(maso::get<I>(t)...);
-    }(std::index_sequence_for<Ts...>{});
+    }
+    (std::index_sequence_for<Ts...>{});
 }
 
 } // namespace maso

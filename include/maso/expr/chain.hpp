@@ -15,8 +15,8 @@
 
 #include <maso/core/diagnostics.hpp>
 #include <maso/core/flat_tuple.hpp>
-#include <maso/core/type_list.hpp>
 #include <maso/core/shape.hpp>
+#include <maso/core/type_list.hpp>
 #include <maso/expr/node.hpp>
 
 #include <tuple>
@@ -35,7 +35,10 @@ struct chain {
 };
 
 template <class T>
-concept network_node = requires { T::kind; } && std::is_same_v<decltype(T::kind), const node_kind>;
+concept network_node = requires {
+    T::kind;
+}
+&&std::is_same_v<decltype(T::kind), const node_kind>;
 
 template <class T>
 inline constexpr bool is_chain_v = false;
@@ -69,10 +72,10 @@ struct next_shape<N, In, true> {
 };
 
 template <class N, class In, bool EndsWithLoss>
-using append_shape_t = typename next_shape<
-    N, In,
-    !std::is_same_v<In, no_input> && !std::is_same_v<In, invalid_shape> &&
-        check_append<N, In, EndsWithLoss>() == diag::ok>::type;
+using append_shape_t =
+    typename next_shape<N, In,
+                        !std::is_same_v<In, no_input> && !std::is_same_v<In, invalid_shape> &&
+                            check_append<N, In, EndsWithLoss>() == diag::ok>::type;
 
 template <class... Ns>
 inline constexpr bool ends_with_loss_v = [] {
@@ -106,8 +109,7 @@ constexpr auto start(N&& n) {
         [[maybe_unused]] constexpr bool reported = report<node_t::template check<void>()>();
         return chain<typename node_t::template output_shape<void>, node_t>{
             flat_tuple<node_t>{std::in_place, n}};
-    }
-    else
+    } else
         return chain<no_input, node_t>{flat_tuple<node_t>{std::in_place, n}};
 }
 

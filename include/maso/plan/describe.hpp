@@ -52,8 +52,8 @@ constexpr std::array<bool, sizeof...(I)> biases(std::index_sequence<I...>) {
 
 template <class Net, class Policy = fuse::all_t>
 std::string describe(const Net& net, Policy = {}) {
-    [[maybe_unused]] constexpr bool ok =
-        detail::report<(plan::flatten<Net>::starts_with_input ? diag::ok : diag::chain_needs_input)>();
+    [[maybe_unused]] constexpr bool ok = detail::report<(
+        plan::flatten<Net>::starts_with_input ? diag::ok : diag::chain_needs_input)>();
     using bp = plan::backward_plan<Net, Policy>;
     constexpr std::size_t n = plan::kinds_v<Net>.size();
     const auto names = detail::node_names(net, std::make_index_sequence<n>{});

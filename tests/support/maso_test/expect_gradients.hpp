@@ -47,7 +47,8 @@ void expect_gradients(const Net& net, const net_check_options& o = {}) {
     auto x = uniform_vector<double>(In::size * B, o.input_lo, o.input_hi);
     std::vector<int> labels;
     if constexpr (has_loss)
-        for (std::size_t n = 0; n < B; ++n) labels.push_back(int((3 * n + 1) % Out::channels));
+        for (std::size_t n = 0; n < B; ++n)
+            labels.push_back(int((3 * n + 1) % Out::channels));
     const auto w = uniform_vector<double>(Out::size * B, -1, 1);
     std::vector<double> y(Out::size * B);
 
@@ -56,7 +57,8 @@ void expect_gradients(const Net& net, const net_check_options& o = {}) {
         if constexpr (has_loss) return loss;
         m.output(y);
         double l = 0;
-        for (std::size_t i = 0; i < y.size(); ++i) l += w[i] * y[i];
+        for (std::size_t i = 0; i < y.size(); ++i)
+            l += w[i] * y[i];
         return l;
     };
     auto back = [&](auto& m) {
@@ -73,7 +75,8 @@ void expect_gradients(const Net& net, const net_check_options& o = {}) {
     back(b);
     // Entries that cancel to rounding noise are compared against the largest one.
     double gfloor = 0;
-    for (double g : b.gradients()) gfloor = std::max(gfloor, 1e-3 * std::fabs(g));
+    for (double g : b.gradients())
+        gfloor = std::max(gfloor, 1e-3 * std::fabs(g));
     for (std::size_t i = 0; i < a.gradients().size(); ++i)
         BOOST_TEST_CONTEXT("parameter " << i << " fused vs unfused")
     MASO_CHECK_CLOSE(a.gradients()[i], b.gradients()[i], 1e-10, gfloor);
@@ -130,8 +133,10 @@ void expect_gradients(const Net& net, const net_check_options& o = {}) {
     fa.output(yfa);
     fb.output(yfb);
     double ymax = 0, gmax = 0;
-    for (float v : yfb) ymax = std::max(ymax, double(std::fabs(v)));
-    for (std::size_t i = 0; i < y.size(); ++i) MASO_CHECK_CLOSE(yfa[i], yfb[i], 1e-5, ymax);
+    for (float v : yfb)
+        ymax = std::max(ymax, double(std::fabs(v)));
+    for (std::size_t i = 0; i < y.size(); ++i)
+        MASO_CHECK_CLOSE(yfa[i], yfb[i], 1e-5, ymax);
     if constexpr (has_loss) {
         fa.backward();
         fb.backward();
@@ -139,7 +144,8 @@ void expect_gradients(const Net& net, const net_check_options& o = {}) {
         fa.backward(wf);
         fb.backward(wf);
     }
-    for (float v : fb.gradients()) gmax = std::max(gmax, double(std::fabs(v)));
+    for (float v : fb.gradients())
+        gmax = std::max(gmax, double(std::fabs(v)));
     for (std::size_t i = 0; i < fa.gradients().size(); ++i)
         BOOST_TEST_CONTEXT("float parameter " << i)
     MASO_CHECK_CLOSE(fa.gradients()[i], fb.gradients()[i], 1e-5, 1e-2 * gmax);

@@ -44,7 +44,8 @@ void expect_layer_gradients(const Node& node, const layer_check_options& o = {})
     if (o.prepare) o.prepare(x);
     const auto w = uniform_vector<double>(Out::size * B, -1, 1);
     std::vector<int> labels(B);
-    for (std::size_t n = 0; n < B; ++n) labels[n] = int((n * 7 + 3) % Out::channels);
+    for (std::size_t n = 0; n < B; ++n)
+        labels[n] = int((n * 7 + 3) % Out::channels);
     std::vector<double> y(Out::size * B), dx(In::size * B, 123.0), state(layer.state_size(B)),
         scratch(layer.scratch_size(B) + 1);
     double loss_value = 0;
@@ -69,7 +70,8 @@ void expect_layer_gradients(const Node& node, const layer_check_options& o = {})
         layer.forward(make_io(xs, ps));
         if (is_loss) return loss_value;
         double l = 0;
-        for (std::size_t i = 0; i < y.size(); ++i) l += w[i] * y[i];
+        for (std::size_t i = 0; i < y.size(); ++i)
+            l += w[i] * y[i];
         return l;
     };
 
