@@ -7,6 +7,7 @@
 // The references are registered next to the passes they judge, size by size, so
 // the two sides of each ratio run seconds apart. bench/ratios.py prints the ratios
 // from this binary's JSON output.
+#include "support/fma_peak.hpp"
 #include <maso/maso.hpp>
 
 #include <benchmark/benchmark.h>
@@ -95,32 +96,12 @@ void scalar_exp_loop(benchmark::State& state) {
     set_rates(state, n, 2);
 }
 
-/// Twelve independent accumulators cover the FMA latency × ports of current x86
-/// cores (4 × 2 on Intel, 4 × 2 on Zen 4) with room to spare, so the loop is bound
-/// by FMA throughput alone: the in-run peak that compute-bound ratios refer to.
+/// The in-run FMA peak (bench/support/fma_peak.hpp).
 void fma_peak(benchmark::State& state) {
-    using batch = xsimd::batch<float, native_arch>;
-    constexpr std::size_t accumulators = 12;
-    constexpr std::int64_t rounds = 4096;
-    // acc ← acc·m + c converges to c/(1−m) = 1: no overflow, no denormals, and the
-    // opaque m and c keep the compiler from folding the chain.
-    float m = 0.9999999f, c = 1e-7f;
-    benchmark::DoNotOptimize(m);
-    benchmark::DoNotOptimize(c);
-    for (auto _ : state) {
-        const batch bm(m), bc(c);
-        std::array<batch, accumulators> acc;
-        for (std::size_t k = 0; k < accumulators; ++k)
-            acc[k] = batch(static_cast<float>(k));
-        for (std::int64_t r = 0; r < rounds; ++r)
-            for (std::size_t k = 0; k < accumulators; ++k)
-                acc[k] = xsimd::fma(acc[k], bm, bc);
-        for (auto& a : acc)
-            benchmark::DoNotOptimize(a);
-    }
-    const double flops = 2.0 * batch::size * accumulators * static_cast<double>(rounds) *
-                         static_cast<double>(state.iterations());
-    state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
+    const double flop = maso_bench::fma_peak_loop<xsimd::batch<float, native_arch>>(
+        state, [](auto a, auto b, auto c) { return xsimd::fma(a, b, c); });
+    state.counters["FLOP/s"] = benchmark::Counter(flop * static_cast<double>(state.iterations()),
+                                                  benchmark::Counter::kIsRate);
 }
 
 // ---- maso ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 //   gemm_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
 //              --benchmark_format=json --benchmark_out=gemm.json
 //   python3 bench/gemm_ratios.py gemm.json
+#include "support/fma_peak.hpp"
 #include <maso/kernels/gemm.hpp>
 
 #include <benchmark/benchmark.h>
@@ -63,30 +64,12 @@ void set_flops(benchmark::State& state, double flops_per_iteration) {
 
 // ---- references -----------------------------------------------------------------------
 
-/// Twelve independent accumulators cover FMA latency × ports of current x86 cores
-/// (4 × 2 on Intel, 4 × 1 for 512-bit FMAs on Zen 4) with room to spare, so the loop
-/// is bound by FMA throughput alone. It uses the GEMM's own fused multiply-add
-/// (xsimd 8.1's AVX-512 fma is two instructions under clang).
+/// The in-run FMA peak (bench/support/fma_peak.hpp), with the GEMM's own fused
+/// multiply-add (xsimd 8.1's AVX-512 fma is two instructions under clang).
 void fma_peak(benchmark::State& state) {
-    constexpr std::size_t accumulators = 12;
-    constexpr std::int64_t rounds = 4096;
-    // acc ← acc·m + c converges to c/(1−m) = 1: no overflow, no denormals, and the
-    // opaque m and c keep the compiler from folding the chain.
-    float m = 0.9999999f, c = 1e-7f;
-    benchmark::DoNotOptimize(m);
-    benchmark::DoNotOptimize(c);
-    for (auto _ : state) {
-        const batch bm(m), bc(c);
-        std::array<batch, accumulators> acc;
-        for (std::size_t k = 0; k < accumulators; ++k)
-            acc[k] = batch(static_cast<float>(k));
-        for (std::int64_t r = 0; r < rounds; ++r)
-            for (std::size_t k = 0; k < accumulators; ++k)
-                acc[k] = maso::kernels::detail::gemm_fma(acc[k], bm, bc);
-        for (auto& a : acc)
-            benchmark::DoNotOptimize(a);
-    }
-    set_flops(state, 2.0 * batch::size * accumulators * static_cast<double>(rounds));
+    set_flops(state, maso_bench::fma_peak_loop<batch>(state, [](auto a, auto b, auto c) {
+                  return maso::kernels::detail::gemm_fma(a, b, c);
+              }));
 }
 
 /// kernels/gemm.hpp's gemm_nn before packing, the same loops at the native arch, as

@@ -19,6 +19,7 @@
 // without the optimiser). items/s is images/s; the kernels are single-threaded.
 // Rates are per CPU second (Google Benchmark's default), not wall-clock: other
 // tenants preempt the process, and CPU time is the steadier of the two here.
+#include "support/fma_peak.hpp"
 #include <maso/maso.hpp>
 
 #include <benchmark/benchmark.h>
@@ -134,29 +135,12 @@ void run_network(benchmark::State& state, const Net& net, Policy policy, std::si
 
 // ---- reference ----------------------------------------------------------------------------
 
-/// The in-run FMA peak (the same loop as beta_vq_bench's): twelve independent
-/// accumulators cover FMA latency × ports, so the loop is bound by FMA throughput.
+/// The in-run FMA peak (bench/support/fma_peak.hpp).
 void fma_peak(benchmark::State& state) {
-    using batch = xsimd::batch<float, native_arch>;
-    constexpr std::size_t accumulators = 12;
-    constexpr std::int64_t rounds = 4096;
-    float m = 0.9999999f, c = 1e-7f;
-    benchmark::DoNotOptimize(m);
-    benchmark::DoNotOptimize(c);
-    for (auto _ : state) {
-        const batch bm(m), bc(c);
-        std::array<batch, accumulators> acc;
-        for (std::size_t k = 0; k < accumulators; ++k)
-            acc[k] = batch(static_cast<float>(k));
-        for (std::int64_t r = 0; r < rounds; ++r)
-            for (std::size_t k = 0; k < accumulators; ++k)
-                acc[k] = xsimd::fma(acc[k], bm, bc);
-        for (auto& a : acc)
-            benchmark::DoNotOptimize(a);
-    }
-    const double flop = 2.0 * batch::size * accumulators * static_cast<double>(rounds) *
-                        static_cast<double>(state.iterations());
-    state.counters["FLOP/s"] = benchmark::Counter(flop, benchmark::Counter::kIsRate);
+    const double flop = maso_bench::fma_peak_loop<xsimd::batch<float, native_arch>>(
+        state, [](auto a, auto b, auto c) { return xsimd::fma(a, b, c); });
+    state.counters["FLOP/s"] = benchmark::Counter(flop * static_cast<double>(state.iterations()),
+                                                  benchmark::Counter::kIsRate);
 }
 
 // ---- registration -------------------------------------------------------------------------
