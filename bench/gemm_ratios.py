@@ -16,9 +16,13 @@ Rates are per CPU second. Only standard-library Python.
 """
 
 import argparse
-import json
+import os
 import statistics
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_json  # noqa: E402  (bench/support/bench_json.py)
 
 PEAK = "fma_peak"
 TARGET = "gemm_nn"
@@ -30,36 +34,21 @@ GOAL = 85.0  # percent of the in-run peak
 
 def load_rows(path):
     """Map run name to {GFLOP/s, cv}, plus the context and the repetition count."""
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    medians, cvs, runs = {}, {}, {}
-    repetitions = 1
-    for row in data.get("benchmarks", []):
-        if row.get("error_occurred"):
-            continue
-        repetitions = max(repetitions, int(row.get("repetitions", 1)))
-        run = row.get("run_name", row["name"])
-        if row.get("run_type") == "aggregate":
-            if row.get("aggregate_name") == "median":
-                medians[run] = row
-            elif row.get("aggregate_name") == "cv":
-                cvs[run] = row
-        else:
-            runs.setdefault(run, []).append(row)
+    run = bench_json.read(path)
     rows = {}
-    for run, reps in runs.items():
+    for name, reps in run.iterations.items():
         values = [r[COUNTER] for r in reps if COUNTER in r]
-        if run in medians and COUNTER in medians[run]:
-            rows[run] = {COUNTER: medians[run][COUNTER]}
+        if name in run.medians and COUNTER in run.medians[name]:
+            rows[name] = {COUNTER: run.medians[name][COUNTER]}
         elif values:
-            rows[run] = {COUNTER: statistics.median(values)}
+            rows[name] = {COUNTER: statistics.median(values)}
         else:
             continue
         if len(values) > 1:
-            rows[run]["cv"] = statistics.pstdev(values) / statistics.mean(values)
-        elif run in cvs and COUNTER in cvs[run]:
-            rows[run]["cv"] = cvs[run][COUNTER]
-    return data.get("context", {}), rows, repetitions
+            rows[name]["cv"] = statistics.pstdev(values) / statistics.mean(values)
+        elif name in run.cvs and COUNTER in run.cvs[name]:
+            rows[name]["cv"] = run.cvs[name][COUNTER]
+    return run.context, rows, run.repetitions
 
 
 def split(run):
@@ -91,9 +80,7 @@ def main():
         sys.exit(f"gemm_ratios.py: no {TARGET}/<n> and {PEAK}/<n> rows in {args.json}")
     overall_peak = statistics.median(peaks)
 
-    print(f"ISA: {context.get('maso_isa', 'unknown')}, threads: {context.get('maso_threads', '?')}, "
-          f"compiler: {context.get('compiler', 'unknown')}, host: {context.get('host_name', '?')}, "
-          f"date: {context.get('date', '?')}")
+    print(bench_json.header(context))
     print(f"blocking: {context.get('maso_gemm_blocking', '?')}; repetitions: {repetitions} "
           f"({'medians' if repetitions > 1 else 'single runs'}); rates per CPU second")
     print(f"FMA peak (in-run reference): {overall_peak:.1f} GFLOP/s (median over sizes)")

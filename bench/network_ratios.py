@@ -19,9 +19,12 @@ same seed, same parameters, so they must agree.
 """
 
 import argparse
-import json
-import statistics
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_json  # noqa: E402  (bench/support/bench_json.py)
 
 FMA_PEAK = "fma_peak"
 FUSED, UNFUSED = "fuse_all", "fuse_none"
@@ -32,37 +35,13 @@ TARGET = 1.0
 
 def load_rows(path):
     """Map run name to {field: value} (medians), plus the context and repetition count."""
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    medians, cvs, runs = {}, {}, {}
-    repetitions = 1
-    for row in data.get("benchmarks", []):
-        if row.get("error_occurred"):
-            continue
-        repetitions = max(repetitions, int(row.get("repetitions", 1)))
-        run = row.get("run_name", row["name"])
-        if row.get("run_type") == "aggregate":
-            if row.get("aggregate_name") == "median":
-                medians[run] = row
-            elif row.get("aggregate_name") == "cv":
-                cvs[run] = row
-        else:
-            runs.setdefault(run, []).append(row)
-    rows = dict(medians)
-    for run, reps in runs.items():
-        if run in rows:
-            continue
-        fields = {}
-        for key in FIELDS:
-            values = [r[key] for r in reps if key in r]
-            if values:
-                fields[key] = statistics.median(values)
-        rows[run] = fields
-    for run, row in cvs.items():
+    run = bench_json.read(path)
+    rows = bench_json.median_rows(run, FIELDS)
+    for name, row in run.cvs.items():
         # cv of the CPU time = cv of the rate, to first order
-        if run in rows and "cpu_time" in row:
-            rows[run] = dict(rows[run], cv=row["cpu_time"])
-    return data.get("context", {}), rows, repetitions
+        if name in rows and "cpu_time" in row:
+            rows[name] = dict(rows[name], cv=row["cpu_time"])
+    return run.context, rows, run.repetitions
 
 
 def cases(rows):
@@ -96,9 +75,7 @@ def main():
     if not found:
         sys.exit(f"network_ratios.py: no <network>/<pass>/{FUSED} + {UNFUSED} pairs in {args.json}")
 
-    print(f"ISA: {context.get('maso_isa', 'unknown')}, threads: {context.get('maso_threads', '?')}, "
-          f"compiler: {context.get('compiler', 'unknown')}, host: {context.get('host_name', '?')}, "
-          f"date: {context.get('date', '?')}")
+    print(bench_json.header(context))
     print(f"repetitions: {repetitions} ({'medians' if repetitions > 1 else 'single runs'}); "
           "rates per CPU second")
     peak = rows.get(FMA_PEAK, {}).get("FLOP/s")

@@ -15,9 +15,12 @@ the repetitions of the references and of maso over the same stretch of time.
 """
 
 import argparse
-import json
-import statistics
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_json  # noqa: E402  (bench/support/bench_json.py)
 
 FMA_PEAK = "fma_peak"
 COPY = "copy"
@@ -38,31 +41,9 @@ def load_rows(path):
 
     Also returns the context block and the repetition count.
     """
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    medians, runs = {}, {}
-    repetitions = 1
-    for row in data.get("benchmarks", []):
-        if row.get("error_occurred"):
-            continue
-        repetitions = max(repetitions, int(row.get("repetitions", 1)))
-        run = row.get("run_name", row["name"])
-        if row.get("run_type") == "aggregate":
-            if row.get("aggregate_name") == "median":
-                medians[run] = row
-        else:
-            runs.setdefault(run, []).append(row)
-    rows = dict(medians)
-    for run, reps in runs.items():
-        if run in rows:
-            continue
-        fields = {}
-        for key in ("items_per_second", "bytes_per_second", "FLOP/s"):
-            values = [r[key] for r in reps if key in r]
-            if values:
-                fields[key] = statistics.median(values)
-        rows[run] = fields
-    return data.get("context", {}), rows, repetitions
+    run = bench_json.read(path)
+    rows = bench_json.median_rows(run, ("items_per_second", "bytes_per_second", "FLOP/s"))
+    return run.context, rows, run.repetitions
 
 
 def field(rows, family, size, key):
@@ -107,8 +88,7 @@ def main():
     if not sizes:
         sys.exit(f"ratios.py: no {FORWARD}/<size> rows in {args.json}")
 
-    print(f"ISA: {context.get('maso_isa', 'unknown')}, threads: {context.get('maso_threads', '?')}, "
-          f"compiler: {context.get('compiler', 'unknown')}, host: {context.get('host_name', '?')}")
+    print(bench_json.header(context, ("maso_isa", "maso_threads", "compiler", "host_name")))
     print(f"repetitions: {repetitions} ({'medians' if repetitions > 1 else 'single runs'})")
     peak = field(rows, FMA_PEAK, None, "FLOP/s")
     if peak is not None:

@@ -68,3 +68,4 @@
 #include <maso/plan/lower.hpp>
 
 #include <maso/train/model.hpp>
+#include <maso/train/sgd.hpp>

@@ -37,22 +37,25 @@
 // again, so that a network's forward and backward passes allocate nothing after
 // the first call whatever their shapes. Only the pages a product touches are
 // written. A product must not start another one on the same thread while it runs
-// (nothing does: there are no callbacks yet).
+// (an epilogue must not run a product).
 //
-// Epilogue hook (design note, not wired in). The place to fuse bias, batch-norm
-// apply, the β-VQ unit chain or pooling is where a tile is final: at the end of the
-// micro-kernel of the last pc block, C[i0..i0+MR, j0..j0+NR] is in registers. A
-// later `gemm_nn(…, Epilogue e)` would hand each such tile — the MR×NV batches,
-// its origin (i0, j0) and the valid extent (m, n) — to `e(tile, i0, j0, m, n)`
-// before the store, with the identity as the default; earlier pc blocks keep
-// storing raw partial sums (or KC is raised to K when the epilogue cannot wait).
-// Per-row epilogues (bias, batch norm, the unit chain, per channel in maso's
-// [channel][pixel] layout) need only i0; pooling windows need whole windows in a
-// tile, which constrains NR against the map width and is why the hook gets the
-// origin rather than a pointer alone. Backward epilogues (the unit's derivative
-// applied to dY) belong in the packing of B instead, where each element passes once.
+// Epilogues. A tile of C is final at the end of the micro-kernel of the last k
+// block, while it is still in registers: `gemm(…, epi)` hands each such tile — the
+// MR×NV batches, its origin (i0, j0) and the part inside C (m, n) — to
+// `epi(acc, i0, j0, m, n)`, which then owns it (stores it, or applies bias, units
+// and pooling first and stores something else: plan/lower.hpp). Earlier k blocks
+// store their partial sums to C as usual; a product given no C runs K as one block.
+// Per-row epilogues (per channel in maso's [channel][pixel] layout) need only i0;
+// pooling needs whole windows in a tile, which the B source arranges by the order
+// in which it packs columns (layers/conv2d.hpp). Backward epilogues — the unit's
+// derivative applied to dY — belong where each element passes once, before the
+// products that read dZ.
+//
+// Threads: `gemm` splits C between the pool's threads by blocks of whole tiles
+// (columns, or rows for an epilogue that needs whole channels); see gemm().
 #pragma once
 
+#include <maso/core/thread_pool.hpp>
 #include <maso/simd/batch_ops.hpp>
 
 #include <algorithm>
@@ -265,14 +268,67 @@ void pack_b(T* dst, strided<T> b, std::size_t pc, std::size_t jc, std::size_t kc
         pack_gather<Arch, NR>(dst, b.p + pc + (jc + jr) * b.cs, b.cs, std::min(NR, nc - jr), kc);
 }
 
-/// C[0..m, 0..n] (+)= Σ_k a[i·ars + k·aks] · b[k·NR + j] over k < kc, for an A panel
-/// of MR rows in either layout (rows: ars = row stride, aks = 1; interleaved:
-/// ars = 1, aks = MR) and a packed, aligned B panel. m ≤ MR and n ≤ NR are the part
-/// of the tile inside C.
-template <class Arch, class Blocking, class T>
+/// What a product does with a finished tile of C when no epilogue is given: it
+/// stores it (see gemm's `Epi`).
+struct no_epilogue {};
+
+/// acc += C[0..m, 0..n] for the tile at c: the partial sums of earlier k blocks (or
+/// of the caller, when accumulating). Outside C the tile adds nothing.
+template <class Arch, std::size_t MR, std::size_t NV, class T>
+[[gnu::always_inline]] inline void add_tile(xsimd::batch<T, Arch> (&acc)[MR][NV], const T* c,
+                                            std::size_t ldc, std::size_t m, std::size_t n) {
+    using batch = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = batch::size, NR = NV * W;
+    if (m == MR && n == NR) {
+        gemm_unroll<MR>([&](auto i) {
+            gemm_unroll<NV>(
+                [&](auto v) { acc[i][v] = acc[i][v] + batch::load_unaligned(c + i * ldc + v * W); });
+        });
+        return;
+    }
+    alignas(64) T tile[MR * NR];
+    gemm_unroll<MR>([&](auto i) {
+        gemm_unroll<NV>([&](auto v) { acc[i][v].store_aligned(tile + i * NR + v * W); });
+    });
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+            tile[i * NR + j] += c[i * ldc + j];
+    gemm_unroll<MR>([&](auto i) {
+        gemm_unroll<NV>([&](auto v) { acc[i][v] = batch::load_aligned(tile + i * NR + v * W); });
+    });
+}
+
+/// C[0..m, 0..n] = acc: the part of the tile inside C.
+template <class Arch, std::size_t MR, std::size_t NV, class T>
+[[gnu::always_inline]] inline void store_tile(const xsimd::batch<T, Arch> (&acc)[MR][NV], T* c,
+                                              std::size_t ldc, std::size_t m, std::size_t n) {
+    using batch = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = batch::size, NR = NV * W;
+    if (m == MR && n == NR) {
+        gemm_unroll<MR>([&](auto i) {
+            gemm_unroll<NV>([&](auto v) { acc[i][v].store_unaligned(c + i * ldc + v * W); });
+        });
+        return;
+    }
+    alignas(64) T tile[MR * NR];
+    gemm_unroll<MR>([&](auto i) {
+        gemm_unroll<NV>([&](auto v) { acc[i][v].store_aligned(tile + i * NR + v * W); });
+    });
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+            c[i * ldc + j] = tile[i * NR + j];
+}
+
+/// The MR×NR tile at (i0, j0) of C (+)= Σ_k a[i·ars + k·aks] · b[k·NR + j] over k < kc,
+/// for an A panel of MR rows in either layout (rows: ars = row stride, aks = 1;
+/// interleaved: ars = 1, aks = MR) and a packed, aligned B panel. m ≤ MR and n ≤ NR
+/// are the part of the tile inside C. With `add` the tile first takes C's partial
+/// sums; then `epi` (the last k block of a product with an epilogue) receives it in
+/// registers, or it is stored to c.
+template <class Arch, class Blocking, class T, class Epi>
 void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t ars, std::size_t aks,
                   const T* __restrict b, T* c, std::size_t ldc, std::size_t m, std::size_t n,
-                  bool accumulate) {
+                  bool add, Epi* epi, std::size_t i0, std::size_t j0) {
     using batch = xsimd::batch<T, Arch>;
     constexpr std::size_t MR = Blocking::MR, NV = Blocking::NV, W = batch::size, NR = NV * W;
     constexpr std::size_t line = 64 / sizeof(T), b_lines = (NR + line - 1) / line;
@@ -297,28 +353,22 @@ void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t ars, std::s
     const std::size_t body = kc > Blocking::prefetch_c ? kc - Blocking::prefetch_c : 0;
     for (std::size_t k = 0; k < body; ++k)
         step();
-    gemm_unroll<MR>([&](auto i) {
-        if (i < m) gemm_unroll<NV>([&](auto v) { __builtin_prefetch(c + i * ldc + v * W, 1, 3); });
-    });
+    if (c)
+        gemm_unroll<MR>([&](auto i) {
+            if (i < m)
+                gemm_unroll<NV>([&](auto v) { __builtin_prefetch(c + i * ldc + v * W, 1, 3); });
+        });
     for (std::size_t k = body; k < kc; ++k)
         step();
 
-    if (m == MR && n == NR) {
-        gemm_unroll<MR>([&](auto i) {
-            gemm_unroll<NV>([&](auto v) {
-                T* p = c + i * ldc + v * W;
-                (accumulate ? acc[i][v] + batch::load_unaligned(p) : acc[i][v]).store_unaligned(p);
-            });
-        });
-        return;
+    if (add) add_tile<Arch>(acc, c, ldc, m, n);
+    if constexpr (!std::is_same_v<Epi, no_epilogue>) {
+        if (epi) {
+            (*epi)(acc, i0, j0, m, n);
+            return;
+        }
     }
-    alignas(64) T tile[MR * NR];
-    gemm_unroll<MR>([&](auto i) {
-        gemm_unroll<NV>([&](auto v) { acc[i][v].store_aligned(tile + i * NR + v * W); });
-    });
-    for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < n; ++j)
-            c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+    store_tile<Arch>(acc, c, ldc, m, n);
 }
 
 /// A 64-byte aligned buffer that only grows (see the header comment).
@@ -367,45 +417,69 @@ constexpr std::size_t balanced_block(std::size_t n, std::size_t max, std::size_t
     return std::min(max, (even + unit - 1) / unit * unit);
 }
 
-/// C (+)= op(A) · op(B), op(A) M×K and op(B) K×N given by their strides; C is M×N
-/// row-major and dense.
-template <class Arch, class T, class Blocking = gemm_blocking<Arch, T>>
-void gemm(std::size_t M, std::size_t N, std::size_t K, strided<T> a, strided<T> b, T* C,
-          bool accumulate) {
+/// A B operand stored as a matrix (nn, tn: row-major K×N; nt: the rows of an N×K
+/// matrix). Other B sources — a convolution's patches gathered from its input
+/// (layers/conv2d.hpp) — provide the same `pack`, so that the product never sees
+/// the difference: the operand exists only as packed panels.
+template <class T>
+struct matrix_b {
+    strided<T> m;
+    template <class Arch, std::size_t NR>
+    void pack(T* dst, std::size_t pc, std::size_t jc, std::size_t kc, std::size_t nc) const {
+        pack_b<Arch, NR>(dst, m, pc, jc, kc, nc);
+    }
+};
+
+/// Half-open index ranges of rows and columns of C.
+struct index_range {
+    std::size_t begin, end;
+};
+
+/// The rows × cols block of C (+)= op(A) · op(B): op(A) M×K given by its strides, op(B)
+/// K×N by its source's `pack`, C row-major with leading dimension ldc. Tiles that are
+/// final (the last k block) go to `epi` when it is not null (Epi = no_epilogue: never),
+/// which then owns them; C then receives only the partial sums of the earlier k
+/// blocks, and a product without C (null) runs K as one block so that it has none.
+template <class Arch, class Blocking, class T, class BSource, class Epi>
+void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T* C,
+                std::size_t ldc, bool accumulate, Epi* epi, index_range rows, index_range cols) {
     constexpr std::size_t MR = Blocking::MR, NR = Blocking::NR;
     static_assert(NR % xsimd::batch<T, Arch>::size == 0 && Blocking::NC % NR == 0);
-    if (M == 0 || N == 0) return;
-    if (K == 0) {
-        if (!accumulate)
-            for (std::size_t e = 0; e < M * N; ++e)
-                C[e] = T(0);
-        return;
-    }
-    const std::size_t kc_max = balanced_block<Arch>(K, Blocking::KC, 1);
-    const std::size_t nc_max = balanced_block<Arch>(N, Blocking::NC, NR);
-    const bool a_rows = a.cs == 1; // nn, nt: A is read in place (header comment)
-    // Only a packed A (tn) needs blocks of rows; a row-major A is one block.
-    const std::size_t mc_max = a_rows ? M : balanced_block<Arch>(M, Blocking::MC, MR);
     // Sized for the largest blocks of any product; the A block follows the B block,
     // both 64-byte aligned.
     constexpr std::size_t b_size = Blocking::KC * Blocking::NC;
     constexpr std::size_t a_size = Blocking::MC * Blocking::KC;
     static_assert(b_size * sizeof(T) % 64 == 0 && Blocking::MC % MR == 0);
-    T* const bp = thread_workspace<Arch, T>().get(b_size + a_size);
-    T* const ap = bp + b_size;
+    const std::size_t n_cols = cols.end - cols.begin, n_rows = rows.end - rows.begin;
+    if (n_rows == 0 || n_cols == 0) return;
 
-    for (std::size_t jc = 0; jc < N; jc += nc_max) {
-        const std::size_t nc = std::min(nc_max, N - jc);
+    const std::size_t kc_max = C ? balanced_block<Arch>(K, Blocking::KC, 1) : K;
+    // A whole-K block (no C) keeps the packed blocks within the workspace by
+    // narrowing them instead: nc·kc ≤ KC·NC and mc·kc ≤ MC·KC.
+    const std::size_t nc_cap = std::max(NR, b_size / kc_max / NR * NR);
+    const std::size_t nc_max = balanced_block<Arch>(n_cols, std::min(Blocking::NC, nc_cap), NR);
+    const bool a_rows = a.cs == 1; // nn, nt: A is read in place (header comment)
+    // Only a packed A (tn) needs blocks of rows; a row-major A is one block.
+    const std::size_t mc_cap = std::max(MR, a_size / kc_max / MR * MR);
+    const std::size_t mc_max =
+        a_rows ? n_rows : balanced_block<Arch>(n_rows, std::min(Blocking::MC, mc_cap), MR);
+    T* const bp = thread_workspace<Arch, T>().get(std::max(b_size, kc_max * NR) +
+                                                  std::max(a_size, kc_max * MR));
+    T* const ap = bp + std::max(b_size, kc_max * NR);
+
+    for (std::size_t jc = cols.begin; jc < cols.end; jc += nc_max) {
+        const std::size_t nc = std::min(nc_max, cols.end - jc);
         for (std::size_t pc = 0; pc < K; pc += kc_max) {
             const std::size_t kc = std::min(kc_max, K - pc);
             const bool add = accumulate || pc > 0;
-            pack_b<Arch, NR>(bp, b, pc, jc, kc, nc);
-            for (std::size_t ic = 0; ic < M; ic += mc_max) {
-                const std::size_t mc = std::min(mc_max, M - ic);
+            Epi* const tile_epi = pc + kc >= K ? epi : nullptr;
+            b.template pack<Arch, NR>(bp, pc, jc, kc, nc);
+            for (std::size_t ic = rows.begin; ic < rows.end; ic += mc_max) {
+                const std::size_t mc = std::min(mc_max, rows.end - ic);
                 if (!a_rows) // a.rs == 1
                     pack_columns<Arch, MR>(ap, a.p + ic + pc * a.cs, a.cs, mc, M - ic, kc);
                 for (std::size_t ir = ic; ir < ic + mc; ir += MR) {
-                    const std::size_t m = std::min(MR, M - ir);
+                    const std::size_t m = std::min(MR, rows.end - ir);
                     const T* panel = a.p + ir * a.rs + pc;
                     std::size_t ars = a.rs, aks = 1;
                     if (!a_rows) {
@@ -414,10 +488,12 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, strided<T> a, strided<T> 
                         pack_rows<Arch, MR>(ap, panel, a.rs, m, kc);
                         panel = ap, ars = kc;
                     }
-                    T* const c_row = C + ir * N + jc;
+                    T* const c_row = C ? C + ir * ldc + jc : nullptr;
                     for (std::size_t jr = 0; jr < nc; jr += NR)
-                        micro_kernel<Arch, Blocking>(kc, panel, ars, aks, bp + jr * kc, c_row + jr,
-                                                     N, m, std::min(NR, nc - jr), add);
+                        micro_kernel<Arch, Blocking>(kc, panel, ars, aks, bp + jr * kc,
+                                                     c_row ? c_row + jr : nullptr, ldc, m,
+                                                     std::min(NR, nc - jr), add, tile_epi, ir,
+                                                     jc + jr);
                 }
             }
         }
@@ -426,34 +502,97 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, strided<T> a, strided<T> 
 
 } // namespace detail
 
-/// Allocates the calling thread's packing buffer now instead of at its first
+/// How a product is shared between the threads (core/thread_pool.hpp): by blocks of
+/// columns of C, or by blocks of `unit` rows (a multiple of the tile height, e.g. to
+/// give each thread whole channels of an epilogue's output).
+enum class gemm_split { columns, rows };
+
+/// C (+)= op(A) · op(B) over the pool's threads, each taking a contiguous block of
+/// tiles (static partitioning). Every element of C is the same sum in the same order
+/// whatever the thread count — the k blocks do not depend on the partition — so
+/// results are bitwise identical from 1 to n threads. Each thread works on its own
+/// copy of the epilogue. Products under ~2^20 multiply-adds run on the caller alone:
+/// waking the pool costs more than they take.
+template <class Arch, class T, class Blocking = detail::gemm_blocking<Arch, T>, class BSource,
+          class Epi = detail::no_epilogue>
+void gemm(std::size_t M, std::size_t N, std::size_t K, detail::strided<T> a, const BSource& b,
+          T* C, std::size_t ldc, bool accumulate, const Epi& epi = {},
+          gemm_split split = gemm_split::columns, std::size_t row_unit = Blocking::MR) {
+    constexpr std::size_t MR = Blocking::MR, NR = Blocking::NR;
+    constexpr bool has_epi = !std::is_same_v<Epi, detail::no_epilogue>;
+    if (M == 0 || N == 0) return;
+    if (K == 0) { // the product is 0: the epilogue still gets its tiles
+        if (!has_epi && !accumulate)
+            for (std::size_t i = 0; i < M; ++i)
+                for (std::size_t j = 0; j < N; ++j)
+                    C[i * ldc + j] = T(0);
+        if constexpr (has_epi) {
+            using batch = xsimd::batch<T, Arch>;
+            Epi e = epi;
+            for (std::size_t i = 0; i < M; i += MR)
+                for (std::size_t j = 0; j < N; j += NR) {
+                    batch acc[MR][Blocking::NV];
+                    detail::gemm_unroll<MR>([&](auto r) {
+                        detail::gemm_unroll<Blocking::NV>(
+                            [&](auto v) { acc[r][v] = batch(T(0)); });
+                    });
+                    const std::size_t m = std::min(MR, M - i), n = std::min(NR, N - j);
+                    if (accumulate) detail::add_tile<Arch>(acc, C + i * ldc + j, ldc, m, n);
+                    e(acc, i, j, m, n);
+                }
+        }
+        return;
+    }
+    auto run = [&](detail::index_range rows, detail::index_range cols) {
+        Epi e = epi;
+        detail::gemm_block<Arch, Blocking>(M, K, a, b, C, ldc, accumulate,
+                                           has_epi ? &e : nullptr, rows, cols);
+    };
+    if (M * N * K < (std::size_t(1) << 20) || num_threads() == 1) {
+        run({0, M}, {0, N});
+        return;
+    }
+    if (split == gemm_split::columns) {
+        parallel_for((N + NR - 1) / NR, [&](std::size_t p0, std::size_t p1, std::size_t) {
+            run({0, M}, {p0 * NR, std::min(N, p1 * NR)});
+        });
+    } else {
+        const std::size_t unit = std::max<std::size_t>(row_unit, 1);
+        parallel_for((M + unit - 1) / unit, [&](std::size_t u0, std::size_t u1, std::size_t) {
+            run({u0 * unit, std::min(M, u1 * unit)}, {0, N});
+        });
+    }
+}
+
+/// Allocates the packing buffer of every pool thread now instead of at its first
 /// product: a model does this when it is instantiated, so that its forward and
-/// backward passes allocate nothing (on the thread that built it).
+/// backward passes allocate nothing.
 template <class Arch = xsimd::default_arch, class T>
 void reserve_workspace() {
     using B = detail::gemm_blocking<Arch, T>;
-    detail::thread_workspace<Arch, T>().get(B::KC * B::NC + B::MC * B::KC);
+    on_each_thread(
+        [](std::size_t) { detail::thread_workspace<Arch, T>().get(B::KC * B::NC + B::MC * B::KC); });
 }
 
 template <class Arch = xsimd::default_arch, class T>
 void gemm_nn(std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T* C,
              bool accumulate) {
-    detail::gemm<Arch>(M, N, K, detail::strided<T>{A, K, 1}, detail::strided<T>{B, N, 1}, C,
-                       accumulate);
+    gemm<Arch>(M, N, K, detail::strided<T>{A, K, 1}, detail::matrix_b<T>{{B, N, 1}}, C, N,
+               accumulate);
 }
 
 template <class Arch = xsimd::default_arch, class T>
 void gemm_nt(std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T* C,
              bool accumulate) {
-    detail::gemm<Arch>(M, N, K, detail::strided<T>{A, K, 1}, detail::strided<T>{B, 1, K}, C,
-                       accumulate);
+    gemm<Arch>(M, N, K, detail::strided<T>{A, K, 1}, detail::matrix_b<T>{{B, 1, K}}, C, N,
+               accumulate);
 }
 
 template <class Arch = xsimd::default_arch, class T>
 void gemm_tn(std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T* C,
              bool accumulate) {
-    detail::gemm<Arch>(M, N, K, detail::strided<T>{A, 1, M}, detail::strided<T>{B, N, 1}, C,
-                       accumulate);
+    gemm<Arch>(M, N, K, detail::strided<T>{A, 1, M}, detail::matrix_b<T>{{B, N, 1}}, C, N,
+               accumulate);
 }
 
 } // namespace maso::kernels

@@ -12,8 +12,10 @@
 #include <maso/expr/node_defaults.hpp>
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
+#include <maso/layers/detail/window_lanes.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 namespace maso {
@@ -30,6 +32,11 @@ struct avgpool_node : detail::pool_node<K> {
         static constexpr std::size_t R = K * K;
 
         explicit layer(const avgpool_node&) {}
+
+        /// Channel c's window math on lanes, for epilogues that pool: β = 0 (θ = −∞, η = 0).
+        detail::window_lanes<T> lanes(const io&, std::size_t) const {
+            return detail::window_lanes<T>(vq::basic_beta<T>{-std::numeric_limits<T>::infinity()});
+        }
 
         void forward_plane(const io&, std::size_t, const T* in, T* out) const {
             detail::forward_windows<In, K>(in, out, [](const auto& v) {

@@ -8,20 +8,24 @@
 // map) and P = 0 for `valid`:
 //   same:  Ho = (H + 2⌊K/2⌋ − K)/S + 1        valid:  Ho = (H − K)/S + 1.
 // Each filter is one row of W[Cout][Cin·K·K] (paper-spec §5: the rows of the
-// conv matrix are what the orthogonality constraints see). The convolution is
-// im2col + GEMM (kernels/im2col.hpp): with cols = im2col(x),
-//   Z = W · cols + b,   dW += dZ · colsᵀ,   db += Σ dZ,   dx = col2im(Wᵀ · dZ).
-// As a contraction it heads a fused group: the planner runs forward_affine, then
-// the bias and the units that follow in one epilogue pass.
+// conv matrix are what the orthogonality constraints see). With cols = im2col(x)
+// (kernels/im2col.hpp),
+//   Z = W · cols + b,   dW += dZ · colsᵀ,   db += Σ dZ,   dx = col2im(Wᵀ · dZ),
+// three GEMMs whose cols operand is gathered from x into the packed panels and
+// whose dcols is added into dx tile by tile (kernels/implicit_conv.hpp): neither
+// is ever stored. As a contraction it heads a fused group: the planner runs
+// forward_affine with its epilogue (bias, units, pooling on the register tiles),
+// choosing the order of Z's columns so that pooling windows fall inside tiles.
 #pragma once
 
 #include <maso/core/weight_init.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/kernels/gemm.hpp>
-#include <maso/kernels/im2col.hpp>
+#include <maso/kernels/implicit_conv.hpp>
 #include <maso/layers/bias.hpp>
 
 #include <algorithm>
+#include <numeric>
 #include <string>
 
 namespace maso {
@@ -74,7 +78,7 @@ struct conv2d_node {
         explicit layer(const conv2d_node&) {}
         std::size_t parameter_count() const { return Cout * D + (Bias ? Cout : 0); }
         std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t batch) const { return D * pixels(batch); }
+        std::size_t scratch_size(std::size_t) const { return 0; }
 
         void initialize(std::span<T> params, init_context& ctx) const {
             init_weights(params.first(Cout * D), Cout, D, D, Cout * K * K, ctx);
@@ -82,26 +86,51 @@ struct conv2d_node {
                 b = T(0);
         }
 
-        /// z = W · cols, without the bias.
-        void forward_affine(const io& io) const {
-            const T* cols = im2col(io);
-            kernels::gemm_nn(Cout, pixels(io.x.batch), D, io.params.data(), cols, io.y.data, false);
+        /// Columns of z (per channel) in a given order (kernels/implicit_conv.hpp).
+        static constexpr std::size_t columns(std::size_t batch, kernels::patch_order order) {
+            return order.columns(geometry(batch));
         }
-        /// dW += dz · colsᵀ and dx = col2im(Wᵀ dz); the bias gradient is the bias op's.
-        /// cols is recomputed from x rather than kept from forward: state stays empty.
-        void backward_affine(const io& io) const {
-            const std::size_t n = pixels(io.x.batch);
-            const T* cols = im2col(io);
-            kernels::gemm_nt(Cout, D, n, io.dy.data, cols, io.grads.data(), true);
+
+        /// z = W · cols, without the bias, its columns in `order` (z holds
+        /// columns(batch, order) per channel). With an epilogue, the finished tiles go
+        /// to it (kernels/gemm.hpp) and z receives only partial sums.
+        template <class Epi = kernels::detail::no_epilogue>
+        void forward_affine(const io& io, kernels::patch_order order = {},
+                            const Epi& epi = {}) const {
+            const kernels::conv_geometry g = geometry(io.x.batch);
+            const std::size_t n = order.columns(g);
+            const kernels::detail::strided<T> w{io.params.data(), D, 1};
+            if (cols_are_x && order.is_natural())
+                kernels::gemm<arch>(Cout, n, D, w, kernels::detail::matrix_b<T>{{io.x.data, n, 1}},
+                                    io.y.data, n, false, epi);
+            else
+                kernels::gemm<arch>(Cout, n, D, w, kernels::patch_rows<T, blocking::NC>{g, order, io.x.data},
+                                    io.y.data, n, false, epi);
+        }
+        /// dW += dz · colsᵀ and dx = col2im(Wᵀ dz), dz's columns in `order`; the bias
+        /// gradient is the bias op's. cols is gathered from x again, never kept.
+        void backward_affine(const io& io, kernels::patch_order order = {}) const {
+            const kernels::conv_geometry g = geometry(io.x.batch);
+            const std::size_t n = order.columns(g);
+            const kernels::detail::strided<T> dz{io.dy.data, n, 1};
+            if (cols_are_x && order.is_natural())
+                kernels::gemm<arch>(Cout, D, n, dz, kernels::detail::matrix_b<T>{{io.x.data, 1, n}},
+                                    io.grads.data(), D, true);
+            else
+                kernels::gemm<arch>(Cout, D, n, dz,
+                                    kernels::patch_columns<T, blocking::KC>{g, order, io.x.data},
+                                    io.grads.data(), D, true);
             if (!io.dx.data) return;
-            if constexpr (cols_are_x) {
-                kernels::gemm_tn(D, n, Cout, io.params.data(), io.dy.data, io.dx.data, false);
+            const kernels::detail::strided<T> wt{io.params.data(), 1, D};
+            const kernels::detail::matrix_b<T> dzb{{io.dy.data, n, 1}};
+            if (cols_are_x && order.is_natural()) {
+                kernels::gemm<arch>(D, n, Cout, wt, dzb, io.dx.data, n, false);
             } else {
-                // cols is dead once dW is done, so dcols takes its place.
-                T* dcols = io.scratch.data();
-                kernels::gemm_tn(D, n, Cout, io.params.data(), io.dy.data, dcols, false);
+                // Overlapping windows add into dx: each thread owns whole input channels.
                 std::fill_n(io.dx.data, io.dx.size(), T(0));
-                kernels::col2im(geometry(io.x.batch), static_cast<const T*>(dcols), io.dx.data);
+                kernels::gemm<arch>(D, n, Cout, wt, dzb, static_cast<T*>(nullptr), 0, false,
+                                    kernels::patch_scatter<T>{g, order, io.dx.data},
+                                    kernels::gemm_split::rows, std::lcm(blocking::MR, K * K));
             }
         }
         bias_op<T> bias(const io& io, std::size_t c) const {
@@ -135,20 +164,12 @@ struct conv2d_node {
         }
 
     private:
-        /// Output pixels of the batch: the columns of cols and of z.
+        using arch = xsimd::default_arch;
+        using blocking = kernels::detail::gemm_blocking<arch, T>;
+        /// Output pixels of the batch: the columns of cols and of z in natural order.
         static constexpr std::size_t pixels(std::size_t batch) { return batch * output::plane; }
         static constexpr kernels::conv_geometry geometry(std::size_t batch) {
             return {Cin, batch, In::height, In::width, K, Stride, pad};
-        }
-        /// cols of this call's x: x itself for a 1×1 stride-1 convolution, else
-        /// im2col into scratch.
-        static const T* im2col(const io& io) {
-            if constexpr (cols_are_x) {
-                return io.x.data;
-            } else {
-                kernels::im2col(geometry(io.x.batch), io.x.data, io.scratch.data());
-                return io.scratch.data();
-            }
         }
     };
 };

@@ -14,8 +14,10 @@
 #include <maso/expr/node_defaults.hpp>
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
+#include <maso/layers/detail/window_lanes.hpp>
 #include <maso/vq/derive.hpp>
 
+#include <limits>
 #include <string>
 
 namespace maso {
@@ -31,6 +33,11 @@ struct maxpool_node : detail::pool_node<K> {
         static constexpr std::size_t C = In::channels;
 
         explicit layer(const maxpool_node&) {}
+
+        /// Channel c's window math on lanes, for epilogues that pool: the hard path (θ = +∞).
+        detail::window_lanes<T> lanes(const io&, std::size_t) const {
+            return detail::window_lanes<T>(vq::basic_beta<T>{std::numeric_limits<T>::infinity()});
+        }
 
         void forward_plane(const io&, std::size_t, const T* in, T* out) const {
             detail::forward_windows<In, K>(in, out,

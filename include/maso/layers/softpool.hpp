@@ -19,6 +19,7 @@
 #include <maso/layers/detail/beta_source.hpp>
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
+#include <maso/layers/detail/window_lanes.hpp>
 
 #include <string>
 
@@ -44,6 +45,11 @@ struct softpool_node : detail::pool_node<K> {
         explicit layer(const softpool_node& n) : beta(n.beta, "softpool") {}
         std::size_t parameter_count() const { return beta.parameter_count(C); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
+
+        /// Channel c's window math on lanes, for epilogues that pool: its β, as forward_plane.
+        detail::window_lanes<T> lanes(const io& io, std::size_t c) const {
+            return detail::window_lanes<T>(beta.of(io.params, c));
+        }
 
         void forward_plane(const io& io, std::size_t c, const T* in, T* out) const {
             const detail::window_pool<T> pool(beta.of(io.params, c));

@@ -7,19 +7,30 @@
 // no allocation.
 //
 // A fused group [contraction] [normalization] elementwise* [window] runs as
-//   forward   z = W x (forward_affine); batch statistics of z if normalising;
-//             then ONE pass over z applying bias → batch-norm apply → units
-//             (kernels/pointwise_chain.hpp), writing the group output — or,
-//             with a window, writing each plane to scratch and pooling it there.
+//   forward   a convolution without batch norm, whose window (if any) the tiles can
+//             hold: z = W x with bias → units → pooling applied to each finished
+//             register tile of the GEMM (the tile epilogue below), which stores z
+//             for backward and writes the group output. Otherwise z = W x
+//             (forward_affine); batch statistics of z if normalising; then ONE pass
+//             over z applying bias → batch-norm apply → units
+//             (kernels/pointwise_chain.hpp), writing the group output — or, with a
+//             window, writing each plane to scratch and pooling it there.
 //   backward  ONE pass over (z, dy) recomputing the chain and running it in
-//             reverse (window backward on the recomputed plane first), reducing
+//             reverse (window backward on the recomputed values first), reducing
 //             every β and bias gradient in the same pass; the batch-norm
 //             correction; then dW and dx from the affine map's backward.
 // An unfused group calls the node's own forward/backward.
+//
+// Threads (core/thread_pool.hpp): the GEMMs split their tiles, and the per-channel
+// passes split the channels. A pass's parameter-gradient sums are staged per
+// channel and committed in channel order after it, so a β shared by all channels
+// gets the same sum whatever the thread count.
 #pragma once
 
 #include <maso/core/error.hpp>
+#include <maso/core/thread_pool.hpp>
 #include <maso/kernels/gemm.hpp>
+#include <maso/kernels/implicit_conv.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
 #include <maso/plan/backward.hpp>
 #include <maso/plan/fuse.hpp>
@@ -27,6 +38,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -95,6 +107,24 @@ public:
             if constexpr (g.fused && g.window)
                 planes = std::max(planes, out_shape<g.end - 2>::plane);
         });
+        std::size_t staging = 0;
+        for_each_group([&](auto k) {
+            constexpr group g = groups[k];
+            if constexpr (g.fused) {
+                constexpr std::size_t zi = g.contraction ? g.begin : g.begin - 1;
+                staging = std::max(staging, out_shape<zi>::channels * (staged_sums<k>() + 1));
+            }
+            if constexpr (tile_path<k>()) {
+                // Window order pads Z to whole groups of windows (kernels/implicit_conv.hpp).
+                const std::size_t z = out_shape<g.begin>::channels *
+                                      layer_t<g.begin>::columns(batch, patch_order_of<k>());
+                if (act_[g.begin].size() < z) {
+                    act_[g.begin].assign(z, T(0));
+                    dact_[g.begin].assign(z, T(0));
+                }
+            }
+        });
+        staging_.assign(staging, T(0));
         plane_offset_ = scratch;
         params_.assign(param_offset_[node_count], T(0));
         grads_.assign(params_.size(), T(0));
@@ -247,12 +277,204 @@ private:
         return groups[K].chain_end > groups[K].chain_begin || bias_in_chain<K>();
     }
 
+    // ---- the tile epilogue ------------------------------------------------------------
+
+    using arch = xsimd::default_arch;
+    using gemm_blocks = kernels::detail::gemm_blocking<arch, T>;
+
+    /// The ops of group K's chain, one channel's.
+    template <std::size_t K>
+    using chain_t = decltype(std::declval<program&>().template chain_ops<K>(0));
+    /// Parameter-gradient sums a channel of group K's backward pass stages.
+    template <std::size_t K>
+    static constexpr std::size_t staged_sums() {
+        return kernels::chain_layout_of<chain_t<K>>::accumulators;
+    }
+
+    /// Whether group K's window can pool inside GEMM tiles: a K×K pooling layer with
+    /// lane math whose k² members fill a tile's batches (2×2 with AVX-512's 4 batches).
+    template <std::size_t K>
+    static constexpr bool tile_window() {
+        constexpr group g = groups[K];
+        if constexpr (g.window) {
+            using W = layer_t<g.end - 1>;
+            constexpr bool has_lanes = requires(const W& w, const typename W::io& io) {
+                w.lanes(io, std::size_t{0});
+            };
+            if constexpr (has_lanes)
+                return node_t<g.end - 1>::window * node_t<g.end - 1>::window == gemm_blocks::NV;
+            else
+                return false;
+        } else {
+            return false;
+        }
+    }
+    /// Whether group K runs its chain (and window) as the epilogue of a convolution's
+    /// GEMM: batch statistics need all of z first, and other windows the plane pass.
+    template <std::size_t K>
+    static constexpr bool tile_path() {
+        constexpr group g = groups[K];
+        if constexpr (g.fused && g.contraction && !g.normalization) {
+            constexpr bool conv = requires {
+                layer_t<g.begin>::columns(std::size_t{1}, kernels::patch_order{});
+            };
+            return conv && (!g.window || tile_window<K>());
+        } else {
+            return false;
+        }
+    }
+    template <std::size_t K>
+    static constexpr kernels::patch_order patch_order_of() {
+        constexpr group g = groups[K];
+        if constexpr (tile_window<K>()) {
+            constexpr std::size_t k = node_t<g.end - 1>::window;
+            return kernels::patch_order::windows(k, gemm_blocks::NR / (k * k));
+        } else {
+            return kernels::patch_order::natural();
+        }
+    }
+
+    /// Group K's epilogue on a finished tile: z stored for backward, then per row
+    /// (channel) the chain and the window in registers, and the group output stored.
+    /// Each thread has its own copy; the rows' ops are rebuilt only when the tile's
+    /// first row changes (the GEMM sweeps a row of tiles at a time).
+    template <std::size_t K>
+    struct tile_epilogue {
+        static constexpr group g = groups[K];
+        static constexpr std::size_t MR = gemm_blocks::MR, NV = gemm_blocks::NV;
+        program* self;
+        T* z;
+        std::size_t z_ld; ///< columns of z per channel
+        T* out;
+        std::size_t out_ld;  ///< group output per channel
+        std::size_t windows; ///< per channel, window order only
+        std::size_t row = std::size_t(-1);
+        std::array<std::optional<chain_t<K>>, MR> ops{}; ///< the ops are not default-constructible
+
+        template <class Batch>
+        void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
+                        std::size_t n) {
+            constexpr std::size_t W = Batch::size;
+            kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
+            if (row != i0) {
+                row = i0;
+                for (std::size_t i = 0; i < m; ++i)
+                    ops[i].emplace(self->template chain_ops<K>(i0 + i));
+            }
+            for (std::size_t i = 0; i < MR; ++i)
+                for (std::size_t v = 0; v < NV; ++v)
+                    acc[i][v] = kernels::chain_value(*ops[i < m ? i : 0], acc[i][v]);
+            if constexpr (tile_window<K>()) {
+                // The tile is one group of W windows: batch r holds their member r.
+                auto& layer = maso::get<g.end - 1>(self->layers_);
+                const auto wio = self->template io<g.end - 1>();
+                const std::size_t w0 = j0 / (NV * W) * W, valid = std::min(W, windows - w0);
+                for (std::size_t i = 0; i < m; ++i) {
+                    std::array<Batch, NV> v;
+                    for (std::size_t r = 0; r < NV; ++r)
+                        v[r] = acc[i][r];
+                    const Batch y = layer.lanes(wio, i0 + i).template forward<NV>(v);
+                    T* o = out + (i0 + i) * out_ld + w0;
+                    if (valid == W) {
+                        y.store_unaligned(o);
+                    } else {
+                        alignas(64) T lane[W];
+                        y.store_aligned(lane);
+                        std::copy_n(lane, valid, o);
+                    }
+                }
+            } else {
+                kernels::detail::store_tile<arch>(acc, out + i0 * out_ld + j0, out_ld, m, n);
+            }
+        }
+    };
+
+    template <std::size_t K>
+    void tile_forward() {
+        constexpr group g = groups[K];
+        using S = out_shape<g.begin>;
+        auto& conv = maso::get<g.begin>(layers_);
+        constexpr kernels::patch_order order = patch_order_of<K>();
+        const std::size_t cols = conv.columns(batch_, order);
+        std::size_t out_ld = batch_ * S::plane, windows = 0;
+        if constexpr (g.window) {
+            windows = batch_ * out_shape<g.end - 1>::plane;
+            out_ld = windows;
+        }
+        conv.forward_affine(io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr), order,
+                            tile_epilogue<K>{this, act(g.begin), cols, act(g.end - 1), out_ld,
+                                             windows});
+    }
+
+    /// dz of group K from its z (kept in the GEMM's column order) and the group
+    /// output's gradient: per channel, the chain recomputed in registers, the window's
+    /// backward on whole groups of windows, the chain's backward; sums staged.
+    template <std::size_t K>
+    void tile_backward_channel(std::size_t c, const T* z, const T* dout, T* dz) {
+        constexpr group g = groups[K];
+        using batch = xsimd::batch<T, arch>;
+        constexpr std::size_t W = batch::size, NV = gemm_blocks::NV;
+        constexpr std::size_t n_acc = staged_sums<K>();
+        const auto ops = chain_ops<K>(c);
+        auto& layer = maso::get<g.end - 1>(layers_);
+        const auto wio = io<g.end - 1>();
+        const auto lanes = layer.lanes(wio, c);
+        const std::size_t windows = batch_ * out_shape<g.end - 1>::plane;
+        std::array<batch, n_acc + 1> acc;
+        acc.fill(batch(T(0)));
+        for (std::size_t w0 = 0; w0 < windows; w0 += W) {
+            const std::size_t valid = std::min(W, windows - w0);
+            const T* zg = z + w0 * NV;
+            T* dzg = dz + w0 * NV;
+            batch dy;
+            if (valid == W) {
+                dy = batch::load_unaligned(dout + w0);
+            } else { // padded lanes get dy = 0 and so contribute nothing
+                alignas(64) T lane[W] = {};
+                std::copy_n(dout + w0, valid, lane);
+                dy = batch::load_aligned(lane);
+            }
+            std::array<batch, NV> zr, u, du;
+            for (std::size_t r = 0; r < NV; ++r) {
+                zr[r] = batch::load_unaligned(zg + r * W);
+                u[r] = kernels::chain_value(ops, zr[r]);
+            }
+            acc[n_acc] += lanes.template backward<NV>(u, dy, du);
+            for (std::size_t r = 0; r < NV; ++r)
+                kernels::chain_gradient(ops, zr[r], du[r], acc.data()).store_unaligned(dzg + r * W);
+        }
+        T* sums = staging_.data() + c * (n_acc + 1);
+        for (std::size_t a = 0; a <= n_acc; ++a)
+            sums[a] = xsimd::hadd(acc[a]);
+    }
+
+    /// Commits the staged sums of group K's channels in channel order; with a tile
+    /// window, its ∂L/∂η too.
+    template <std::size_t K>
+    void commit_staged(std::size_t channels) {
+        constexpr group g = groups[K];
+        constexpr std::size_t n_acc = staged_sums<K>();
+        for (std::size_t c = 0; c < channels; ++c) {
+            const T* sums = staging_.data() + c * (n_acc + 1);
+            kernels::chain_commit(chain_ops<K>(c), sums);
+            if constexpr (tile_window<K>()) {
+                auto& layer = maso::get<g.end - 1>(layers_);
+                if constexpr (requires { layer.beta; }) {
+                    const auto wio = io<g.end - 1>();
+                    layer.beta.add_gradient(wio.grads, c, sums[n_acc], layer.lanes(wio, c).eta);
+                }
+            }
+        }
+    }
+
     template <std::size_t K>
     void group_forward() {
         constexpr group g = groups[K];
         if constexpr (!g.fused) {
             maso::get<g.begin>(layers_).forward(
                 io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
+        } else if constexpr (tile_path<K>()) {
+            tile_forward<K>();
         } else {
             // z: the chain's input — the contraction's output, or the group's input.
             constexpr std::size_t zi = g.contraction ? g.begin : g.begin - 1;
@@ -289,10 +511,11 @@ private:
                         }
                     }
             } else if constexpr (has_chain<K>()) {
-                for (std::size_t c = 0; c < S::channels; ++c)
-                    kernels::chain_forward(xsimd::default_arch{}, chain_ops<K>(c),
-                                           channel<S>(zi, c), out + c * batch_ * S::plane,
-                                           batch_ * S::plane);
+                parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                    for (std::size_t c = c0; c < c1; ++c)
+                        kernels::chain_forward(arch{}, chain_ops<K>(c), channel<S>(zi, c),
+                                               out + c * batch_ * S::plane, batch_ * S::plane);
+                });
             }
         }
     }
@@ -312,7 +535,17 @@ private:
             // The gradient of z: the contraction output's buffer, or the group input's.
             T* dz = g.contraction ? dact(g.begin) : dact(g.begin - 1);
             const T* z = act(zi);
-            if constexpr (g.window) {
+            if constexpr (tile_path<K>() && g.window) {
+                const std::size_t cols = maso::get<g.begin>(layers_).columns(batch_,
+                                                                           patch_order_of<K>());
+                const std::size_t windows = batch_ * out_shape<g.end - 1>::plane;
+                parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                    for (std::size_t c = c0; c < c1; ++c)
+                        tile_backward_channel<K>(c, z + c * cols, dout + c * windows,
+                                                 dz + c * cols);
+                });
+                commit_staged<K>(S::channels);
+            } else if constexpr (g.window) {
                 constexpr std::size_t w = g.end - 1;
                 auto& W = maso::get<w>(layers_);
                 auto wio = io<w>();
@@ -335,16 +568,26 @@ private:
                         }
                     }
             } else if constexpr (has_chain<K>()) {
-                for (std::size_t c = 0; c < S::channels; ++c)
-                    kernels::chain_backward(xsimd::default_arch{}, chain_ops<K>(c),
-                                            channel<S>(zi, c), dout + c * batch_ * S::plane,
-                                            dz + c * batch_ * S::plane, batch_ * S::plane);
+                constexpr std::size_t n_acc = staged_sums<K>();
+                parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                    for (std::size_t c = c0; c < c1; ++c) {
+                        const auto sums = kernels::chain_backward_sums(
+                            arch{}, chain_ops<K>(c), channel<S>(zi, c),
+                            dout + c * batch_ * S::plane, dz + c * batch_ * S::plane,
+                            batch_ * S::plane);
+                        std::copy_n(sums.data(), n_acc, staging_.data() + c * (n_acc + 1));
+                    }
+                });
+                commit_staged<K>(S::channels);
             }
             if constexpr (g.normalization) {
                 auto nio = io<g.chain_begin>();
-                for (std::size_t c = 0; c < S::channels; ++c)
-                    maso::get<g.chain_begin>(layers_).correct(
-                        nio, c, channel<S>(zi, c), dz + c * batch_ * S::plane, batch_ * S::plane);
+                parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                    for (std::size_t c = c0; c < c1; ++c)
+                        maso::get<g.chain_begin>(layers_).correct(nio, c, channel<S>(zi, c),
+                                                                  dz + c * batch_ * S::plane,
+                                                                  batch_ * S::plane);
+                });
             }
             if constexpr (bias_before_norm<K>()) {
                 auto& L = maso::get<g.begin>(layers_);
@@ -357,7 +600,11 @@ private:
                     b.commit(&s);
                 }
             }
-            if constexpr (g.contraction)
+            if constexpr (tile_path<K>())
+                maso::get<g.begin>(layers_).backward_affine(
+                    io<g.begin>(act(g.begin - 1), act(g.begin), dz, input_grad_of(g.begin - 1)),
+                    patch_order_of<K>());
+            else if constexpr (g.contraction)
                 maso::get<g.begin>(layers_).backward_affine(
                     io<g.begin>(act(g.begin - 1), act(g.begin), dz, input_grad_of(g.begin - 1)));
         }
@@ -378,6 +625,7 @@ private:
     std::array<std::size_t, node_count + 1> state_offset_{};
     std::size_t plane_offset_ = 0;
     std::vector<T> params_, grads_, state_, scratch_;
+    std::vector<T> staging_; ///< per-channel gradient sums of a parallel pass (header comment)
     std::array<std::vector<T>, node_count> act_, dact_;
 };
 

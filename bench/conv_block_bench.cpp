@@ -1,0 +1,165 @@
+// bench/conv_block_bench.cpp — the convolution block of PERFORMANCE.md, with its epilogues.
+//
+// PERFORMANCE.md's targets for the block N = 32 × 96×32×32 → conv2d<96, 3> (same):
+// the convolution forward reaches ≥ 85% of the FMA peak, and the β-VQ + pooling
+// epilogue (max or softmax pooling) adds ≤ 10% to the convolution alone. Every figure
+// is a ratio inside one run, so this binary registers, side by side:
+//
+//   conv_alone     input<96, 32, 32>() >> conv2d<96, 3>()                       (the reference)
+//   conv_maxpool   ... >> beta_vq<relu>(learnable(0.5f)) >> maxpool<2>()
+//   conv_softpool  ... >> beta_vq<relu>(learnable(0.5f)) >> softpool<2>(learnable(0.5f))
+//
+// each forward and forward+backward, with fuse::all and fuse::none, at 1 and 2 threads,
+// named "<block>/<pass>/fuse_<all|none>/threads_<n>", and the references
+// "fma_peak/threads_<n>" (bench/support/fma_peak.hpp's loop, at 2 threads run on both
+// pool threads through parallel_for) and "copy/threads_<n>" (std::copy of one 12 MiB
+// activation, the size each epilogue pass streams). bench/conv_ratios.py prints the ratios:
+//
+//   conv_block_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+//                    --benchmark_format=json --benchmark_out=conv_block.json
+//   python3 bench/conv_ratios.py conv_block.json [train_step.json]
+//
+// Forward+backward is zero_gradients + forward + backward(∂L/∂output) — there is no loss
+// — with enable_input_gradient(true), so dX is computed as it would be inside a network.
+// Counters: items/s = images/s; FLOP/s counts the convolution alone (forward
+// 2·Cout·Cin·9·H·W per image; forward+backward adds dW and dX, as much again each), so
+// FLOP/s ÷ peak of a block is the convolution's share with its epilogue's time included.
+//
+// Clocks: the 1-thread cases run entirely on the calling thread (the pool runs a
+// single range inline) and are rated per CPU second, Google Benchmark's default and
+// the steadier clock when other tenants preempt the process. The 2-thread cases use
+// wall-clock time (UseRealTime, "/real_time" in the name): the calling thread's CPU
+// time leaves out the worker's share, and the process's would count both threads, so
+// neither gives a rate; the 2-thread peak and copy are timed the same way, so every
+// ratio compares two figures on the same clock.
+#include "support/fma_peak.hpp"
+#include "support/threaded_references.hpp"
+#include <maso/core/thread_pool.hpp>
+#include <maso/maso.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace {
+
+using native_arch = xsimd::default_arch;
+using namespace maso;
+
+// ---- the block ----------------------------------------------------------------------------
+
+constexpr std::size_t batch = 32, channels = 96, height = 32, width = 32;
+
+const auto conv_alone = input<channels, height, width>() >> conv2d<channels, 3>();
+const auto conv_maxpool = input<channels, height, width>() >>
+                          conv2d<channels, 3>() >> beta_vq<relu>(learnable(0.5f)) >> maxpool<2>();
+const auto conv_softpool =
+    input<channels, height, width>() >>
+    conv2d<channels, 3>() >> beta_vq<relu>(learnable(0.5f)) >> softpool<2>(learnable(0.5f));
+
+/// The convolution's forward FLOP per image: 2·Cout·Cin·K²·H·W (stride 1, same padding).
+constexpr double conv_forward_flop = 2.0 * channels * channels * 9 * height * width;
+
+enum class pass { forward, forward_backward };
+
+/// Deterministic N(0, 1) values.
+std::vector<float> normal_values(std::size_t n, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> dist(0.f, 1.f);
+    std::vector<float> v(n);
+    for (auto& x : v)
+        x = dist(gen);
+    return v;
+}
+
+/// One case. The thread count is set first (the model and the pool's buffers are then
+/// reserved for it), the model built and run once outside the timed loop.
+template <pass P, class Net, class Policy>
+void run_block(benchmark::State& state, const Net& net, Policy policy, std::size_t threads) {
+    if (!maso_bench::use_threads(state, threads)) return;
+    auto m = instantiate(net, batch, policy, {.seed = 1});
+    m.enable_input_gradient(true);
+    using model_type = decltype(m);
+    const std::vector<float> images = normal_values(batch * model_type::input_shape::size, 7u);
+    const std::vector<float> dy = normal_values(batch * model_type::output_shape::size, 11u);
+    const std::span<const float> x(images), g(dy);
+
+    m.forward(x); // warm-up: first touch of every buffer, the pool's threads started
+    if constexpr (P == pass::forward_backward) {
+        m.zero_gradients();
+        m.backward(g);
+    }
+    for (auto _ : state) {
+        if constexpr (P == pass::forward_backward) m.zero_gradients();
+        m.forward(x);
+        if constexpr (P == pass::forward_backward) m.backward(g);
+        benchmark::DoNotOptimize(m.output().data);
+        benchmark::ClobberMemory();
+    }
+    const auto images_done =
+        static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(batch);
+    state.SetItemsProcessed(images_done);
+    const double per_image = P == pass::forward ? conv_forward_flop : 3 * conv_forward_flop;
+    state.counters["FLOP/s"] = benchmark::Counter(per_image * static_cast<double>(images_done),
+                                                  benchmark::Counter::kIsRate);
+    state.counters["pool_threads"] = static_cast<double>(threads);
+    state.counters["batch"] = static_cast<double>(batch);
+}
+
+// ---- registration -------------------------------------------------------------------------
+
+/// "<block>/<pass>/fuse_all/threads_<n>" then ".../fuse_none/...": the two sides of one
+/// ratio, adjacent.
+template <pass P, class Net>
+void register_block(const std::string& name, const Net& net, std::size_t threads) {
+    const std::string base = name + (P == pass::forward ? "/forward" : "/forward_backward");
+    const std::string suffix = "/" + maso_bench::threads_suffix(threads);
+    auto* all = benchmark::RegisterBenchmark(
+        (base + "/fuse_all" + suffix).c_str(),
+        [&net, threads](benchmark::State& s) { run_block<P>(s, net, fuse::all, threads); });
+    auto* none = benchmark::RegisterBenchmark(
+        (base + "/fuse_none" + suffix).c_str(),
+        [&net, threads](benchmark::State& s) { run_block<P>(s, net, fuse::none, threads); });
+    for (auto* b : {all, none}) {
+        b->Unit(benchmark::kMillisecond);
+        if (threads > 1) b->UseRealTime();
+    }
+}
+
+void register_all() {
+    // Default min time (0.5 s) per case: a run without repetitions takes about 40 s,
+    // five repetitions 3–4 minutes (PERFORMANCE.md's conv is ≈ 30 ms forward).
+    for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+        maso_bench::register_references<native_arch>(threads, batch * channels * height * width);
+        register_block<pass::forward>("conv_alone", conv_alone, threads);
+        register_block<pass::forward>("conv_maxpool", conv_maxpool, threads);
+        register_block<pass::forward>("conv_softpool", conv_softpool, threads);
+        register_block<pass::forward_backward>("conv_alone", conv_alone, threads);
+        register_block<pass::forward_backward>("conv_maxpool", conv_maxpool, threads);
+        register_block<pass::forward_backward>("conv_softpool", conv_softpool, threads);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    benchmark::AddCustomContext("maso_isa", native_arch::name());
+    benchmark::AddCustomContext("maso_threads", "1 and 2 (threads_<n> in each name)");
+    benchmark::AddCustomContext("maso_conv_block_batch", std::to_string(batch));
+#if defined(__clang__)
+    benchmark::AddCustomContext("compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+    benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
+#endif
+    register_all();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,326 @@
+// maso/kernels/implicit_conv.hpp — a convolution's operands for kernels/gemm.hpp, never
+// materialised: implicit GEMM.
+//
+// As im2col (kernels/im2col.hpp) a convolution is Z = W · cols, dW += dZ · colsᵀ and
+// dx = col2im(Wᵀ · dZ), with cols[tap][column] = x at the tap's offset from the
+// column's output pixel (0 in the padding). cols has Cin·K·K times as many entries
+// as x — 113 MB for a 96-channel 32×32 map at batch 32 — so instead of writing it
+// and reading it back, the products gather it straight from x into their packed
+// panels, the only form in which they ever read an operand:
+//
+//   patch_rows      B of Z = W · cols (nn): a panel row is one tap over NR columns
+//   patch_columns   B of dW = dZ · colsᵀ (nt): a panel row is one column over NR taps
+//   patch_scatter   the epilogue of dcols = Wᵀ · dZ (tn): each finished tile is added
+//                   into dx where col2im would put it, so dcols is never stored either
+//
+// Column order. Which output pixel a column of Z stands for is free — Z is internal
+// to a fused group — and `patch_order` chooses it: `natural`, column = (n·Ho + oy)·Wo
+// + ox, maso's channel-major layout; or `windows(k, L)`, which lays the k×k pooling
+// windows across a GEMM tile: L consecutive windows (in the pooled map's natural
+// order) make a group of k²·L columns, member r = (dy, dx) of window l at column
+// r·L + l. With k²·L = NR (2×2 windows and 16 float lanes on AVX-512) a tile of C
+// holds, per row, k² batches whose lanes are the members r of the same L windows,
+// and pooling is lane-wise across them, in registers (plan/lower.hpp). When the
+// window count is not a multiple of L the last group is padded with columns that
+// read 0 and are never scattered.
+//
+// Every gather runs along a "run": columns whose pixels lie on one output row at a
+// fixed step (1 in natural order, k in window order), so that its input entries are
+// equally spaced in one row of x and its padding is a prefix and a suffix.
+#pragma once
+
+#include <maso/kernels/im2col.hpp>
+#include <maso/simd/batch_ops.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+
+namespace maso::kernels {
+
+/// Which output pixel each GEMM column of a convolution's Z stands for.
+struct patch_order {
+    std::size_t window = 0; ///< k of the k×k windows laid across tiles; 0: natural order
+    std::size_t lanes = 0;  ///< L, windows per group (window order only)
+
+    static constexpr patch_order natural() { return {}; }
+    static constexpr patch_order windows(std::size_t k, std::size_t lanes) { return {k, lanes}; }
+    constexpr bool is_natural() const { return window == 0; }
+
+    /// Columns of Z for geometry g: the pixels of the batch, or in window order the
+    /// windows rounded up to whole groups, k² columns each.
+    constexpr std::size_t columns(const conv_geometry& g) const {
+        if (is_natural()) return g.columns();
+        const std::size_t groups = (windows_of(g) + lanes - 1) / lanes;
+        return groups * lanes * window * window;
+    }
+    constexpr std::size_t windows_of(const conv_geometry& g) const {
+        return g.batch * (g.out_height() / window) * (g.out_width() / window);
+    }
+};
+
+namespace detail {
+
+/// `count` columns whose pixels are (n, oy, ox0 + i·step), i < count; image n < 0
+/// (here: `padding`) marks columns that stand for no pixel.
+struct patch_run {
+    std::size_t offset; ///< of the first column, from the first column asked for
+    std::size_t count;
+    std::size_t n, oy, ox0, step;
+    bool padding;
+};
+
+/// The runs of columns [j0, j0 + count) in order `o`, written to runs[]; returns
+/// how many. There are at most `count` of them.
+inline std::size_t patch_runs(const conv_geometry& g, patch_order o, std::size_t j0,
+                              std::size_t count, patch_run* runs) {
+    const std::size_t ho = g.out_height(), wo = g.out_width();
+    std::size_t r = 0;
+    for (std::size_t done = 0; done < count;) {
+        const std::size_t j = j0 + done, left = count - done;
+        patch_run run{done, 0, 0, 0, 0, 1, false};
+        if (o.is_natural()) {
+            const std::size_t plane = ho * wo;
+            run.n = j / plane;
+            run.oy = j % plane / wo;
+            run.ox0 = j % wo;
+            run.count = std::min(left, wo - run.ox0);
+        } else {
+            const std::size_t k = o.window, L = o.lanes, hp = ho / k, wp = wo / k;
+            const std::size_t group = j / (L * k * k), in_group = j % (L * k * k);
+            const std::size_t member = in_group / L, lane = in_group % L;
+            const std::size_t w = group * L + lane, total = o.windows_of(g);
+            if (w >= total) {
+                run.padding = true;
+                run.count = std::min(left, L - lane);
+            } else {
+                const std::size_t q = w % (hp * wp), px = q % wp;
+                run.n = w / (hp * wp);
+                run.oy = q / wp * k + member / k;
+                run.ox0 = px * k + member % k;
+                run.step = k;
+                run.count = std::min({left, L - lane, wp - px, total - w});
+            }
+        }
+        runs[r++] = run;
+        done += run.count;
+    }
+    return r;
+}
+
+/// Tap t = (c·K + ky)·K + kx of the filters, with the output columns for which its
+/// input column lies inside x. `next` steps to tap t + 1 without dividing: the
+/// packers walk the taps in order, and three divisions per tap and run were most
+/// of their time.
+struct patch_tap {
+    std::size_t c, ky, kx;
+    column_range inside;
+
+    static patch_tap of(const conv_geometry& g, std::size_t t) {
+        const std::size_t K = g.kernel;
+        return {t / (K * K), t / K % K, t % K, inside_columns(g, t % K)};
+    }
+    void next(const conv_geometry& g) {
+        if (++kx == g.kernel) {
+            kx = 0;
+            if (++ky == g.kernel) ky = 0, ++c;
+        }
+        inside = inside_columns(g, kx);
+    }
+};
+
+/// The entries i of a run for which a tap reads inside x: [lo, hi), and the input
+/// row (null for a padding row).
+template <class T>
+struct run_span {
+    T* row;
+    std::size_t lo, hi;
+};
+template <class T>
+run_span<T> tap_span(const conv_geometry& g, T* x, const patch_tap& tap, const patch_run& run) {
+    if (run.padding) return {nullptr, 0, 0};
+    const std::size_t iy = run.oy * g.stride + tap.ky; // row of the padded map
+    if (iy < g.pad || iy - g.pad >= g.height) return {nullptr, 0, 0};
+    auto first_at_least = [&](std::size_t ox) { // first i with ox0 + i·step ≥ ox
+        if (ox <= run.ox0) return std::size_t(0);
+        const std::size_t d = ox - run.ox0;
+        return std::min(run.count, run.step == 1 ? d : (d + run.step - 1) / run.step);
+    };
+    const std::size_t lo = first_at_least(tap.inside.lo);
+    const std::size_t hi = std::max(lo, first_at_least(tap.inside.hi));
+    return {x + ((tap.c * g.batch + run.n) * g.height + (iy - g.pad)) * g.width, lo, hi};
+}
+
+/// dst[i] = src[i·stride], i < n, stride 1 or 2, with AVX-512 masked loads and
+/// stores: window-order runs are at most 16 entries at stride 2 (every other input
+/// column), too short for a full-batch loop, and a masked load never touches the
+/// elements it leaves out, so nothing past the run's last input is read.
+#if defined(__AVX512F__)
+template <class Arch>
+void gather_avx512(const float* src, std::size_t stride, float* dst, std::size_t n) {
+    constexpr std::size_t W = 16;
+    for (; n > 0; src += W * stride, dst += W) {
+        const std::size_t m = std::min(n, W);
+        const __mmask16 out = __mmask16((1u << m) - 1);
+        __m512 v;
+        if (stride == 1) {
+            v = _mm512_maskz_loadu_ps(out, src);
+        } else {
+            // Entries 0..m−1 read src[0, 2m−1): the low batch's first min(2m−1, 16)
+            // elements and the rest from the high one; even elements of the pair.
+            const std::size_t span = 2 * m - 1;
+            const __mmask16 lo = __mmask16(span >= W ? 0xffffu : (1u << span) - 1);
+            const __mmask16 hi = __mmask16(span > W ? (1u << (span - W)) - 1 : 0);
+            const __m512 a = _mm512_maskz_loadu_ps(lo, src);
+            const __m512 b = _mm512_maskz_loadu_ps(hi, src + W);
+            const __m512i even =
+                _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+            v = _mm512_permutex2var_ps(a, even, b);
+        }
+        _mm512_mask_storeu_ps(dst, out, v);
+        n -= m;
+    }
+}
+#endif
+
+/// dst[i·ds] = the run's entries of a tap (0 in the padding), i < run.count.
+template <class Arch, class T>
+void gather_run(const conv_geometry& g, const T* x, const patch_tap& tap, const patch_run& run,
+                T* dst, std::size_t ds) {
+    const run_span<const T> s = tap_span(g, x, tap, run);
+    std::size_t i = 0;
+    for (; i < s.lo; ++i)
+        dst[i * ds] = T(0);
+    if (s.lo < s.hi) {
+        // Input column of entry i: (ox0 + i·step)·S + kx − P, ≥ 0 from lo on.
+        const std::size_t stride = run.step * g.stride;
+        const T* src = s.row + (run.ox0 + s.lo * run.step) * g.stride + tap.kx - g.pad;
+#if defined(__AVX512F__)
+        if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>) {
+            if (ds == 1 && (stride == 1 || stride == 2)) {
+                gather_avx512<Arch>(src, stride, dst + i, s.hi - i);
+                i = s.hi;
+            }
+        }
+#endif
+        if (stride == 1 && ds == 1) {
+            using batch = xsimd::batch<T, Arch>;
+            constexpr std::size_t W = batch::size;
+            for (; i + W <= s.hi; i += W, src += W)
+                batch::load_unaligned(src).store_unaligned(dst + i);
+        }
+        for (; i < s.hi; ++i, src += stride)
+            dst[i * ds] = *src;
+    }
+    for (; i < run.count; ++i)
+        dst[i * ds] = T(0);
+}
+
+/// dx at the run's entries of a tap += src[i], i < run.count (padding receives nothing).
+template <class T>
+void scatter_run(const conv_geometry& g, T* dx, const patch_tap& tap, const patch_run& run,
+                 const T* src) {
+    const run_span<T> s = tap_span(g, dx, tap, run);
+    if (s.lo == s.hi) return;
+    const std::size_t stride = run.step * g.stride;
+    T* d = s.row + (run.ox0 + s.lo * run.step) * g.stride + tap.kx - g.pad;
+    for (std::size_t i = s.lo; i < s.hi; ++i, d += stride)
+        d[0] += src[i];
+}
+
+/// The runs of columns [j0, j0 + count), none crossing a multiple of `panel` columns
+/// from j0 (so that each lies in one packed panel); returns how many (≤ count).
+inline std::size_t panel_runs(const conv_geometry& g, patch_order o, std::size_t j0,
+                              std::size_t count, std::size_t panel, patch_run* runs) {
+    std::size_t r = 0;
+    for (std::size_t p = 0; p < count; p += panel) {
+        const std::size_t first = r;
+        r += patch_runs(g, o, j0 + p, std::min(panel, count - p), runs + r);
+        for (std::size_t i = first; i < r; ++i)
+            runs[i].offset += p;
+    }
+    return r;
+}
+
+} // namespace detail
+
+/// B of Z = W · cols: K = the Cin·K·K taps, N = the columns of `order`. MaxN bounds
+/// the block width nc (the GEMM's NC).
+template <class T, std::size_t MaxN>
+struct patch_rows {
+    conv_geometry g;
+    patch_order order;
+    const T* x;
+
+    template <class Arch, std::size_t NR>
+    void pack(T* dst, std::size_t pc, std::size_t jc, std::size_t kc, std::size_t nc) const {
+        // The runs of the whole block once; then tap by tap, each run into its panel.
+        detail::patch_run runs[MaxN];
+        const std::size_t count = detail::panel_runs(g, order, jc, nc, NR, runs);
+        detail::patch_tap tap = detail::patch_tap::of(g, pc);
+        const std::size_t tail = nc % NR, last = nc / NR * NR * kc;
+        for (std::size_t k = 0; k < kc; ++k, tap.next(g)) {
+            for (std::size_t r = 0; r < count; ++r) {
+                const std::size_t p = runs[r].offset / NR, j = runs[r].offset % NR;
+                detail::gather_run<Arch>(g, x, tap, runs[r], dst + p * NR * kc + k * NR + j, 1);
+            }
+            if (tail)
+                for (std::size_t j = tail; j < NR; ++j)
+                    dst[last + k * NR + j] = T(0);
+        }
+    }
+};
+
+/// B of dW = dZ · colsᵀ: K = the columns of `order`, N = the taps. MaxK bounds the
+/// block depth kc (the GEMM's KC).
+template <class T, std::size_t MaxK>
+struct patch_columns {
+    conv_geometry g;
+    patch_order order;
+    const T* x;
+
+    template <class Arch, std::size_t NR>
+    void pack(T* dst, std::size_t pc, std::size_t jc, std::size_t kc, std::size_t nc) const {
+        detail::patch_run runs[MaxK];
+        const std::size_t count = detail::patch_runs(g, order, pc, kc, runs);
+        detail::patch_tap tap = detail::patch_tap::of(g, jc);
+        for (std::size_t jr = 0; jr < nc; jr += NR, dst += NR * kc) {
+            const std::size_t taps = std::min(NR, nc - jr);
+            for (std::size_t j = 0; j < taps; ++j, tap.next(g))
+                for (std::size_t r = 0; r < count; ++r)
+                    detail::gather_run<Arch>(g, x, tap, runs[r], dst + runs[r].offset * NR + j, NR);
+            if (taps < NR)
+                for (std::size_t k = 0; k < kc; ++k)
+                    for (std::size_t j = taps; j < NR; ++j)
+                        dst[k * NR + j] = T(0);
+        }
+    }
+};
+
+/// The epilogue of dcols = Wᵀ · dZ: each finished tile (rows = taps, columns of
+/// `order`) is added into dx, which the caller zeroes first. Threads must own whole
+/// input channels (gemm_split::rows in units of K·K taps): windows overlap.
+template <class T>
+struct patch_scatter {
+    conv_geometry g;
+    patch_order order;
+    T* dx;
+
+    template <class Batch, std::size_t MR, std::size_t NV>
+    void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
+                    std::size_t n) const {
+        constexpr std::size_t W = Batch::size, NR = NV * W;
+        alignas(64) T tile[MR * NR];
+        for (std::size_t i = 0; i < MR; ++i)
+            for (std::size_t v = 0; v < NV; ++v)
+                acc[i][v].store_aligned(tile + i * NR + v * W);
+        detail::patch_run runs[NR];
+        const std::size_t count = detail::patch_runs(g, order, j0, n, runs);
+        detail::patch_tap tap = detail::patch_tap::of(g, i0);
+        for (std::size_t i = 0; i < m; ++i, tap.next(g))
+            for (std::size_t r = 0; r < count; ++r)
+                detail::scatter_run(g, dx, tap, runs[r], tile + i * NR + runs[r].offset);
+    }
+};
+
+} // namespace maso::kernels

@@ -1,0 +1,396 @@
+// Tests of include/maso/kernels/implicit_conv.hpp, built once per ISA: the three
+// products of a convolution with their operands gathered from x (patch_rows,
+// patch_columns) or scattered into dx (patch_scatter) against im2col / col2im
+// (kernels/im2col.hpp) and naive loops in double — in natural order and in window
+// orders windows(k, L), for random geometries (channels, batch, map, kernel,
+// stride, padding), every run length of the gathers, filter counts on and off the
+// tile height, taps across the K block of the product and columns across its N
+// block — and the same products bitwise identical on 1, 2 and 3 threads.
+#define BOOST_TEST_MODULE kernels.implicit_conv
+#include <maso/core/thread_pool.hpp>
+#include <maso/kernels/gemm.hpp>
+#include <maso/kernels/im2col.hpp>
+#include <maso/kernels/implicit_conv.hpp>
+
+#include <maso_test/check.hpp>
+#include <maso_test/isa.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using maso_test::test_arch;
+
+namespace {
+
+namespace mk = maso::kernels;
+using mk::conv_geometry;
+using mk::patch_order;
+
+std::string describe(const conv_geometry& g, patch_order o, std::size_t cout) {
+    std::ostringstream s;
+    s << "Cin " << g.channels << " batch " << g.batch << " map " << g.height << "x" << g.width
+      << " kernel " << g.kernel << " stride " << g.stride << " pad " << g.pad << " (out "
+      << g.out_height() << "x" << g.out_width() << "), ";
+    if (o.is_natural())
+        s << "natural";
+    else
+        s << "windows(" << o.window << ", " << o.lanes << ")";
+    s << ", Cout " << cout;
+    return s.str();
+}
+
+/// The columns of order o, from its definition: the pixels, or the k×k windows
+/// rounded up to whole groups of L, k² columns each.
+std::size_t expected_columns(const conv_geometry& g, patch_order o) {
+    const std::size_t ho = g.out_height(), wo = g.out_width();
+    if (o.window == 0) return g.batch * ho * wo;
+    const std::size_t k = o.window, L = o.lanes;
+    const std::size_t windows = g.batch * (ho / k) * (wo / k);
+    std::size_t groups = 0;
+    while (groups * L < windows)
+        ++groups;
+    return groups * L * k * k;
+}
+
+/// For each column j of order o, the natural column (n·Ho + oy)·Wo + ox of its
+/// pixel, or −1 for a padding column. Built forwards from the windows — member
+/// r = (dy, dx) of window w goes to column (w / L)·L·k² + r·L + w % L — whereas the
+/// header decodes columns into pixels, so the two are independent.
+std::vector<std::ptrdiff_t> column_map(const conv_geometry& g, patch_order o) {
+    const std::size_t ho = g.out_height(), wo = g.out_width();
+    std::vector<std::ptrdiff_t> map(expected_columns(g, o), -1);
+    if (o.window == 0) {
+        std::iota(map.begin(), map.end(), std::ptrdiff_t(0));
+        return map;
+    }
+    const std::size_t k = o.window, L = o.lanes;
+    std::size_t w = 0;
+    for (std::size_t n = 0; n < g.batch; ++n)
+        for (std::size_t py = 0; py < ho / k; ++py)
+            for (std::size_t px = 0; px < wo / k; ++px, ++w)
+                for (std::size_t dy = 0; dy < k; ++dy)
+                    for (std::size_t dx = 0; dx < k; ++dx) {
+                        const std::size_t j = w / L * L * k * k + (dy * k + dx) * L + w % L;
+                        map.at(j) =
+                            static_cast<std::ptrdiff_t>((n * ho + py * k + dy) * wo + px * k + dx);
+                    }
+    return map;
+}
+
+/// The orders a geometry is tested in: natural, and windows(k, L) for every k in
+/// {2, 3} that divides both output extents, L in {1, 3, 16}.
+std::vector<patch_order> orders_for(const conv_geometry& g) {
+    std::vector<patch_order> orders{patch_order::natural()};
+    for (std::size_t k : {2, 3})
+        if (g.out_height() % k == 0 && g.out_width() % k == 0)
+            for (std::size_t L : {1, 3, 16})
+                orders.push_back(patch_order::windows(k, L));
+    return orders;
+}
+
+/// The kernels' results for one convolution.
+template <class T>
+struct conv_results {
+    std::vector<T> z, dw, dx;
+};
+
+template <class T>
+struct conv_operands {
+    std::vector<T> x, w, dz, dw0;
+};
+
+template <class T>
+conv_operands<T> random_operands(const conv_geometry& g, patch_order o, std::size_t cout) {
+    const std::size_t D = g.rows(), N = o.columns(g);
+    return {maso_test::uniform_vector<T>(g.channels * g.batch * g.height * g.width, -1, 1),
+            maso_test::uniform_vector<T>(cout * D, -1, 1),
+            maso_test::uniform_vector<T>(cout * N, -1, 1),
+            maso_test::uniform_vector<T>(cout * D, -1, 1)};
+}
+
+/// Z = W · cols, dW = dW0 + dZ · colsᵀ and dx = col2im(Wᵀ · dZ), the way a
+/// convolution layer calls them.
+template <class T>
+conv_results<T> run_kernels(const conv_geometry& g, patch_order o, std::size_t cout,
+                            const conv_operands<T>& in) {
+    using blocking = mk::detail::gemm_blocking<test_arch, T>;
+    using strided = mk::detail::strided<T>;
+    const std::size_t D = g.rows(), N = o.columns(g), K = g.kernel;
+    conv_results<T> r;
+    // Z is overwritten: NaN left anywhere would show.
+    r.z.assign(cout * N, std::numeric_limits<T>::quiet_NaN());
+    mk::gemm<test_arch>(cout, N, D, strided{in.w.data(), D, 1},
+                        mk::patch_rows<T, blocking::NC>{g, o, in.x.data()}, r.z.data(), N, false);
+    r.dw = in.dw0;
+    mk::gemm<test_arch>(cout, D, N, strided{in.dz.data(), N, 1},
+                        mk::patch_columns<T, blocking::KC>{g, o, in.x.data()}, r.dw.data(), D,
+                        true);
+    r.dx.assign(in.x.size(), T(0));
+    mk::gemm<test_arch>(D, N, cout, strided{in.w.data(), 1, D},
+                        mk::detail::matrix_b<T>{{in.dz.data(), N, 1}}, static_cast<T*>(nullptr),
+                        0, false, mk::patch_scatter<T>{g, o, r.dx.data()}, mk::gemm_split::rows,
+                        std::lcm(blocking::MR, K * K));
+    return r;
+}
+
+/// The largest |got − want| / (rel · max(|got|, |want|, scale)) over a result: one
+/// check per product (a check per element would cost more than the products).
+template <class T>
+void check_result(const char* what, const std::string& where, const std::vector<T>& got,
+                  const std::vector<double>& want, const std::vector<double>& scale) {
+    const double rel = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+    BOOST_REQUIRE_EQUAL(got.size(), want.size());
+    double worst = 0;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const double g = got[i], w = want[i];
+        const double bound = rel * std::max({std::fabs(g), std::fabs(w), scale[i]});
+        const double r = std::isfinite(g) ? std::fabs(g - w) / (bound + 1e-300)
+                                          : std::numeric_limits<double>::infinity();
+        if (!(r <= worst)) worst = r, at = i;
+    }
+    BOOST_CHECK_MESSAGE(worst <= 1, what << " " << where << ": [" << at << "] = "
+                                         << (got.empty() ? 0.0 : double(got[at])) << ", reference "
+                                         << (want.empty() ? 0.0 : want[at]) << " (error " << worst
+                                         << " x tolerance)");
+}
+
+/// The kernels' results against im2col, col2im and naive loops in double.
+template <class T>
+void check_against_reference(const conv_geometry& g, patch_order o, std::size_t cout,
+                             const conv_operands<T>& in, const conv_results<T>& out) {
+    const std::string where = describe(g, o, cout) + (std::is_same_v<T, float> ? ", float" : ", double");
+    const std::size_t D = g.rows(), nat = g.columns(), N = o.columns(g);
+    BOOST_REQUIRE_EQUAL(N, expected_columns(g, o));
+    const std::vector<std::ptrdiff_t> map = column_map(g, o);
+
+    // The reference cols, its columns in order o and transposed: colsT[j·D + t].
+    const std::vector<double> xd(in.x.begin(), in.x.end());
+    std::vector<double> cols(D * nat);
+    mk::im2col(g, xd.data(), cols.data());
+    std::vector<double> colsT(N * D, 0.0);
+    for (std::size_t j = 0; j < N; ++j)
+        if (map[j] >= 0)
+            for (std::size_t t = 0; t < D; ++t)
+                colsT[j * D + t] = cols[t * nat + static_cast<std::size_t>(map[j])];
+
+    // a. Z = W · cols.
+    std::vector<double> z(cout * N), z_scale(cout * N);
+    for (std::size_t i = 0; i < cout; ++i)
+        for (std::size_t j = 0; j < N; ++j) {
+            double s = 0, a = 0;
+            for (std::size_t t = 0; t < D; ++t) {
+                const double p = double(in.w[i * D + t]) * colsT[j * D + t];
+                s += p, a += std::fabs(p);
+            }
+            z[i * N + j] = s, z_scale[i * N + j] = a;
+        }
+    check_result<T>("Z = W·cols (patch_rows)", where, out.z, z, z_scale);
+
+    // b. dW = dW0 + dZ · colsᵀ.
+    std::vector<double> dw(in.dw0.begin(), in.dw0.end()), dw_scale(cout * D);
+    for (std::size_t i = 0; i < cout * D; ++i)
+        dw_scale[i] = std::fabs(dw[i]);
+    for (std::size_t i = 0; i < cout; ++i)
+        for (std::size_t j = 0; j < N; ++j) {
+            const double d = in.dz[i * N + j];
+            for (std::size_t t = 0; t < D; ++t) {
+                const double p = d * colsT[j * D + t];
+                dw[i * D + t] += p, dw_scale[i * D + t] += std::fabs(p);
+            }
+        }
+    check_result<T>("dW += dZ·colsT (patch_columns)", where, out.dw, dw, dw_scale);
+
+    // c. dx = col2im(Wᵀ · dZ), the padding columns of the order dropped.
+    std::vector<double> dcols(D * nat, 0.0), dcols_abs(D * nat, 0.0);
+    for (std::size_t j = 0; j < N; ++j) {
+        if (map[j] < 0) continue;
+        const std::size_t c = static_cast<std::size_t>(map[j]);
+        for (std::size_t t = 0; t < D; ++t) {
+            double s = 0, a = 0;
+            for (std::size_t i = 0; i < cout; ++i) {
+                const double p = double(in.w[i * D + t]) * double(in.dz[i * N + j]);
+                s += p, a += std::fabs(p);
+            }
+            dcols[t * nat + c] = s, dcols_abs[t * nat + c] = a;
+        }
+    }
+    std::vector<double> dx(in.x.size(), 0.0), dx_scale(in.x.size(), 0.0);
+    mk::col2im(g, dcols.data(), dx.data());
+    mk::col2im(g, dcols_abs.data(), dx_scale.data());
+    check_result<T>("dx = col2im(WT·dZ) (patch_scatter)", where, out.dx, dx, dx_scale);
+}
+
+template <class T>
+void check_conv(const conv_geometry& g, patch_order o, std::size_t cout) {
+    const conv_operands<T> in = random_operands<T>(g, o, cout);
+    check_against_reference<T>(g, o, cout, in, run_kernels<T>(g, o, cout, in));
+}
+
+constexpr std::size_t couts[] = {1, 5, 7, 13};
+
+/// Every order of g, every Cout, float and double.
+std::size_t check_geometry(const conv_geometry& g) {
+    std::size_t window_orders = 0;
+    for (patch_order o : orders_for(g)) {
+        window_orders += !o.is_natural();
+        for (std::size_t cout : couts) {
+            check_conv<float>(g, o, cout);
+            check_conv<double>(g, o, cout);
+        }
+    }
+    return window_orders;
+}
+
+/// Restores the pool's thread count however the test ends.
+struct thread_count_guard {
+    std::size_t saved = maso::num_threads();
+    ~thread_count_guard() { maso::set_num_threads(saved); }
+};
+
+template <class T>
+bool bitwise_equal(const std::vector<T>& a, const std::vector<T>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+template <class T>
+void check_threads(const conv_geometry& g, patch_order o, std::size_t cout) {
+    const std::size_t D = g.rows(), N = o.columns(g);
+    BOOST_REQUIRE_GE(cout * N * D, std::size_t(1) << 20); // large enough to be split
+    const conv_operands<T> in = random_operands<T>(g, o, cout);
+    maso::set_num_threads(1);
+    const conv_results<T> one = run_kernels<T>(g, o, cout, in);
+    check_against_reference<T>(g, o, cout, in, one);
+    for (std::size_t n : {2, 3}) {
+        maso::set_num_threads(n);
+        const conv_results<T> many = run_kernels<T>(g, o, cout, in);
+        const std::string where = describe(g, o, cout) + ", " + std::to_string(n) + " threads";
+        BOOST_CHECK_MESSAGE(bitwise_equal(one.z, many.z), "Z differs from 1 thread: " << where);
+        BOOST_CHECK_MESSAGE(bitwise_equal(one.dw, many.dw), "dW differs from 1 thread: " << where);
+        BOOST_CHECK_MESSAGE(bitwise_equal(one.dx, many.dx), "dx differs from 1 thread: " << where);
+    }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(columns_of_each_order) {
+    // Natural: the pixels of the batch.
+    const conv_geometry a{2, 3, 7, 5, 3, 1, 1}; // out 7×5
+    BOOST_TEST(patch_order::natural().columns(a) == 3u * 7 * 5);
+    BOOST_TEST(patch_order::natural().is_natural());
+    // Windows: 2 images × 3×3 windows of 2×2 = 18 windows.
+    const conv_geometry b{1, 2, 6, 6, 3, 1, 1}; // out 6×6
+    BOOST_TEST(patch_order::windows(2, 16).windows_of(b) == 18u);
+    BOOST_TEST(patch_order::windows(2, 16).columns(b) == 2u * 16 * 4); // 2 groups, the last padded
+    BOOST_TEST(patch_order::windows(2, 1).columns(b) == 18u * 4);      // L = 1: never padded
+    BOOST_TEST(patch_order::windows(2, 3).columns(b) == 6u * 3 * 4);   // 18 = 6 groups of 3
+    BOOST_TEST(patch_order::windows(2, 4).columns(b) == 5u * 4 * 4);   // 18 → 5 groups of 4
+    BOOST_TEST(patch_order::windows(3, 3).windows_of(b) == 8u);
+    BOOST_TEST(patch_order::windows(3, 3).columns(b) == 3u * 3 * 9); // 8 → 3 groups of 3
+    BOOST_TEST(!patch_order::windows(3, 3).is_natural());
+    // Every order of many geometries against the definition.
+    for (std::size_t n = 1; n <= 3; ++n)
+        for (std::size_t h = 1; h <= 13; ++h)
+            for (std::size_t w = 1; w <= 13; ++w)
+                for (std::size_t k : {1, 2, 3})
+                    for (std::size_t s : {1, 2}) {
+                        if (h + 2 * (k / 2) < k || w + 2 * (k / 2) < k) continue;
+                        const conv_geometry g{1, n, h, w, k, s, k / 2};
+                        BOOST_TEST(patch_order::natural().columns(g) == expected_columns(g, {}));
+                        for (std::size_t win : {2, 3})
+                            for (std::size_t L : {1, 2, 3, 5, 16}) {
+                                if (g.out_height() % win || g.out_width() % win) continue;
+                                const patch_order o = patch_order::windows(win, L);
+                                BOOST_TEST(o.columns(g) == expected_columns(g, o));
+                            }
+                    }
+}
+
+/// Channels 1..5, batch 1..3, maps 1..13 on each side, kernels 1, 2, 3 and 5,
+/// strides 1..3, padding 0..K/2: every order (orders_for) and Cout 1, 5, 7, 13.
+BOOST_AUTO_TEST_CASE(random_geometries) {
+    std::mt19937 rng(7321u); // fixed: failures reproduce
+    auto pick = [&](std::size_t lo, std::size_t hi) {
+        return std::uniform_int_distribution<std::size_t>(lo, hi)(rng);
+    };
+    constexpr std::size_t kernels[] = {1, 2, 3, 5};
+    std::size_t geometries = 0, window_orders = 0;
+    while (geometries < 500) {
+        conv_geometry g{};
+        g.channels = pick(1, 5);
+        g.batch = pick(1, 3);
+        g.height = pick(1, 13);
+        g.width = pick(1, 13);
+        g.kernel = kernels[pick(0, 3)];
+        g.stride = pick(1, 3);
+        g.pad = pick(0, g.kernel / 2);
+        if (g.height + 2 * g.pad < g.kernel || g.width + 2 * g.pad < g.kernel) continue;
+        ++geometries;
+        window_orders += check_geometry(g);
+    }
+    BOOST_TEST_MESSAGE(geometries << " geometries, " << window_orders << " window orders");
+    BOOST_TEST(window_orders >= 200u); // the window orders are exercised, not just natural
+}
+
+/// Geometries beyond the blocks of the products: more columns than NC (512 floats,
+/// 256 doubles) and than NR runs of a row, taps across KC = 256 (32 or 20 channels
+/// of 3×3 or 5×5), rows of the map longer than a batch (the vector gather).
+BOOST_AUTO_TEST_CASE(large_geometries) {
+    const conv_geometry shapes[] = {
+        {3, 2, 32, 32, 3, 1, 1},  // 2048 columns, out 32×32
+        {3, 2, 32, 32, 5, 2, 2},  // out 16×16
+        {2, 2, 24, 24, 3, 1, 1},  // 1152 columns, windows of 2 and 3
+        {32, 2, 12, 12, 3, 1, 1}, // 288 taps
+        {20, 1, 9, 7, 5, 1, 2},   // 500 taps, out 9×7
+        {32, 3, 6, 6, 3, 2, 1},   // 288 taps, out 3×3
+        {4, 2, 13, 11, 2, 3, 1},  // stride 3, out 5×4
+        {2, 1, 40, 3, 3, 1, 0},   // long columns, one pixel wide
+        {2, 1, 72, 72, 3, 2, 1},  // stride 2, out 36×36: rows of more than 2 batches
+    };
+    for (const conv_geometry& g : shapes)
+        check_geometry(g);
+}
+
+/// Every length of a run, 1 to beyond 2·16 entries, at input strides 1, 2 and 3
+/// (natural order with stride S; window order with k = 2 at stride 1 reads every
+/// other input column), and every padding prefix and suffix: the gathers' vector
+/// paths and their tails (masked at every count on AVX-512).
+BOOST_AUTO_TEST_CASE(every_run_length) {
+    struct kernel_shape {
+        std::size_t kernel, stride, pad;
+    };
+    const kernel_shape shapes[] = {{1, 1, 0}, {3, 1, 1}, {2, 2, 0}, {3, 2, 1}, {5, 2, 2}, {3, 3, 1}};
+    for (std::size_t w = 1; w <= 72; ++w)
+        for (const kernel_shape& s : shapes) {
+            const conv_geometry g{2, 2, 4, w, s.kernel, s.stride, s.pad};
+            if (w + 2 * s.pad < s.kernel) continue;
+            for (patch_order o : orders_for(g))
+                for (std::size_t cout : {1, 7}) {
+                    check_conv<float>(g, o, cout);
+                    check_conv<double>(g, o, cout);
+                }
+        }
+}
+
+/// Each product is split between the threads (≥ 2^20 multiply-adds): Z and dW by
+/// columns, dx by whole input channels; every element is the same sum in the same
+/// order whatever the count.
+BOOST_AUTO_TEST_CASE(threads_give_bitwise_identical_results) {
+    thread_count_guard guard;
+    const conv_geometry g{16, 2, 16, 16, 3, 1, 1}; // 144 taps, 512 columns
+    for (patch_order o : {patch_order::natural(), patch_order::windows(2, 16),
+                          patch_order::windows(2, 3)}) {
+        check_threads<float>(g, o, 32);
+        check_threads<double>(g, o, 32);
+    }
+    const conv_geometry h{20, 2, 18, 18, 5, 1, 2}; // 500 taps, 648 columns
+    check_threads<float>(h, patch_order::windows(3, 16), 13);
+    check_threads<double>(h, patch_order::natural(), 13);
+}

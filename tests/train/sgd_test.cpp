@@ -1,0 +1,190 @@
+// Tests of include/maso/train/sgd.hpp: the update against the formula computed
+// independently (in double), momentum over three steps, refused options, and no
+// allocation in step().
+#define BOOST_TEST_MODULE train.sgd
+#include <maso/maso.hpp>
+
+#include <maso_test/check.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <new>
+#include <string>
+#include <vector>
+
+// Counts heap allocations, to prove step() makes none (as in model_test.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+static std::atomic<long> allocations{0};
+void* operator new(std::size_t n) {
+    ++allocations;
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void* operator new(std::size_t n, std::align_val_t a) {
+    ++allocations;
+    const std::size_t al = static_cast<std::size_t>(a);
+    if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace maso;
+
+namespace {
+
+// Weights, biases and a learnable θ: every kind of parameter a step touches.
+const auto tiny = input<4>() >> dense<3>() >> beta_vq<relu>(learnable(0.5f)) >> dense<2>();
+constexpr std::size_t batch = 2;
+
+/// One forward and backward pass from fixed inputs and output gradient; the
+/// gradients are zeroed first, as in a training step.
+template <class Model>
+void compute_gradients(Model& m, int seed) {
+    std::vector<float> x(4 * batch), dy(2 * batch);
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = std::sin(0.7f * float(i) + float(seed));
+    for (std::size_t i = 0; i < dy.size(); ++i)
+        dy[i] = std::cos(1.3f * float(i) - float(seed));
+    m.zero_gradients();
+    m.forward(x);
+    m.backward(dy);
+}
+
+std::vector<double> to_double(std::span<const float> s) { return {s.begin(), s.end()}; }
+
+/// The message of the value_error an option set raises ("" if none).
+std::string refusal(sgd_options o) {
+    std::vector<float> p(3), g(3);
+    try {
+        sgd opt(p, g, o);
+    } catch (const value_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(one_step_is_p_minus_lr_times_g_plus_wd_p) {
+    auto m = instantiate(tiny, batch, fuse::all, {.seed = 3});
+    compute_gradients(m, 0);
+    const auto p0 = to_double(m.parameters());
+    const auto g = to_double(m.gradients());
+    BOOST_REQUIRE_GT(p0.size(), 20u);
+    const double lr = 0.1, wd = 0.05;
+    sgd opt(m, {.learning_rate = 0.1f, .momentum = 0.f, .weight_decay = 0.05f});
+    BOOST_CHECK(opt.velocity().empty()); // no momentum: no velocity buffer
+    opt.step();
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < p0.size(); ++i) {
+        const double expected = p0[i] - lr * (g[i] + wd * p0[i]);
+        MASO_CHECK_CLOSE(m.parameters()[i], expected, 1e-6,
+                         std::fabs(p0[i]) + lr * std::fabs(g[i]));
+        moved += m.parameters()[i] != float(p0[i]);
+        BOOST_CHECK_EQUAL(m.gradients()[i], float(g[i])); // gradients are read, not changed
+    }
+    BOOST_CHECK_GT(moved, p0.size() / 2);
+}
+
+BOOST_AUTO_TEST_CASE(without_weight_decay_a_zero_gradient_leaves_the_parameter) {
+    std::vector<float> p{1.5f, -2.f, 0.25f}, g{0.f, 1.f, -4.f};
+    sgd opt(p, g, {.learning_rate = 0.5f});
+    opt.step();
+    BOOST_CHECK_EQUAL(p[0], 1.5f);
+    BOOST_CHECK_EQUAL(p[1], -2.5f); // exact in binary: -2 - 0.5·1
+    BOOST_CHECK_EQUAL(p[2], 2.25f); // 0.25 + 0.5·4
+}
+
+BOOST_AUTO_TEST_CASE(momentum_with_a_constant_gradient_over_three_steps) {
+    // v₁ = g, v₂ = (1 + μ)g, v₃ = (1 + μ + μ²)g; p₃ = p₀ − lr·(3 + 2μ + μ²)·g.
+    std::vector<float> p{1.f, -0.5f, 2.f, 0.f}, g{0.25f, -1.f, 0.5f, 2.f};
+    const std::vector<float> p0 = p;
+    const double lr = 0.125, mu = 0.5;
+    sgd opt(p, g, {.learning_rate = 0.125f, .momentum = 0.5f});
+    BOOST_REQUIRE_EQUAL(opt.velocity().size(), p.size());
+    for (int k = 0; k < 3; ++k)
+        opt.step();
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        MASO_CHECK_CLOSE(opt.velocity()[i], (1 + mu + mu * mu) * g[i], 1e-7, 1);
+        MASO_CHECK_CLOSE(p[i], p0[i] - lr * (3 + 2 * mu + mu * mu) * g[i], 1e-7, 1);
+    }
+    opt.reset_velocity();
+    for (float v : opt.velocity())
+        BOOST_CHECK_EQUAL(v, 0.f);
+}
+
+BOOST_AUTO_TEST_CASE(momentum_and_weight_decay_over_three_training_steps) {
+    // Each step's gradient comes from the model as the previous step left it; the
+    // reference follows v ← μv + (g + wd·p), p ← p − lr·v in double from those gradients.
+    auto m = instantiate(tiny, batch, fuse::all, {.seed = 5});
+    const double lr = 0.05, mu = 0.9, wd = 0.01;
+    sgd opt(m, {.learning_rate = 0.05f, .momentum = 0.9f, .weight_decay = 0.01f});
+    auto p = to_double(m.parameters());
+    std::vector<double> v(p.size(), 0.0);
+    for (int step = 0; step < 3; ++step) {
+        compute_gradients(m, step);
+        const auto g = to_double(m.gradients());
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            v[i] = mu * v[i] + (g[i] + wd * p[i]);
+            p[i] -= lr * v[i];
+        }
+        opt.step();
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            MASO_CHECK_CLOSE(opt.velocity()[i], v[i], 1e-5, 1e-3);
+            MASO_CHECK_CLOSE(m.parameters()[i], p[i], 1e-5, 1e-3);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(bad_options_are_refused_naming_the_option_and_value) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    struct bad {
+        sgd_options o;
+        const char* text;
+    };
+    const std::vector<bad> cases{
+        {{.learning_rate = 0.f}, "learning_rate = 0 "},
+        {{.learning_rate = -0.5f}, "learning_rate = -0.5 "},
+        {{.learning_rate = nan}, "learning_rate = nan "},
+        {{.learning_rate = inf}, "learning_rate = inf "},
+        {{.momentum = -0.25f}, "momentum = -0.25 "},
+        {{.momentum = 1.f}, "momentum = 1 "},
+        {{.momentum = 1.5f}, "momentum = 1.5 "},
+        {{.momentum = nan}, "momentum = nan "},
+        {{.weight_decay = -0.5f}, "weight_decay = -0.5 "},
+        {{.weight_decay = nan}, "weight_decay = nan "},
+    };
+    for (const auto& c : cases) {
+        const std::string m = refusal(c.o);
+        BOOST_CHECK_MESSAGE(m.find(std::string("maso: sgd: ") + c.text) != std::string::npos,
+                            "expected \"" << c.text << "\" in \"" << m << "\"");
+    }
+    // The edges of each domain are accepted.
+    BOOST_CHECK_EQUAL(refusal({.learning_rate = 1e-30f, .momentum = 0.f, .weight_decay = 0.f}), "");
+    BOOST_CHECK_EQUAL(refusal({.learning_rate = 10.f, .momentum = 0.999f, .weight_decay = 1.f}),
+                      "");
+    // Spans of different lengths are a size error.
+    std::vector<float> p(3), g(4);
+    BOOST_CHECK_THROW(sgd(p, g).step(), size_error);
+}
+
+BOOST_AUTO_TEST_CASE(no_allocation_in_step) {
+    auto m = instantiate(tiny, batch);
+    for (const float mu : {0.f, 0.9f}) {
+        sgd opt(m, {.learning_rate = 0.01f, .momentum = mu, .weight_decay = 1e-4f});
+        compute_gradients(m, 1);
+        const long before = allocations.load();
+        for (int k = 0; k < 3; ++k)
+            opt.step();
+        BOOST_CHECK_EQUAL(allocations.load() - before, 0);
+        BOOST_CHECK_EQUAL(opt.velocity().size(), mu > 0.f ? m.parameters().size() : 0u);
+    }
+}
