@@ -2,7 +2,8 @@
 //
 // The network is declared in large_cnn.hpp (the [large_cnn] snippet the docs
 // quote). This program runs it forward and backward on random data, fused and
-// unfused, and prints the plan, the two losses and the largest gradient difference.
+// unfused, takes one SGD step on the fused model (maso::sgd), and prints the plan,
+// the two losses and the largest gradient difference.
 //
 //   large_cnn [--batch N]      (default 2)
 #include "large_cnn.hpp"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     // [train_step]
     auto fused = instantiate(large_cnn, batch);                // fuse::all
     auto unfused = instantiate(large_cnn, batch, fuse::none); // same seed, same parameters
+    sgd opt(fused, {.learning_rate = 0.01f, .momentum = 0.9f, .weight_decay = 5e-4f});
 
     std::mt19937 rng(1);
     std::normal_distribution<float> pixel(0.f, 1.f);
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
     const float loss = fused.forward(images, labels);
     fused.zero_gradients();
     fused.backward();
+    opt.step(); // v ← 0.9·v + g + 5e-4·p, then p ← p − 0.01·v, for every parameter
     // [train_step]
     // clang-format on
     const float loss_unfused = unfused.forward(images, labels);

@@ -1,8 +1,17 @@
-// Tests of include/maso/plan/lower.hpp: the program keeps the buffers the plan says.
+// Tests of include/maso/plan/lower.hpp, built once per ISA: the program keeps the
+// buffers the plan says; the tile epilogue (bias → units → 2×2 pooling on the GEMM's
+// register tiles, which pools only when k² equals the SIMD batches per tile, i.e. on
+// AVX-512) computes what the unfused program computes, forward and backward; and the
+// threaded passes give bitwise the same results at every thread count.
 #define BOOST_TEST_MODULE plan.lower
 #include <maso/maso.hpp>
 
-#include <boost/test/unit_test.hpp>
+#include <maso_test/expect_gradients.hpp>
+#include <maso_test/isa.hpp>
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
 
 using namespace maso;
 
@@ -20,4 +29,243 @@ BOOST_AUTO_TEST_CASE(the_program_keeps_what_the_plan_says) {
     BOOST_CHECK_EQUAL(p.parameters<1>().size(), 3u * 2 * 9 + 3);
     BOOST_CHECK_EQUAL(p.parameters<5>().size(), 2u * 4); // γ, β of the batch norm
     BOOST_CHECK_THROW(P(net, 0), value_error);
+}
+
+namespace {
+
+// The library picks its kernels by xsimd::default_arch; this executable's flags must
+// make that the ISA it is named after, or the tile cases below test the wrong path.
+static_assert(std::is_same_v<xsimd::default_arch, maso_test::test_arch>);
+
+/// 2×2 pooling runs in the tiles when a tile's SIMD batches per row (NV) are its 4
+/// members: AVX-512 (plan/lower.hpp, tile_window).
+template <class T>
+constexpr bool pools_in_tiles = kernels::detail::gemm_blocking<maso_test::test_arch, T>::NV == 4;
+static_assert(pools_in_tiles<float> == std::is_base_of_v<xsimd::avx512f, maso_test::test_arch>);
+
+/// expect_gradients checks the input gradient in double only; the float models run
+/// with it enabled here, fused against unfused: relative 1e-5, with a floor of 1e-6
+/// times the largest entry, for entries that cancel to float rounding of the sums
+/// behind them (dx sums over channels and taps, in different orders in the two plans).
+template <class Net>
+void expect_float_input_gradient(const Net& n, std::size_t batch) {
+    model<Net, fuse::all_t, float> a(n, batch, {.seed = 5});
+    model<Net, fuse::none_t, float> b(n, batch, {.seed = 5});
+    a.enable_input_gradient();
+    b.enable_input_gradient();
+    using In = typename decltype(a)::input_shape;
+    using Out = typename decltype(a)::output_shape;
+    const auto x = maso_test::uniform_vector<float>(In::size * batch, -1.5, 1.5);
+    if constexpr (decltype(a)::has_loss) {
+        std::vector<int> labels;
+        for (std::size_t i = 0; i < batch; ++i)
+            labels.push_back(int((3 * i + 1) % Out::channels));
+        a.forward(x, labels);
+        b.forward(x, labels);
+        a.backward();
+        b.backward();
+    } else {
+        const auto w = maso_test::uniform_vector<float>(Out::size * batch, -1, 1);
+        a.forward(x);
+        b.forward(x);
+        a.backward(w);
+        b.backward(w);
+    }
+    const auto ga = a.input_gradient(), gb = b.input_gradient();
+    double gmax = 0;
+    for (std::size_t i = 0; i < gb.size(); ++i)
+        gmax = std::max(gmax, double(std::fabs(gb.data[i])));
+    BOOST_CHECK_GT(gmax, 0.0);
+    for (std::size_t i = 0; i < ga.size(); ++i)
+        BOOST_TEST_CONTEXT("float input " << i << " fused vs unfused")
+    MASO_CHECK_CLOSE(ga.data[i], gb.data[i], 1e-5, 1e-1 * gmax);
+}
+
+template <class Net>
+void check_network(const Net& n) {
+    // Windows per channel: batch × pooled plane (see the test cases for which counts
+    // fill whole tiles of 16 windows in float, 8 in double).
+    for (std::size_t b : {1, 3, 4})
+        BOOST_TEST_CONTEXT("batch " << b) {
+            maso_test::expect_gradients(n, {.batch = b});
+            expect_float_input_gradient(n, b);
+        }
+}
+
+/// Every epilogue the tiles run after `head` (an input and a convolution): a unit and
+/// each pooling, each pooling alone, and units without pooling.
+template <class Head>
+void check_epilogues(const Head& head) {
+    const auto unit = beta_vq<relu>(learnable(0.6f));
+    BOOST_TEST_CONTEXT("unit, maxpool") check_network(head >> unit >> maxpool<2>());
+    BOOST_TEST_CONTEXT("unit, avgpool") check_network(head >> unit >> avgpool<2>());
+    BOOST_TEST_CONTEXT("unit, softpool") check_network(head >> unit >> softpool<2>(learnable(0.7f)));
+    BOOST_TEST_CONTEXT("unit, softpool per channel")
+    check_network(head >> unit >> softpool<2>(learnable_per_channel(0.4f)));
+    BOOST_TEST_CONTEXT("maxpool") check_network(head >> maxpool<2>());
+    BOOST_TEST_CONTEXT("avgpool") check_network(head >> avgpool<2>());
+    BOOST_TEST_CONTEXT("softpool") check_network(head >> softpool<2>(learnable(0.7f)));
+    BOOST_TEST_CONTEXT("softpool per channel")
+    check_network(head >> softpool<2>(learnable_per_channel(0.4f)));
+    BOOST_TEST_CONTEXT("units, no pooling")
+    check_network(head >> unit >>
+                  beta_vq<leaky_relu>(learnable_per_channel(0.5f), leaky_relu{0.1}));
+}
+
+} // namespace
+
+// Channel counts 5 and 13 leave a partial 6-row tile. At batches 1, 3, 4 the window
+// counts per channel are 4, 12, 16 (pooled plane 2×2: same padding), 9, 27, 36 (3×3:
+// stride 2, no bias) and 16, 48, 64 (4×4: valid padding) — whole tiles of AVX-512's
+// 16 float windows and not.
+BOOST_AUTO_TEST_CASE(tile_epilogue_same_padding) {
+    check_epilogues(input<2, 4, 4>() >> conv2d<5, 3>());
+    check_epilogues(input<2, 4, 4>() >> conv2d<13, 3>());
+}
+
+BOOST_AUTO_TEST_CASE(tile_epilogue_stride_2) {
+    check_epilogues(input<2, 12, 12>() >> conv2d<13, 3, 2>());
+}
+
+BOOST_AUTO_TEST_CASE(tile_epilogue_valid_padding) {
+    check_epilogues(input<1, 10, 10>() >> conv2d<5, 3, 1, padding::valid>());
+}
+
+BOOST_AUTO_TEST_CASE(tile_epilogue_without_bias) {
+    // The chain is empty: the tiles only pool.
+    check_network(input<2, 6, 6>() >> conv2d<5, 3, 1, padding::same, false>() >> maxpool<2>());
+}
+
+namespace {
+
+/// The kept z of conv → unit (→ maxpool<2>): on AVX-512 the tile path stores it in
+/// window order (kernels/implicit_conv.hpp: member r of window w at column
+/// (w / L)·4L + r·L + w % L, L = NR / 4, padded to whole groups with zeros), elsewhere,
+/// or without pooling, in the natural order. Either way z + bias is the convolution's
+/// output, which the unfused program keeps.
+template <class T, bool Pool, class Net>
+void check_kept_z(const Net& n, std::size_t batch) {
+    using A = model<Net, fuse::all_t, T>;
+    A a(n, batch, {.seed = 3});
+    model<Net, fuse::none_t, T> b(n, batch, {.seed = 3});
+    using S = plan::output_shape_t<Net, 1>;
+    const auto x = maso_test::uniform_vector<T>(A::input_shape::size * batch, -1, 1);
+    a.forward(x);
+    b.forward(x);
+    const T* z = a.program().template value<1>().data;
+    const T* y = b.program().template value<1>().data;
+    const auto params = b.template parameters<1>();
+    const T* bias = params.data() + A::program_type::template layer_t<1>::bias_offset;
+
+    constexpr bool windows = Pool && pools_in_tiles<T>;
+    constexpr std::size_t L = kernels::detail::gemm_blocking<maso_test::test_arch, T>::NR / 4;
+    const std::size_t hp = S::height / 2, wp = S::width / 2, count = batch * hp * wp;
+    const std::size_t cols = windows ? (count + L - 1) / L * 4 * L : batch * S::plane;
+    const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+    double ymax = 0;
+    for (std::size_t i = 0; i < S::size * batch; ++i)
+        ymax = std::max(ymax, double(std::fabs(y[i])));
+    for (std::size_t c = 0; c < S::channels; ++c) {
+        for (std::size_t nn = 0; nn < batch; ++nn)
+            for (std::size_t oy = 0; oy < S::height; ++oy)
+                for (std::size_t ox = 0; ox < S::width; ++ox) {
+                    const std::size_t p = (nn * S::height + oy) * S::width + ox;
+                    std::size_t j = p;
+                    if constexpr (windows) {
+                        const std::size_t w = (nn * hp + oy / 2) * wp + ox / 2;
+                        const std::size_t r = oy % 2 * 2 + ox % 2;
+                        j = w / L * 4 * L + r * L + w % L;
+                    }
+                    BOOST_TEST_CONTEXT("channel " << c << ", pixel " << p << ", column " << j)
+                    MASO_CHECK_CLOSE(z[c * cols + j] + bias[c], y[c * batch * S::plane + p], tol,
+                                     ymax);
+                }
+        if constexpr (windows) // the padding windows of the last group
+            for (std::size_t w = count; w < (count + L - 1) / L * L; ++w)
+                for (std::size_t r = 0; r < 4; ++r)
+                    BOOST_CHECK_EQUAL(z[c * cols + w / L * 4 * L + r * L + w % L], T(0));
+    }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(pooling_runs_in_the_tiles_on_avx512) {
+    // program<Net, fuse::all_t, float> for conv → unit → maxpool<2> takes the tile path
+    // with a window exactly when the ISA has 4 batches per tile; its kept z says which.
+    const auto head = input<2, 6, 6>() >> conv2d<5, 3>() >> beta_vq<relu>(learnable(0.6f));
+    for (std::size_t b : {1, 3, 4})
+        BOOST_TEST_CONTEXT("batch " << b) {
+            check_kept_z<float, true>(head >> maxpool<2>(), b);
+            check_kept_z<double, true>(head >> maxpool<2>(), b);
+            check_kept_z<float, false>(head, b);
+            check_kept_z<double, false>(head, b);
+        }
+}
+
+namespace {
+
+struct thread_count_guard {
+    std::size_t saved = num_threads();
+    ~thread_count_guard() { set_num_threads(saved); }
+};
+
+template <class T, class Net>
+void check_threads_bitwise(const Net& n) {
+    constexpr std::size_t batch = 4;
+    using M = model<Net, fuse::all_t, T>;
+    const auto x = maso_test::uniform_vector<T>(M::input_shape::size * batch, -1.5, 1.5);
+    const std::vector<int> labels{1, 4, 7, 2};
+    struct result {
+        T loss;
+        std::vector<T> out, grads, dx;
+    };
+    auto run = [&](std::size_t threads) {
+        set_num_threads(threads);
+        M m(n, batch, {.seed = 11});
+        m.enable_input_gradient();
+        result r;
+        r.loss = m.forward(x, labels);
+        m.backward();
+        const auto o = m.output();
+        const auto dx = m.input_gradient();
+        r.out.assign(o.data, o.data + o.size());
+        r.grads.assign(m.gradients().begin(), m.gradients().end());
+        r.dx.assign(dx.data, dx.data + dx.size());
+        return r;
+    };
+    thread_count_guard guard;
+    const result one = run(1);
+    BOOST_CHECK(std::any_of(one.grads.begin(), one.grads.end(), [](T g) { return g != T(0); }));
+    for (std::size_t threads : {2, 3}) {
+        BOOST_TEST_CONTEXT(threads << " threads") {
+            const result r = run(threads);
+            BOOST_CHECK_EQUAL(r.loss, one.loss); // bitwise: exact equality
+            BOOST_CHECK(r.out == one.out);
+            BOOST_CHECK(r.grads == one.grads);
+            BOOST_CHECK(r.dx == one.dx);
+            for (std::size_t i = 0; i < r.grads.size(); ++i)
+                if (r.grads[i] != one.grads[i]) {
+                    BOOST_TEST_MESSAGE("first differing parameter gradient " << i);
+                    break;
+                }
+        }
+    }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(threads_give_bitwise_equal_results) {
+    // conv2d<16, 3> on 8×16×16 at batch 4: every product of the convolution is
+    // 16·72·1024 ≥ 2^20 multiply-adds, so the GEMMs split across the threads, and the
+    // per-channel passes (tile epilogue, backward, staged β and η sums) do too.
+    const auto big = input<8, 16, 16>() >> conv2d<16, 3>() >> beta_vq<relu>(learnable(0.6f)) >>
+                     softpool<2>(learnable(0.7f)) >> flatten() >> dense<10>() >>
+                     softmax_cross_entropy();
+    check_threads_bitwise<float>(big);
+    check_threads_bitwise<double>(big);
+    // Units without pooling: the per-channel chain pass and its staged sums.
+    const auto units = input<8, 16, 16>() >> conv2d<16, 3>() >>
+                       beta_vq<relu>(learnable_per_channel(0.6f)) >> global_avgpool() >>
+                       softmax_cross_entropy();
+    BOOST_TEST_CONTEXT("units") check_threads_bitwise<float>(units);
 }

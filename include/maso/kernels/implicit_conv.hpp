@@ -216,14 +216,54 @@ void gather_run(const conv_geometry& g, const T* x, const patch_tap& tap, const 
         dst[i * ds] = T(0);
 }
 
+#if defined(__AVX512F__)
+/// d[i·stride] += src[i], i < n, stride 1 or 2: gather_avx512's adjoint. At stride 2
+/// the entries are spread to the even lanes of two batches (the odd lanes add 0
+/// and are masked off, so only the run's own elements are read and written).
+template <class Arch>
+void scatter_avx512(float* d, std::size_t stride, const float* src, std::size_t n) {
+    constexpr std::size_t W = 16;
+    for (; n > 0; src += W, d += W * stride) {
+        const std::size_t m = std::min(n, W);
+        const __mmask16 in = __mmask16((1u << m) - 1);
+        const __m512 s = _mm512_maskz_loadu_ps(in, src);
+        if (stride == 1) {
+            _mm512_mask_storeu_ps(d, in, _mm512_add_ps(_mm512_maskz_loadu_ps(in, d), s));
+        } else {
+            const std::size_t span = 2 * m - 1;
+            const __mmask16 lo = __mmask16(span >= W ? 0x5555u : ((1u << span) - 1) & 0x5555u);
+            const __mmask16 hi =
+                __mmask16(span > W ? ((1u << (span - W)) - 1) & 0x5555u : 0);
+            const __m512i spread_lo =
+                _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+            const __m512i spread_hi =
+                _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+            const __m512 a = _mm512_maskz_permutexvar_ps(lo, spread_lo, s);
+            const __m512 b = _mm512_maskz_permutexvar_ps(hi, spread_hi, s);
+            _mm512_mask_storeu_ps(d, lo, _mm512_add_ps(_mm512_maskz_loadu_ps(lo, d), a));
+            _mm512_mask_storeu_ps(d + W, hi, _mm512_add_ps(_mm512_maskz_loadu_ps(hi, d + W), b));
+        }
+        n -= m;
+    }
+}
+#endif
+
 /// dx at the run's entries of a tap += src[i], i < run.count (padding receives nothing).
-template <class T>
+template <class Arch, class T>
 void scatter_run(const conv_geometry& g, T* dx, const patch_tap& tap, const patch_run& run,
                  const T* src) {
     const run_span<T> s = tap_span(g, dx, tap, run);
     if (s.lo == s.hi) return;
     const std::size_t stride = run.step * g.stride;
     T* d = s.row + (run.ox0 + s.lo * run.step) * g.stride + tap.kx - g.pad;
+#if defined(__AVX512F__)
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>) {
+        if (stride == 1 || stride == 2) {
+            scatter_avx512<Arch>(d, stride, src + s.lo, s.hi - s.lo);
+            return;
+        }
+    }
+#endif
     for (std::size_t i = s.lo; i < s.hi; ++i, d += stride)
         d[0] += src[i];
 }
@@ -309,6 +349,7 @@ struct patch_scatter {
     template <class Batch, std::size_t MR, std::size_t NV>
     void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
                     std::size_t n) const {
+        using arch = typename Batch::arch_type;
         constexpr std::size_t W = Batch::size, NR = NV * W;
         alignas(64) T tile[MR * NR];
         for (std::size_t i = 0; i < MR; ++i)
@@ -319,7 +360,7 @@ struct patch_scatter {
         detail::patch_tap tap = detail::patch_tap::of(g, i0);
         for (std::size_t i = 0; i < m; ++i, tap.next(g))
             for (std::size_t r = 0; r < count; ++r)
-                detail::scatter_run(g, dx, tap, runs[r], tile + i * NR + runs[r].offset);
+                detail::scatter_run<arch>(g, dx, tap, runs[r], tile + i * NR + runs[r].offset);
     }
 };
 

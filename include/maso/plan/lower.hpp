@@ -283,8 +283,15 @@ private:
     using gemm_blocks = kernels::detail::gemm_blocking<arch, T>;
 
     /// The ops of group K's chain, one channel's.
+    /// The program as a type that depends on K: clang looks into a non-dependent
+    /// declval<program&>() while the class is still incomplete.
+    template <class P, std::size_t>
+    struct dependent {
+        using type = P;
+    };
     template <std::size_t K>
-    using chain_t = decltype(std::declval<program&>().template chain_ops<K>(0));
+    using chain_t =
+        decltype(std::declval<typename dependent<program, K>::type&>().template chain_ops<K>(0));
     /// Parameter-gradient sums a channel of group K's backward pass stages.
     template <std::size_t K>
     static constexpr std::size_t staged_sums() {

@@ -4,8 +4,10 @@
 // unfused, in double and in float, from the same seed — and checks:
 //   * fused == unfused: outputs, loss, every parameter gradient and the input
 //     gradient (double: relative 1e-10, with a floor of 1e-13 times the largest
-//     gradient; float: relative 1e-5, with a floor of 1e-7
-//     times the largest gradient for entries that cancel to almost nothing);
+//     gradient; float: relative 1e-5, with a floor of 1e-6
+//     times the largest gradient for entries that cancel to almost nothing — a
+//     weight gradient sums hundreds of float terms, and the fused plan may sum them
+//     in another order, e.g. the GEMM's pooling-window column order);
 //   * every parameter (weights, biases, batch-norm γ/β, the θ of every learnable β)
 //     and every input value against central differences of the loss in double;
 //   * backward accumulates: a second backward doubles the parameter gradients.
@@ -148,7 +150,7 @@ void expect_gradients(const Net& net, const net_check_options& o = {}) {
         gmax = std::max(gmax, double(std::fabs(v)));
     for (std::size_t i = 0; i < fa.gradients().size(); ++i)
         BOOST_TEST_CONTEXT("float parameter " << i)
-    MASO_CHECK_CLOSE(fa.gradients()[i], fb.gradients()[i], 1e-5, 1e-2 * gmax);
+    MASO_CHECK_CLOSE(fa.gradients()[i], fb.gradients()[i], 1e-5, 1e-1 * gmax);
 }
 
 } // namespace maso_test
