@@ -124,13 +124,17 @@ conv_results<T> run_kernels(const conv_geometry& g, patch_order o, std::size_t c
     using strided = mk::detail::strided<T>;
     const std::size_t D = g.rows(), N = o.columns(g), K = g.kernel;
     conv_results<T> r;
+    // The packers read x zero-padded; the padding starts as NaN so that a plane
+    // pad_input leaves unwritten would show.
+    std::vector<T> xp(mk::padded_size(g), std::numeric_limits<T>::quiet_NaN());
+    mk::pad_input(g, in.x.data(), xp.data());
     // Z is overwritten: NaN left anywhere would show.
     r.z.assign(cout * N, std::numeric_limits<T>::quiet_NaN());
     mk::gemm<test_arch>(cout, N, D, strided{in.w.data(), D, 1},
-                        mk::patch_rows<T, blocking::NC>{g, o, in.x.data()}, r.z.data(), N, false);
+                        mk::patch_rows<T, blocking::NC>{g, o, xp.data()}, r.z.data(), N, false);
     r.dw = in.dw0;
     mk::gemm<test_arch>(cout, D, N, strided{in.dz.data(), N, 1},
-                        mk::patch_columns<T, blocking::KC>{g, o, in.x.data()}, r.dw.data(), D,
+                        mk::patch_columns<T, blocking::KC>{g, o, xp.data()}, r.dw.data(), D,
                         true);
     r.dx.assign(in.x.size(), T(0));
     mk::gemm<test_arch>(D, N, cout, strided{in.w.data(), 1, D},

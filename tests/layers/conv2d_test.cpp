@@ -123,7 +123,8 @@ BOOST_AUTO_TEST_CASE(parameters_and_initialization) {
     const L layer{conv2d<5, 3>()};
     BOOST_TEST(layer.parameter_count() == 5u * 18 + 5);
     BOOST_TEST(layer.state_size(3) == 0u);
-    BOOST_TEST(layer.scratch_size(3) == 0u); // implicit GEMM: cols is never stored
+    // Implicit GEMM: cols is never stored, only x padded by 1 (2 channels × 3 images × 6×6).
+    BOOST_TEST(layer.scratch_size(3) == 2u * 3 * 6 * 6);
     BOOST_TEST((conv2d_node<5, 3, 1, padding::same, false>::layer<shape<2, 4, 4>, double>{{}}
                     .parameter_count() == 5u * 18));
     std::vector<double> p(layer.parameter_count(), 7.0);

@@ -26,9 +26,13 @@
 //
 // Every gather runs along a "run": columns whose pixels lie on one output row at a
 // fixed step (1 in natural order, k in window order), so that its input entries are
-// equally spaced in one row of x and its padding is a prefix and a suffix.
+// equally spaced in one row of x. The packers read x zero-padded (pad_input, one
+// pass into the layer's scratch): a run then never needs clipping, and packing a
+// panel row is a few masked loads — the B operand of a convolution is used by only
+// Cout rows of W, so the packing's cost per element is what decides its speed.
 #pragma once
 
+#include <maso/core/thread_pool.hpp>
 #include <maso/kernels/im2col.hpp>
 #include <maso/simd/batch_ops.hpp>
 
@@ -58,6 +62,33 @@ struct patch_order {
         return g.batch * (g.out_height() / window) * (g.out_width() / window);
     }
 };
+
+/// Elements of x zero-padded by g.pad on every side of every plane.
+constexpr std::size_t padded_size(const conv_geometry& g) {
+    return g.channels * g.batch * (g.height + 2 * g.pad) * (g.width + 2 * g.pad);
+}
+
+/// xp = x with g.pad zeros around every H×W plane: xp[c][n][H + 2P][W + 2P]. With
+/// P = 0 the packers read x itself. Planes are shared among the pool's threads.
+template <class T>
+void pad_input(const conv_geometry& g, const T* x, T* xp) {
+    const std::size_t P = g.pad, hp = g.height + 2 * P, wp = g.width + 2 * P;
+    const std::size_t planes = g.channels * g.batch;
+    parallel_for(planes, [&](std::size_t p0, std::size_t p1, std::size_t) {
+        for (std::size_t p = p0; p < p1; ++p) {
+            const T* src = x + p * g.height * g.width;
+            T* dst = xp + p * hp * wp;
+            std::fill_n(dst, P * wp, T(0));
+            for (std::size_t y = 0; y < g.height; ++y) {
+                T* row = dst + (P + y) * wp;
+                std::fill_n(row, P, T(0));
+                std::copy_n(src + y * g.width, g.width, row + P);
+                std::fill_n(row + P + g.width, P, T(0));
+            }
+            std::fill_n(dst + (P + g.height) * wp, P * wp, T(0));
+        }
+    });
+}
 
 namespace detail {
 
@@ -183,39 +214,6 @@ void gather_avx512(const float* src, std::size_t stride, float* dst, std::size_t
 }
 #endif
 
-/// dst[i·ds] = the run's entries of a tap (0 in the padding), i < run.count.
-template <class Arch, class T>
-void gather_run(const conv_geometry& g, const T* x, const patch_tap& tap, const patch_run& run,
-                T* dst, std::size_t ds) {
-    const run_span<const T> s = tap_span(g, x, tap, run);
-    std::size_t i = 0;
-    for (; i < s.lo; ++i)
-        dst[i * ds] = T(0);
-    if (s.lo < s.hi) {
-        // Input column of entry i: (ox0 + i·step)·S + kx − P, ≥ 0 from lo on.
-        const std::size_t stride = run.step * g.stride;
-        const T* src = s.row + (run.ox0 + s.lo * run.step) * g.stride + tap.kx - g.pad;
-#if defined(__AVX512F__)
-        if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>) {
-            if (ds == 1 && (stride == 1 || stride == 2)) {
-                gather_avx512<Arch>(src, stride, dst + i, s.hi - i);
-                i = s.hi;
-            }
-        }
-#endif
-        if (stride == 1 && ds == 1) {
-            using batch = xsimd::batch<T, Arch>;
-            constexpr std::size_t W = batch::size;
-            for (; i + W <= s.hi; i += W, src += W)
-                batch::load_unaligned(src).store_unaligned(dst + i);
-        }
-        for (; i < s.hi; ++i, src += stride)
-            dst[i * ds] = *src;
-    }
-    for (; i < run.count; ++i)
-        dst[i * ds] = T(0);
-}
-
 #if defined(__AVX512F__)
 /// d[i·stride] += src[i], i < n, stride 1 or 2: gather_avx512's adjoint. At stride 2
 /// the entries are spread to the even lanes of two batches (the odd lanes add 0
@@ -284,25 +282,102 @@ inline std::size_t panel_runs(const conv_geometry& g, patch_order o, std::size_t
 
 } // namespace detail
 
-/// B of Z = W · cols: K = the Cin·K·K taps, N = the columns of `order`. MaxN bounds
-/// the block width nc (the GEMM's NC).
+namespace detail {
+
+/// A run of a block as the packers read it from the padded input: its entries are
+/// xp[tap offset + src + i·stride], i < count, stored from dst on (0 for padding).
+struct padded_run {
+    std::size_t dst, src, count;
+    bool padding;
+};
+
+/// The runs of columns [j0, j0 + count) of order `o`, none crossing a multiple of
+/// `panel` columns, against the padded input; `dst(offset)` maps a run's first
+/// column to where the packer stores it. Returns how many (≤ count).
+template <class Dst>
+std::size_t padded_runs(const conv_geometry& g, patch_order o, std::size_t j0, std::size_t count,
+                        std::size_t panel, patch_run* scratch, padded_run* runs, Dst&& dst) {
+    const std::size_t n = panel_runs(g, o, j0, count, panel, scratch);
+    const std::size_t hp = g.height + 2 * g.pad, wp = g.width + 2 * g.pad;
+    for (std::size_t r = 0; r < n; ++r) {
+        const patch_run& u = scratch[r];
+        runs[r] = {dst(u.offset), u.padding ? 0 : (u.n * hp + u.oy * g.stride) * wp + u.ox0 * g.stride,
+                   u.count, u.padding};
+    }
+    return n;
+}
+
+/// Offsets of taps t, t + 1, … in the padded input (channel plane, row ky, column
+/// kx), stepped without dividing: at one tap per panel row, three divisions per tap
+/// were a quarter of the packing.
+struct tap_offsets {
+    std::size_t K, plane, wp, c, ky, kx;
+
+    tap_offsets(const conv_geometry& g, std::size_t t)
+        : K(g.kernel), plane(g.batch * (g.height + 2 * g.pad)), wp(g.width + 2 * g.pad),
+          c(t / (K * K)), ky(t / K % K), kx(t % K) {}
+    std::size_t operator*() const { return (c * plane + ky) * wp + kx; }
+    void next() {
+        if (++kx == K) {
+            kx = 0;
+            if (++ky == K) ky = 0, ++c;
+        }
+    }
+};
+
+/// dst[i·ds] = src[i·stride], i < n.
+template <class Arch, class T>
+[[gnu::always_inline]] inline void copy_strided(const T* src, std::size_t stride, T* dst,
+                                                std::size_t ds, std::size_t n) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>) {
+        if (ds == 1 && (stride == 1 || stride == 2)) {
+            gather_avx512<Arch>(src, stride, dst, n);
+            return;
+        }
+    }
+#endif
+    std::size_t i = 0;
+    if (stride == 1 && ds == 1) {
+        using batch = xsimd::batch<T, Arch>;
+        constexpr std::size_t W = batch::size;
+        for (; i + W <= n; i += W)
+            batch::load_unaligned(src + i).store_unaligned(dst + i);
+    }
+    for (; i < n; ++i)
+        dst[i * ds] = src[i * stride];
+}
+
+} // namespace detail
+
+/// B of Z = W · cols: K = the Cin·K·K taps, N = the columns of `order`, read from
+/// xp = pad_input(x). MaxN bounds the block width nc (the GEMM's NC).
 template <class T, std::size_t MaxN>
 struct patch_rows {
     conv_geometry g;
     patch_order order;
-    const T* x;
+    const T* xp;
 
     template <class Arch, std::size_t NR>
     void pack(T* dst, std::size_t pc, std::size_t jc, std::size_t kc, std::size_t nc) const {
         // The runs of the whole block once; then tap by tap, each run into its panel.
-        detail::patch_run runs[MaxN];
-        const std::size_t count = detail::panel_runs(g, order, jc, nc, NR, runs);
-        detail::patch_tap tap = detail::patch_tap::of(g, pc);
+        detail::patch_run scratch[MaxN];
+        detail::padded_run runs[MaxN];
+        const std::size_t count = detail::padded_runs(
+            g, order, jc, nc, NR, scratch, runs,
+            [kc](std::size_t j) { return j / NR * NR * kc + j % NR; });
+        const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
         const std::size_t tail = nc % NR, last = nc / NR * NR * kc;
-        for (std::size_t k = 0; k < kc; ++k, tap.next(g)) {
+        detail::tap_offsets tap(g, pc);
+        for (std::size_t k = 0; k < kc; ++k, tap.next()) {
+            const T* base = xp + *tap;
+            T* row = dst + k * NR;
             for (std::size_t r = 0; r < count; ++r) {
-                const std::size_t p = runs[r].offset / NR, j = runs[r].offset % NR;
-                detail::gather_run<Arch>(g, x, tap, runs[r], dst + p * NR * kc + k * NR + j, 1);
+                const detail::padded_run& u = runs[r];
+                if (u.padding)
+                    std::fill_n(row + u.dst, u.count, T(0));
+                else
+                    detail::copy_strided<Arch>(base + u.src, stride, row + u.dst, 1, u.count);
             }
             if (tail)
                 for (std::size_t j = tail; j < NR; ++j)
@@ -311,24 +386,36 @@ struct patch_rows {
     }
 };
 
-/// B of dW = dZ · colsᵀ: K = the columns of `order`, N = the taps. MaxK bounds the
-/// block depth kc (the GEMM's KC).
+/// B of dW = dZ · colsᵀ: K = the columns of `order`, N = the taps, read from
+/// xp = pad_input(x). MaxK bounds the block depth kc (the GEMM's KC).
 template <class T, std::size_t MaxK>
 struct patch_columns {
     conv_geometry g;
     patch_order order;
-    const T* x;
+    const T* xp;
 
     template <class Arch, std::size_t NR>
     void pack(T* dst, std::size_t pc, std::size_t jc, std::size_t kc, std::size_t nc) const {
-        detail::patch_run runs[MaxK];
-        const std::size_t count = detail::patch_runs(g, order, pc, kc, runs);
-        detail::patch_tap tap = detail::patch_tap::of(g, jc);
+        detail::patch_run scratch[MaxK];
+        detail::padded_run runs[MaxK];
+        const std::size_t count = detail::padded_runs(g, order, pc, kc, MaxK, scratch, runs,
+                                                      [](std::size_t j) { return j * NR; });
+        const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
+        detail::tap_offsets tap(g, jc);
         for (std::size_t jr = 0; jr < nc; jr += NR, dst += NR * kc) {
             const std::size_t taps = std::min(NR, nc - jr);
-            for (std::size_t j = 0; j < taps; ++j, tap.next(g))
-                for (std::size_t r = 0; r < count; ++r)
-                    detail::gather_run<Arch>(g, x, tap, runs[r], dst + runs[r].offset * NR + j, NR);
+            for (std::size_t j = 0; j < taps; ++j, tap.next()) {
+                const T* base = xp + *tap;
+                for (std::size_t r = 0; r < count; ++r) {
+                    const detail::padded_run& u = runs[r];
+                    if (u.padding)
+                        for (std::size_t i = 0; i < u.count; ++i)
+                            dst[u.dst + i * NR + j] = T(0);
+                    else
+                        detail::copy_strided<Arch>(base + u.src, stride, dst + u.dst + j, NR,
+                                                   u.count);
+                }
+            }
             if (taps < NR)
                 for (std::size_t k = 0; k < kc; ++k)
                     for (std::size_t j = taps; j < NR; ++j)

@@ -78,7 +78,10 @@ struct conv2d_node {
         explicit layer(const conv2d_node&) {}
         std::size_t parameter_count() const { return Cout * D + (Bias ? Cout : 0); }
         std::size_t state_size(std::size_t) const { return 0; }
-        std::size_t scratch_size(std::size_t) const { return 0; }
+        /// The zero-padded copy of x the packers read (none without padding).
+        std::size_t scratch_size(std::size_t batch) const {
+            return pad == 0 ? 0 : kernels::padded_size(geometry(batch));
+        }
 
         void initialize(std::span<T> params, init_context& ctx) const {
             init_weights(params.first(Cout * D), Cout, D, D, Cout * K * K, ctx);
@@ -104,7 +107,8 @@ struct conv2d_node {
                 kernels::gemm<arch>(Cout, n, D, w, kernels::detail::matrix_b<T>{{io.x.data, n, 1}},
                                     io.y.data, n, false, epi);
             else
-                kernels::gemm<arch>(Cout, n, D, w, kernels::patch_rows<T, blocking::NC>{g, order, io.x.data},
+                kernels::gemm<arch>(Cout, n, D, w,
+                                    kernels::patch_rows<T, blocking::NC>{g, order, padded(io)},
                                     io.y.data, n, false, epi);
         }
         /// dW += dz · colsᵀ and dx = col2im(Wᵀ dz), dz's columns in `order`; the bias
@@ -118,7 +122,7 @@ struct conv2d_node {
                                     io.grads.data(), D, true);
             else
                 kernels::gemm<arch>(Cout, D, n, dz,
-                                    kernels::patch_columns<T, blocking::KC>{g, order, io.x.data},
+                                    kernels::patch_columns<T, blocking::KC>{g, order, padded(io)},
                                     io.grads.data(), D, true);
             if (!io.dx.data) return;
             const kernels::detail::strided<T> wt{io.params.data(), 1, D};
@@ -170,6 +174,16 @@ struct conv2d_node {
         static constexpr std::size_t pixels(std::size_t batch) { return batch * output::plane; }
         static constexpr kernels::conv_geometry geometry(std::size_t batch) {
             return {Cin, batch, In::height, In::width, K, Stride, pad};
+        }
+        /// x as the packers read it: padded into scratch, or x itself without padding.
+        /// Backward pads again rather than keeping it: scratch is shared by the layers.
+        static const T* padded(const io& io) {
+            if constexpr (pad == 0) {
+                return io.x.data;
+            } else {
+                kernels::pad_input(geometry(io.x.batch), io.x.data, io.scratch.data());
+                return io.scratch.data();
+            }
         }
     };
 };
