@@ -134,13 +134,16 @@ conv_results<T> run_kernels(const conv_geometry& g, patch_order o, std::size_t c
                         mk::patch_rows<T, blocking::NC>{g, o, xp.data()}, r.z.data(), N, false);
     r.dw = in.dw0;
     mk::gemm<test_arch>(cout, D, N, strided{in.dz.data(), N, 1},
-                        mk::patch_columns<T, blocking::KC>{g, o, xp.data()}, r.dw.data(), D,
-                        true);
-    r.dx.assign(in.x.size(), T(0));
+                        mk::patch_columns<T, blocking::KC>{g, o, xp.data()}, r.dw.data(), D, true);
+    // dcols tiles add into a zeroed, padded dx; its interior is dx (NaN before, so
+    // that an element unpad_output misses would show).
+    std::vector<T> dxp(mk::padded_size(g), T(0));
     mk::gemm<test_arch>(D, N, cout, strided{in.w.data(), 1, D},
-                        mk::detail::matrix_b<T>{{in.dz.data(), N, 1}}, static_cast<T*>(nullptr),
-                        0, false, mk::patch_scatter<T>{g, o, r.dx.data()}, mk::gemm_split::rows,
+                        mk::detail::matrix_b<T>{{in.dz.data(), N, 1}}, static_cast<T*>(nullptr), 0,
+                        false, mk::patch_scatter<T>(g, o, dxp.data()), mk::gemm_split::rows,
                         std::lcm(blocking::MR, K * K));
+    r.dx.assign(in.x.size(), std::numeric_limits<T>::quiet_NaN());
+    mk::unpad_output(g, dxp.data(), r.dx.data());
     return r;
 }
 
@@ -160,17 +163,18 @@ void check_result(const char* what, const std::string& where, const std::vector<
                                           : std::numeric_limits<double>::infinity();
         if (!(r <= worst)) worst = r, at = i;
     }
-    BOOST_CHECK_MESSAGE(worst <= 1, what << " " << where << ": [" << at << "] = "
-                                         << (got.empty() ? 0.0 : double(got[at])) << ", reference "
-                                         << (want.empty() ? 0.0 : want[at]) << " (error " << worst
-                                         << " x tolerance)");
+    BOOST_CHECK_MESSAGE(worst <= 1, what << " " << where << ": [" << at
+                                         << "] = " << (got.empty() ? 0.0 : double(got[at]))
+                                         << ", reference " << (want.empty() ? 0.0 : want[at])
+                                         << " (error " << worst << " x tolerance)");
 }
 
 /// The kernels' results against im2col, col2im and naive loops in double.
 template <class T>
 void check_against_reference(const conv_geometry& g, patch_order o, std::size_t cout,
                              const conv_operands<T>& in, const conv_results<T>& out) {
-    const std::string where = describe(g, o, cout) + (std::is_same_v<T, float> ? ", float" : ", double");
+    const std::string where =
+        describe(g, o, cout) + (std::is_same_v<T, float> ? ", float" : ", double");
     const std::size_t D = g.rows(), nat = g.columns(), N = o.columns(g);
     BOOST_REQUIRE_EQUAL(N, expected_columns(g, o));
     const std::vector<std::ptrdiff_t> map = column_map(g, o);
@@ -370,7 +374,8 @@ BOOST_AUTO_TEST_CASE(every_run_length) {
     struct kernel_shape {
         std::size_t kernel, stride, pad;
     };
-    const kernel_shape shapes[] = {{1, 1, 0}, {3, 1, 1}, {2, 2, 0}, {3, 2, 1}, {5, 2, 2}, {3, 3, 1}};
+    const kernel_shape shapes[] = {{1, 1, 0}, {3, 1, 1}, {2, 2, 0},
+                                   {3, 2, 1}, {5, 2, 2}, {3, 3, 1}};
     for (std::size_t w = 1; w <= 72; ++w)
         for (const kernel_shape& s : shapes) {
             const conv_geometry g{2, 2, 4, w, s.kernel, s.stride, s.pad};
@@ -389,8 +394,8 @@ BOOST_AUTO_TEST_CASE(every_run_length) {
 BOOST_AUTO_TEST_CASE(threads_give_bitwise_identical_results) {
     thread_count_guard guard;
     const conv_geometry g{16, 2, 16, 16, 3, 1, 1}; // 144 taps, 512 columns
-    for (patch_order o : {patch_order::natural(), patch_order::windows(2, 16),
-                          patch_order::windows(2, 3)}) {
+    for (patch_order o :
+         {patch_order::natural(), patch_order::windows(2, 16), patch_order::windows(2, 3)}) {
         check_threads<float>(g, o, 32);
         check_threads<double>(g, o, 32);
     }

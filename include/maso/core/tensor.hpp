@@ -10,7 +10,9 @@
 #pragma once
 
 #include <maso/core/error.hpp>
+#include <maso/core/thread_pool.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 
@@ -38,20 +40,26 @@ template <class S, class T>
 void to_channel_major(std::span<const T> nchw, activation<S, T> out,
                       const char* what = "the input batch") {
     detail::check_same_size(out.size(), nchw.size(), what);
-    for (std::size_t n = 0; n < out.batch; ++n)
-        for (std::size_t c = 0; c < S::channels; ++c)
-            for (std::size_t i = 0; i < S::plane; ++i)
-                out.plane(c, n)[i] = nchw[(n * S::channels + c) * S::plane + i];
+    // Plane copies, images shared among the pool's threads: at batch 32 of 96×32×32
+    // this pass is 12 MiB each way, a few percent of a convolution.
+    parallel_for(out.batch, [&](std::size_t n0, std::size_t n1, std::size_t) {
+        for (std::size_t n = n0; n < n1; ++n)
+            for (std::size_t c = 0; c < S::channels; ++c)
+                std::copy_n(nchw.data() + (n * S::channels + c) * S::plane, S::plane,
+                            out.plane(c, n));
+    });
 }
 
 /// [C][N][H][W] → [N][C][H][W].
 template <class S, class T>
 void from_channel_major(activation<S, const T> in, std::span<T> nchw) {
     detail::check_same_size(in.size(), nchw.size(), "the output buffer");
-    for (std::size_t n = 0; n < in.batch; ++n)
-        for (std::size_t c = 0; c < S::channels; ++c)
-            for (std::size_t i = 0; i < S::plane; ++i)
-                nchw[(n * S::channels + c) * S::plane + i] = in.plane(c, n)[i];
+    parallel_for(in.batch, [&](std::size_t n0, std::size_t n1, std::size_t) {
+        for (std::size_t n = n0; n < n1; ++n)
+            for (std::size_t c = 0; c < S::channels; ++c)
+                std::copy_n(in.plane(c, n), S::plane,
+                            nchw.data() + (n * S::channels + c) * S::plane);
+    });
 }
 
 } // namespace maso

@@ -281,8 +281,9 @@ template <class Arch, std::size_t MR, std::size_t NV, class T>
     constexpr std::size_t W = batch::size, NR = NV * W;
     if (m == MR && n == NR) {
         gemm_unroll<MR>([&](auto i) {
-            gemm_unroll<NV>(
-                [&](auto v) { acc[i][v] = acc[i][v] + batch::load_unaligned(c + i * ldc + v * W); });
+            gemm_unroll<NV>([&](auto v) {
+                acc[i][v] = acc[i][v] + batch::load_unaligned(c + i * ldc + v * W);
+            });
         });
         return;
     }
@@ -441,8 +442,8 @@ struct index_range {
 /// which then owns them; C then receives only the partial sums of the earlier k
 /// blocks, and a product without C (null) runs K as one block so that it has none.
 template <class Arch, class Blocking, class T, class BSource, class Epi>
-void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T* C,
-                std::size_t ldc, bool accumulate, Epi* epi, index_range rows, index_range cols) {
+void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T* C, std::size_t ldc,
+                bool accumulate, Epi* epi, index_range rows, index_range cols) {
     constexpr std::size_t MR = Blocking::MR, NR = Blocking::NR;
     static_assert(NR % xsimd::batch<T, Arch>::size == 0 && Blocking::NC % NR == 0);
     // Sized for the largest blocks of any product; the A block follows the B block,
@@ -490,10 +491,9 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
                     }
                     T* const c_row = C ? C + ir * ldc + jc : nullptr;
                     for (std::size_t jr = 0; jr < nc; jr += NR)
-                        micro_kernel<Arch, Blocking>(kc, panel, ars, aks, bp + jr * kc,
-                                                     c_row ? c_row + jr : nullptr, ldc, m,
-                                                     std::min(NR, nc - jr), add, tile_epi, ir,
-                                                     jc + jr);
+                        micro_kernel<Arch, Blocking>(
+                            kc, panel, ars, aks, bp + jr * kc, c_row ? c_row + jr : nullptr, ldc, m,
+                            std::min(NR, nc - jr), add, tile_epi, ir, jc + jr);
                 }
             }
         }
@@ -515,8 +515,8 @@ enum class gemm_split { columns, rows };
 /// waking the pool costs more than they take.
 template <class Arch, class T, class Blocking = detail::gemm_blocking<Arch, T>, class BSource,
           class Epi = detail::no_epilogue>
-void gemm(std::size_t M, std::size_t N, std::size_t K, detail::strided<T> a, const BSource& b,
-          T* C, std::size_t ldc, bool accumulate, const Epi& epi = {},
+void gemm(std::size_t M, std::size_t N, std::size_t K, detail::strided<T> a, const BSource& b, T* C,
+          std::size_t ldc, bool accumulate, const Epi& epi = {},
           gemm_split split = gemm_split::columns, std::size_t row_unit = Blocking::MR) {
     constexpr std::size_t MR = Blocking::MR, NR = Blocking::NR;
     constexpr bool has_epi = !std::is_same_v<Epi, detail::no_epilogue>;
@@ -533,8 +533,7 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, detail::strided<T> a, con
                 for (std::size_t j = 0; j < N; j += NR) {
                     batch acc[MR][Blocking::NV];
                     detail::gemm_unroll<MR>([&](auto r) {
-                        detail::gemm_unroll<Blocking::NV>(
-                            [&](auto v) { acc[r][v] = batch(T(0)); });
+                        detail::gemm_unroll<Blocking::NV>([&](auto v) { acc[r][v] = batch(T(0)); });
                     });
                     const std::size_t m = std::min(MR, M - i), n = std::min(NR, N - j);
                     if (accumulate) detail::add_tile<Arch>(acc, C + i * ldc + j, ldc, m, n);
@@ -545,8 +544,8 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, detail::strided<T> a, con
     }
     auto run = [&](detail::index_range rows, detail::index_range cols) {
         Epi e = epi;
-        detail::gemm_block<Arch, Blocking>(M, K, a, b, C, ldc, accumulate,
-                                           has_epi ? &e : nullptr, rows, cols);
+        detail::gemm_block<Arch, Blocking>(M, K, a, b, C, ldc, accumulate, has_epi ? &e : nullptr,
+                                           rows, cols);
     };
     if (M * N * K < (std::size_t(1) << 20) || num_threads() == 1) {
         run({0, M}, {0, N});
@@ -570,8 +569,9 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, detail::strided<T> a, con
 template <class Arch = xsimd::default_arch, class T>
 void reserve_workspace() {
     using B = detail::gemm_blocking<Arch, T>;
-    on_each_thread(
-        [](std::size_t) { detail::thread_workspace<Arch, T>().get(B::KC * B::NC + B::MC * B::KC); });
+    on_each_thread([](std::size_t) {
+        detail::thread_workspace<Arch, T>().get(B::KC * B::NC + B::MC * B::KC);
+    });
 }
 
 template <class Arch = xsimd::default_arch, class T>

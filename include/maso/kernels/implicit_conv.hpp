@@ -37,6 +37,7 @@
 #include <maso/simd/batch_ops.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <type_traits>
 
@@ -90,6 +91,19 @@ void pad_input(const conv_geometry& g, const T* x, T* xp) {
     });
 }
 
+/// dx = the interior of dxp (pad_input's layout): the gradient that reached the
+/// padding is dropped, as it belongs to no input.
+template <class T>
+void unpad_output(const conv_geometry& g, const T* dxp, T* dx) {
+    const std::size_t P = g.pad, hp = g.height + 2 * P, wp = g.width + 2 * P;
+    parallel_for(g.channels * g.batch, [&](std::size_t p0, std::size_t p1, std::size_t) {
+        for (std::size_t p = p0; p < p1; ++p)
+            for (std::size_t y = 0; y < g.height; ++y)
+                std::copy_n(dxp + (p * hp + P + y) * wp + P, g.width,
+                            dx + (p * g.height + y) * g.width);
+    });
+}
+
 namespace detail {
 
 /// `count` columns whose pixels are (n, oy, ox0 + i·step), i < count; image n < 0
@@ -137,49 +151,6 @@ inline std::size_t patch_runs(const conv_geometry& g, patch_order o, std::size_t
         done += run.count;
     }
     return r;
-}
-
-/// Tap t = (c·K + ky)·K + kx of the filters, with the output columns for which its
-/// input column lies inside x. `next` steps to tap t + 1 without dividing: the
-/// packers walk the taps in order, and three divisions per tap and run were most
-/// of their time.
-struct patch_tap {
-    std::size_t c, ky, kx;
-    column_range inside;
-
-    static patch_tap of(const conv_geometry& g, std::size_t t) {
-        const std::size_t K = g.kernel;
-        return {t / (K * K), t / K % K, t % K, inside_columns(g, t % K)};
-    }
-    void next(const conv_geometry& g) {
-        if (++kx == g.kernel) {
-            kx = 0;
-            if (++ky == g.kernel) ky = 0, ++c;
-        }
-        inside = inside_columns(g, kx);
-    }
-};
-
-/// The entries i of a run for which a tap reads inside x: [lo, hi), and the input
-/// row (null for a padding row).
-template <class T>
-struct run_span {
-    T* row;
-    std::size_t lo, hi;
-};
-template <class T>
-run_span<T> tap_span(const conv_geometry& g, T* x, const patch_tap& tap, const patch_run& run) {
-    if (run.padding) return {nullptr, 0, 0};
-    const std::size_t iy = run.oy * g.stride + tap.ky; // row of the padded map
-    if (iy < g.pad || iy - g.pad >= g.height) return {nullptr, 0, 0};
-    auto first_at_least = [&](std::size_t ox) { // first i with ox0 + i·step ≥ ox
-        if (ox <= run.ox0) return std::size_t(0);
-        const std::size_t d = ox - run.ox0;
-        return std::min(run.count, run.step == 1 ? d : (d + run.step - 1) / run.step);
-    };
-    const std::size_t lo = first_at_least(tap.inside.lo);
-    const std::size_t hi = std::max(lo, first_at_least(tap.inside.hi));
-    return {x + ((tap.c * g.batch + run.n) * g.height + (iy - g.pad)) * g.width, lo, hi};
 }
 
 /// dst[i] = src[i·stride], i < n, stride 1 or 2, with AVX-512 masked loads and
@@ -230,8 +201,7 @@ void scatter_avx512(float* d, std::size_t stride, const float* src, std::size_t 
         } else {
             const std::size_t span = 2 * m - 1;
             const __mmask16 lo = __mmask16(span >= W ? 0x5555u : ((1u << span) - 1) & 0x5555u);
-            const __mmask16 hi =
-                __mmask16(span > W ? ((1u << (span - W)) - 1) & 0x5555u : 0);
+            const __mmask16 hi = __mmask16(span > W ? ((1u << (span - W)) - 1) & 0x5555u : 0);
             const __m512i spread_lo =
                 _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
             const __m512i spread_hi =
@@ -245,26 +215,6 @@ void scatter_avx512(float* d, std::size_t stride, const float* src, std::size_t 
     }
 }
 #endif
-
-/// dx at the run's entries of a tap += src[i], i < run.count (padding receives nothing).
-template <class Arch, class T>
-void scatter_run(const conv_geometry& g, T* dx, const patch_tap& tap, const patch_run& run,
-                 const T* src) {
-    const run_span<T> s = tap_span(g, dx, tap, run);
-    if (s.lo == s.hi) return;
-    const std::size_t stride = run.step * g.stride;
-    T* d = s.row + (run.ox0 + s.lo * run.step) * g.stride + tap.kx - g.pad;
-#if defined(__AVX512F__)
-    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>) {
-        if (stride == 1 || stride == 2) {
-            scatter_avx512<Arch>(d, stride, src + s.lo, s.hi - s.lo);
-            return;
-        }
-    }
-#endif
-    for (std::size_t i = s.lo; i < s.hi; ++i, d += stride)
-        d[0] += src[i];
-}
 
 /// The runs of columns [j0, j0 + count), none crossing a multiple of `panel` columns
 /// from j0 (so that each lies in one packed panel); returns how many (≤ count).
@@ -301,8 +251,9 @@ std::size_t padded_runs(const conv_geometry& g, patch_order o, std::size_t j0, s
     const std::size_t hp = g.height + 2 * g.pad, wp = g.width + 2 * g.pad;
     for (std::size_t r = 0; r < n; ++r) {
         const patch_run& u = scratch[r];
-        runs[r] = {dst(u.offset), u.padding ? 0 : (u.n * hp + u.oy * g.stride) * wp + u.ox0 * g.stride,
-                   u.count, u.padding};
+        runs[r] = {dst(u.offset),
+                   u.padding ? 0 : (u.n * hp + u.oy * g.stride) * wp + u.ox0 * g.stride, u.count,
+                   u.padding};
     }
     return n;
 }
@@ -348,6 +299,22 @@ template <class Arch, class T>
         dst[i * ds] = src[i * stride];
 }
 
+/// dst[i·stride] += src[i], i < n: copy_strided's adjoint.
+template <class Arch, class T>
+[[gnu::always_inline]] inline void add_strided(const T* src, T* dst, std::size_t stride,
+                                               std::size_t n) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>) {
+        if (stride == 1 || stride == 2) {
+            scatter_avx512<Arch>(dst, stride, src, n);
+            return;
+        }
+    }
+#endif
+    for (std::size_t i = 0; i < n; ++i)
+        dst[i * stride] += src[i];
+}
+
 } // namespace detail
 
 /// B of Z = W · cols: K = the Cin·K·K taps, N = the columns of `order`, read from
@@ -363,9 +330,9 @@ struct patch_rows {
         // The runs of the whole block once; then tap by tap, each run into its panel.
         detail::patch_run scratch[MaxN];
         detail::padded_run runs[MaxN];
-        const std::size_t count = detail::padded_runs(
-            g, order, jc, nc, NR, scratch, runs,
-            [kc](std::size_t j) { return j / NR * NR * kc + j % NR; });
+        const std::size_t count =
+            detail::padded_runs(g, order, jc, nc, NR, scratch, runs,
+                                [kc](std::size_t j) { return j / NR * NR * kc + j % NR; });
         const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
         const std::size_t tail = nc % NR, last = nc / NR * NR * kc;
         detail::tap_offsets tap(g, pc);
@@ -425,29 +392,54 @@ struct patch_columns {
 };
 
 /// The epilogue of dcols = Wᵀ · dZ: each finished tile (rows = taps, columns of
-/// `order`) is added into dx, which the caller zeroes first. Threads must own whole
+/// `order`) is added into dxp, dx zero-padded like pad_input's output, which the
+/// caller zeroes first and crops with unpad_output after. Threads must own whole
 /// input channels (gemm_split::rows in units of K·K taps): windows overlap.
+///
+/// A thread sweeps each block of columns once per row of tiles, so the runs of the
+/// block's panels are kept (by panel, for up to `slots` panels: NC/NR = 8 for float
+/// on AVX-512) rather than decoded again for every tile.
 template <class T>
 struct patch_scatter {
+    static constexpr std::size_t max_nr = 64, slots = 16;
     conv_geometry g;
     patch_order order;
-    T* dx;
+    T* dxp;
+    std::array<std::size_t, slots> tag{};  ///< j0 + 1 of the panel held, 0: none
+    std::array<std::size_t, slots> held{}; ///< its run count
+    detail::padded_run runs[slots][max_nr];
+
+    patch_scatter(const conv_geometry& geometry, patch_order o, T* dx_padded)
+        : g(geometry), order(o), dxp(dx_padded) {}
 
     template <class Batch, std::size_t MR, std::size_t NV>
     void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
-                    std::size_t n) const {
+                    std::size_t n) {
         using arch = typename Batch::arch_type;
         constexpr std::size_t W = Batch::size, NR = NV * W;
+        static_assert(NR <= max_nr);
         alignas(64) T tile[MR * NR];
         for (std::size_t i = 0; i < MR; ++i)
             for (std::size_t v = 0; v < NV; ++v)
                 acc[i][v].store_aligned(tile + i * NR + v * W);
-        detail::patch_run runs[NR];
-        const std::size_t count = detail::patch_runs(g, order, j0, n, runs);
-        detail::patch_tap tap = detail::patch_tap::of(g, i0);
-        for (std::size_t i = 0; i < m; ++i, tap.next(g))
-            for (std::size_t r = 0; r < count; ++r)
-                detail::scatter_run<arch>(g, dx, tap, runs[r], tile + i * NR + runs[r].offset);
+        const std::size_t slot = j0 / NR % slots;
+        if (tag[slot] != j0 + 1) {
+            detail::patch_run decoded[max_nr];
+            held[slot] = detail::padded_runs(g, order, j0, n, NR, decoded, runs[slot],
+                                             [](std::size_t j) { return j; });
+            tag[slot] = j0 + 1;
+        }
+        const detail::padded_run* r = runs[slot];
+        const std::size_t count = held[slot];
+        const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
+        detail::tap_offsets tap(g, i0);
+        for (std::size_t i = 0; i < m; ++i, tap.next()) {
+            T* base = dxp + *tap;
+            for (std::size_t k = 0; k < count; ++k)
+                if (!r[k].padding)
+                    detail::add_strided<arch>(tile + i * NR + r[k].dst, base + r[k].src, stride,
+                                              r[k].count);
+        }
     }
 };
 

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <maso/core/error.hpp>
+#include <maso/core/thread_pool.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
@@ -158,29 +159,32 @@ struct batch_norm_node : keeps_shape {
                 }
                 st[running_set_at] = T(1);
             }
-            for (std::size_t c = 0; c < C; ++c) {
-                // Two passes, summed in double: M = batch·H·W reaches 10⁵ values and a
-                // float running sum would lose the low digits of the mean; the centred
-                // second pass avoids the Σx² − Mμ² cancellation.
-                const T* x = io.x.channel(c);
-                double sum = 0;
-                for (std::size_t i = 0; i < m; ++i)
-                    sum += double(x[i]);
-                const double mu = sum / double(m);
-                double ss = 0;
-                for (std::size_t i = 0; i < m; ++i) {
-                    const double d = double(x[i]) - mu;
-                    ss += d * d;
+            // Channels on the pool's threads: each writes only its own entries.
+            parallel_for(C, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                for (std::size_t c = c0; c < c1; ++c) {
+                    // Two passes, summed in double: M = batch·H·W reaches 10⁵ values and a
+                    // float running sum would lose the low digits of the mean; the centred
+                    // second pass avoids the Σx² − Mμ² cancellation.
+                    const T* x = io.x.channel(c);
+                    double sum = 0;
+                    for (std::size_t i = 0; i < m; ++i)
+                        sum += double(x[i]);
+                    const double mu = sum / double(m);
+                    double ss = 0;
+                    for (std::size_t i = 0; i < m; ++i) {
+                        const double d = double(x[i]) - mu;
+                        ss += d * d;
+                    }
+                    const T var = T(ss / double(m));
+                    const T unbiased = T(ss / double(m - 1));
+                    st[mean_at + c] = T(mu);
+                    st[inv_std_at + c] = T(1) / std::sqrt(var + eps);
+                    st[running_mean_at + c] =
+                        (T(1) - momentum) * st[running_mean_at + c] + momentum * T(mu);
+                    st[running_var_at + c] =
+                        (T(1) - momentum) * st[running_var_at + c] + momentum * unbiased;
                 }
-                const T var = T(ss / double(m));
-                const T unbiased = T(ss / double(m - 1));
-                st[mean_at + c] = T(mu);
-                st[inv_std_at + c] = T(1) / std::sqrt(var + eps);
-                st[running_mean_at + c] =
-                    (T(1) - momentum) * st[running_mean_at + c] + momentum * T(mu);
-                st[running_var_at + c] =
-                    (T(1) - momentum) * st[running_var_at + c] + momentum * unbiased;
-            }
+            });
         }
 
         /// Channel c's apply with the statistics of the last statistics() call.

@@ -131,10 +131,14 @@ struct conv2d_node {
                 kernels::gemm<arch>(D, n, Cout, wt, dzb, io.dx.data, n, false);
             } else {
                 // Overlapping windows add into dx: each thread owns whole input channels.
-                std::fill_n(io.dx.data, io.dx.size(), T(0));
+                // With padding they add into a padded dx in scratch (x's padded copy is
+                // dead once dW is done), cropped after: no run needs clipping.
+                T* dxp = pad == 0 ? io.dx.data : io.scratch.data();
+                std::fill_n(dxp, pad == 0 ? io.dx.size() : kernels::padded_size(g), T(0));
                 kernels::gemm<arch>(D, n, Cout, wt, dzb, static_cast<T*>(nullptr), 0, false,
-                                    kernels::patch_scatter<T>{g, order, io.dx.data},
+                                    kernels::patch_scatter<T>(g, order, dxp),
                                     kernels::gemm_split::rows, std::lcm(blocking::MR, K * K));
+                if constexpr (pad != 0) kernels::unpad_output(g, dxp, io.dx.data);
             }
         }
         bias_op<T> bias(const io& io, std::size_t c) const {

@@ -362,7 +362,9 @@ private:
         void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
                         std::size_t n) {
             constexpr std::size_t W = Batch::size;
-            kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
+            // z is kept for backward, unless it is the output itself (a convolution
+            // whose chain is its bias alone: the bias's backward does not read it).
+            if (z != out) kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             if (row != i0) {
                 row = i0;
                 for (std::size_t i = 0; i < m; ++i)
@@ -408,9 +410,9 @@ private:
             windows = batch_ * out_shape<g.end - 1>::plane;
             out_ld = windows;
         }
-        conv.forward_affine(io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr), order,
-                            tile_epilogue<K>{this, act(g.begin), cols, act(g.end - 1), out_ld,
-                                             windows});
+        conv.forward_affine(
+            io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr), order,
+            tile_epilogue<K>{this, act(g.begin), cols, act(g.end - 1), out_ld, windows});
     }
 
     /// dz of group K from its z (kept in the GEMM's column order) and the group
@@ -543,8 +545,8 @@ private:
             T* dz = g.contraction ? dact(g.begin) : dact(g.begin - 1);
             const T* z = act(zi);
             if constexpr (tile_path<K>() && g.window) {
-                const std::size_t cols = maso::get<g.begin>(layers_).columns(batch_,
-                                                                           patch_order_of<K>());
+                const std::size_t cols =
+                    maso::get<g.begin>(layers_).columns(batch_, patch_order_of<K>());
                 const std::size_t windows = batch_ * out_shape<g.end - 1>::plane;
                 parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
                     for (std::size_t c = c0; c < c1; ++c)
