@@ -10,6 +10,10 @@
 //   conv_softpool  ... >> beta_vq<relu>(learnable(0.5f)) >> softpool<2>(learnable(0.5f))
 //
 // each forward and forward+backward, with fuse::all and fuse::none, at 1 and 2 threads,
+// and the convolution's forward product alone, "conv_kernel/<natural|windows>/threads_<n>":
+// kernels::gemm over kernels::patch_rows on an already padded input, in natural and
+// in 2×2-window column order — what conv_alone costs without the model around it
+// (the input's layout conversion, its padding and the bias pass),
 // named "<block>/<pass>/fuse_<all|none>/threads_<n>", and the references
 // "fma_peak/threads_<n>" (bench/support/fma_peak.hpp's loop, at 2 threads run on both
 // pool threads through parallel_for) and "copy/threads_<n>" (std::copy of one 12 MiB
@@ -111,6 +115,32 @@ void run_block(benchmark::State& state, const Net& net, Policy policy, std::size
     state.counters["batch"] = static_cast<double>(batch);
 }
 
+/// The forward product alone: Z = W · cols with cols gathered from the padded input.
+void run_kernel(benchmark::State& state, kernels::patch_order order, std::size_t threads) {
+    if (!maso_bench::use_threads(state, threads)) return;
+    using blocking = kernels::detail::gemm_blocking<native_arch, float>;
+    const kernels::conv_geometry g{channels, batch, height, width, 3, 1, 1};
+    const std::size_t n = order.columns(g), d = g.rows();
+    const std::vector<float> x = normal_values(channels * batch * height * width, 7u);
+    const std::vector<float> w = normal_values(channels * d, 5u);
+    std::vector<float> xp(kernels::padded_size(g)), z(channels * n);
+    kernels::pad_input(g, x.data(), xp.data());
+    kernels::reserve_workspace<native_arch, float>();
+    for (auto _ : state) {
+        kernels::gemm<native_arch>(channels, n, d, kernels::detail::strided<float>{w.data(), d, 1},
+                                   kernels::patch_rows<float, blocking::NC>{g, order, xp.data()},
+                                   z.data(), n, false);
+        benchmark::DoNotOptimize(z.data());
+        benchmark::ClobberMemory();
+    }
+    const auto images_done =
+        static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(batch);
+    state.SetItemsProcessed(images_done);
+    state.counters["FLOP/s"] = benchmark::Counter(
+        conv_forward_flop * static_cast<double>(images_done), benchmark::Counter::kIsRate);
+    state.counters["pool_threads"] = static_cast<double>(threads);
+}
+
 // ---- registration -------------------------------------------------------------------------
 
 /// "<block>/<pass>/fuse_all/threads_<n>" then ".../fuse_none/...": the two sides of one
@@ -136,6 +166,17 @@ void register_all() {
     // five repetitions 3–4 minutes (PERFORMANCE.md's conv is ≈ 30 ms forward).
     for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
         maso_bench::register_references<native_arch>(threads, batch * channels * height * width);
+        for (const bool windows : {false, true}) {
+            const auto order = windows ? kernels::patch_order::windows(2, 16)
+                                       : kernels::patch_order::natural();
+            auto* b = benchmark::RegisterBenchmark(
+                ("conv_kernel/" + std::string(windows ? "windows/" : "natural/") +
+                 maso_bench::threads_suffix(threads))
+                    .c_str(),
+                [order, threads](benchmark::State& s) { run_kernel(s, order, threads); });
+            b->Unit(benchmark::kMillisecond);
+            if (threads > 1) b->UseRealTime();
+        }
         register_block<pass::forward>("conv_alone", conv_alone, threads);
         register_block<pass::forward>("conv_maxpool", conv_maxpool, threads);
         register_block<pass::forward>("conv_softpool", conv_softpool, threads);

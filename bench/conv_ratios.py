@@ -38,6 +38,7 @@ import bench_json  # noqa: E402  (bench/support/bench_json.py)
 
 PEAK, COPY = "fma_peak", "copy"
 CONV = "conv_alone"
+KERNEL = "conv_kernel"
 BLOCKS = ("conv_maxpool", "conv_softpool")
 PASSES = ("forward", "forward_backward")
 FUSED, UNFUSED = "fuse_all", "fuse_none"
@@ -199,6 +200,16 @@ def conv_section(path, run, rows, markdown):
                     else f"{fusion:.3f}x{verdict(fusion, FUSION_GOAL) if judged else ''}",
                     noise(a, b) if a and b else "n/a", epilogue[0] or "-", epilogue[1] or "-"))
     print_table(header, table, markdown, left=3)
+    print()
+    for n in threads:
+        suffix = f"threads_{n}"
+        peak = get(rows, f"{PEAK}/{suffix}", "FLOP/s")
+        shares = [(order, ratio(get(rows, f"{KERNEL}/{order}/{suffix}", "FLOP/s"), peak))
+                  for order in ("natural", "windows")]
+        if any(v is not None for _, v in shares):
+            print(f"{n} thread{'s' if n > 1 else ''}: the forward product alone (implicit GEMM, "
+                  "padded input ready): "
+                  + ", ".join(f"{order} order {pct(v)} of the peak" for order, v in shares))
     print()
     print(f"targets: conv_alone forward fused >= {CONV_PEAK_GOAL:g}% of the peak; epilogue "
           f"(block / conv_alone fused - 1) <= {EPILOGUE_GOAL:g}% forward fused; fused >= "

@@ -14,6 +14,7 @@
 //              --benchmark_format=json --benchmark_out=gemm.json
 //   python3 bench/gemm_ratios.py gemm.json
 #include "support/fma_peak.hpp"
+#include <maso/core/thread_pool.hpp>
 #include <maso/kernels/gemm.hpp>
 
 #include <benchmark/benchmark.h>
@@ -140,6 +141,10 @@ void register_all() {
 int main(int argc, char** argv) {
     using blocking = maso::kernels::detail::gemm_blocking<native_arch, float>;
     benchmark::AddCustomContext("maso_isa", native_arch::name());
+    // One thread: these figures are per CPU second of the calling thread, which a
+    // second pool thread's work would escape (conv_block_bench and train_step_bench
+    // time 2 threads by wall clock).
+    maso::set_num_threads(1);
     benchmark::AddCustomContext("maso_threads", "1");
     benchmark::AddCustomContext("maso_gemm_blocking", "MR " + std::to_string(blocking::MR) +
                                                           " x NR " + std::to_string(blocking::NR) +

@@ -16,7 +16,7 @@
 // with learnable-β swish at batch 256 — the peer figure PERFORMANCE.md quotes for
 // libtorch (≈ 43,000 images/s training on 2 threads). Each runs forward only and
 // forward+backward (zero_gradients + forward + backward: one training step
-// without the optimiser). items/s is images/s; the kernels are single-threaded.
+// without the optimiser). items/s is images/s; the pool is set to one thread (main()).
 // Rates are per CPU second (Google Benchmark's default), not wall-clock: other
 // tenants preempt the process, and CPU time is the steadier of the two here.
 #include "support/fma_peak.hpp"
@@ -172,6 +172,10 @@ void register_all() {
 
 int main(int argc, char** argv) {
     benchmark::AddCustomContext("maso_isa", native_arch::name());
+    // One thread: these figures are per CPU second of the calling thread, which a
+    // second pool thread's work would escape (conv_block_bench and train_step_bench
+    // time 2 threads by wall clock).
+    maso::set_num_threads(1);
     benchmark::AddCustomContext("maso_threads", "1");
     benchmark::AddCustomContext("maso_small_cnn_batch", std::to_string(small_cnn_batch));
     benchmark::AddCustomContext("maso_mlp_batch", std::to_string(mlp_batch));

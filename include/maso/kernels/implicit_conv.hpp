@@ -39,6 +39,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 namespace maso::kernels {
@@ -369,6 +370,15 @@ struct patch_columns {
                                                       [](std::size_t j) { return j * NR; });
         const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
         detail::tap_offsets tap(g, jc);
+#if defined(__AVX512F__)
+        if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float> &&
+                      NR % 16 == 0) {
+            if (padded_size(g) < (std::size_t(1) << 31)) {
+                gather_rows<NR>(dst, kc, nc, runs, count, stride, tap);
+                return;
+            }
+        }
+#endif
         for (std::size_t jr = 0; jr < nc; jr += NR, dst += NR * kc) {
             const std::size_t taps = std::min(NR, nc - jr);
             for (std::size_t j = 0; j < taps; ++j, tap.next()) {
@@ -389,6 +399,49 @@ struct patch_columns {
                         dst[k * NR + j] = T(0);
         }
     }
+
+private:
+#if defined(__AVX512F__)
+    /// A panel row is one column's entries for NR consecutive taps, and tap j's entry
+    /// for the column at input offset p is xp[offset(j) + p]: so each row is NR/16
+    /// AVX-512 gathers whose index vectors (the taps' offsets) are fixed per panel,
+    /// shifted by p. Measured about twice as fast as storing one element at a time at
+    /// a stride of NR, which was most of the weight gradient's packing. Lanes past
+    /// the last tap are masked off and read as 0.
+    template <std::size_t NR>
+    void gather_rows(float* dst, std::size_t kc, std::size_t nc, const detail::padded_run* runs,
+                     std::size_t count, std::size_t stride, detail::tap_offsets tap) const {
+        constexpr std::size_t V = NR / 16;
+        for (std::size_t jr = 0; jr < nc; jr += NR, dst += NR * kc) {
+            const std::size_t taps = std::min(NR, nc - jr);
+            alignas(64) std::int32_t offsets[NR] = {};
+            for (std::size_t j = 0; j < taps; ++j, tap.next())
+                offsets[j] = static_cast<std::int32_t>(*tap);
+            __m512i index[V];
+            __mmask16 lanes[V];
+            for (std::size_t v = 0; v < V; ++v) {
+                index[v] = _mm512_load_si512(offsets + 16 * v);
+                const std::size_t live =
+                    taps > 16 * v ? std::min<std::size_t>(16, taps - 16 * v) : 0;
+                lanes[v] = __mmask16((1u << live) - 1);
+            }
+            for (std::size_t r = 0; r < count; ++r) {
+                const detail::padded_run& u = runs[r];
+                float* row = dst + u.dst; // u.dst = k·NR
+                for (std::size_t i = 0; i < u.count; ++i, row += NR) {
+                    const __m512i at =
+                        _mm512_set1_epi32(static_cast<std::int32_t>(u.src + i * stride));
+                    for (std::size_t v = 0; v < V; ++v)
+                        _mm512_store_ps(row + 16 * v,
+                                        u.padding ? _mm512_setzero_ps()
+                                                  : _mm512_mask_i32gather_ps(
+                                                        _mm512_setzero_ps(), lanes[v],
+                                                        _mm512_add_epi32(index[v], at), xp, 4));
+                }
+            }
+        }
+    }
+#endif
 };
 
 /// The epilogue of dcols = Wᵀ · dZ: each finished tile (rows = taps, columns of
