@@ -16,10 +16,31 @@ BOOST_AUTO_TEST_CASE(fused_plan) {
     BOOST_CHECK(d.find("plan (fuse::all): input<2, 4, 4>, 4 kernels") != std::string::npos);
     BOOST_CHECK(d.find("kernel 0: conv2d<3, 3, stride 1, same> → beta_vq<relu>(β = 0.9) → "
                        "maxpool<2>   [2×4×4 → 3×2×2]") != std::string::npos);
-    BOOST_CHECK(d.find("one pass over z: bias, beta_vq<relu>(β = 0.9), then maxpool<2> on each "
-                       "plane") != std::string::npos);
+    // Kernel 0 pools on the GEMM's register tiles where a tile holds whole 2×2 windows
+    // (AVX-512), else on each plane after one pass over z; this build's answer:
+    constexpr plan::tile_plan tiles = plan::tiles<std::decay_t<decltype(net)>, fuse::all_t, 0>();
+    if constexpr (tiles.window)
+        BOOST_CHECK(d.find("z = W·x (GEMM), and on each finished register tile: bias, "
+                           "beta_vq<relu>(β = 0.9), then maxpool<2> over the tile's windows") !=
+                    std::string::npos);
+    else
+        BOOST_CHECK(d.find("one pass over z: bias, beta_vq<relu>(β = 0.9), then maxpool<2> on "
+                           "each plane") != std::string::npos);
+    BOOST_CHECK(tiles.chain == tiles.window); // a window that does not fit keeps the chain off
     BOOST_CHECK(d.find("batch-norm correction") != std::string::npos);
     BOOST_CHECK(d.find("kernel 2: global_avgpool") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(tiles_on_the_register_tiles) {
+    // A convolution with units and no window runs them on its tiles on every ISA.
+    const auto units = input<2, 4, 4>() >> conv2d<3, 3>() >> beta_vq<relu>(0.9f) >> flatten() >>
+                       softmax_cross_entropy();
+    static_assert(plan::tiles<std::decay_t<decltype(units)>, fuse::all_t, 0>().chain);
+    BOOST_CHECK(describe(units).find("z = W·x (GEMM), and on each finished register tile: bias, "
+                                     "beta_vq<relu>(β = 0.9)") != std::string::npos);
+    // Not with fuse::none, nor with a batch norm (its statistics need all of z first).
+    static_assert(!plan::tiles<std::decay_t<decltype(units)>, fuse::none_t, 0>().chain);
+    static_assert(!plan::tiles<std::decay_t<decltype(net)>, fuse::all_t, 1>().chain);
 }
 
 BOOST_AUTO_TEST_CASE(unfused_plan) {

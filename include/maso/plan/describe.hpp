@@ -3,14 +3,17 @@
 //   std::cout << describe(net);             // fuse::all
 //   std::cout << describe(net, fuse::none);
 //
-// For each kernel: the nodes it runs, its shapes, how it runs (GEMM, epilogue,
-// pooling on the plane, the node's own pass), what it keeps for backward and
-// what its backward recomputes instead of storing.
+// For each kernel: the nodes it runs, its shapes, how it runs (GEMM, epilogue on
+// the register tiles or a pass over z, pooling in the tiles or on the plane, the
+// node's own pass), what it keeps for backward and what its backward recomputes
+// instead of storing. Tiles are as a float program on the default ISA would run
+// them (plan/tiles.hpp).
 #pragma once
 
 #include <maso/plan/backward.hpp>
 #include <maso/plan/fuse.hpp>
 #include <maso/plan/infer_shapes.hpp>
+#include <maso/plan/tiles.hpp>
 
 #include <string>
 #include <tuple>
@@ -59,6 +62,7 @@ std::string describe(const Net& net, Policy = {}) {
     const auto names = detail::node_names(net, std::make_index_sequence<n>{});
     const auto shapes = detail::shape_names<Net>(std::make_index_sequence<n>{});
     constexpr auto bias = detail::biases<Net>(std::make_index_sequence<n>{});
+    constexpr auto t = plan::tiles_v<Net, Policy>; // as a float program on the default ISA
     std::string out = std::string("plan (") + Policy::name() + "): " + names[0] + ", " +
                       std::to_string(bp::groups.size()) + " kernels\n";
     for (std::size_t k = 0; k < bp::groups.size(); ++k) {
@@ -87,7 +91,11 @@ std::string describe(const Net& net, Policy = {}) {
         if (g.contraction) fwd = "z = W·x (GEMM)";
         if (g.contraction && g.normalization && bias[g.begin]) fwd += "; z += bias";
         if (g.normalization) fwd += "; batch statistics of z";
-        if (!steps.empty() || g.window) {
+        if (t[k].chain) {
+            fwd = "z = W·x (GEMM), and on each finished register tile: " +
+                  (steps.empty() ? std::string() : steps + (t[k].window ? ", then " : "")) +
+                  (t[k].window ? names[g.end - 1] + " over the tile's windows" : "");
+        } else if (!steps.empty() || g.window) {
             fwd += std::string(fwd.empty() ? "" : "; ") + "one pass over " +
                    (g.contraction ? "z" : "x");
             if (!steps.empty()) fwd += ": " + steps;
@@ -102,7 +110,9 @@ std::string describe(const Net& net, Policy = {}) {
             back = "one pass over (" + std::string(g.contraction ? "z" : "x") + ", dy)";
             if (g.window)
                 back += ": " + names[g.end - 1] + " backward on each " +
-                        (steps.empty() ? "plane" : "recomputed plane");
+                        (t[k].window     ? "group of windows"
+                         : steps.empty() ? "plane"
+                                         : "recomputed plane");
             if (!steps.empty())
                 back += std::string(g.window ? ", then " : ": ") + "recompute " + steps +
                         " in registers and run them in reverse, reducing their parameter "

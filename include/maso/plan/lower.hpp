@@ -35,6 +35,7 @@
 #include <maso/plan/backward.hpp>
 #include <maso/plan/fuse.hpp>
 #include <maso/plan/infer_shapes.hpp>
+#include <maso/plan/tiles.hpp>
 
 #include <algorithm>
 #include <array>
@@ -298,37 +299,15 @@ private:
         return kernels::chain_layout_of<chain_t<K>>::accumulators;
     }
 
-    /// Whether group K's window can pool inside GEMM tiles: a K×K pooling layer with
-    /// lane math whose k² members fill a tile's batches (2×2 with AVX-512's 4 batches).
+    /// Whether group K pools inside GEMM tiles, and whether it runs its chain (and
+    /// window) as the epilogue of a convolution's GEMM (plan/tiles.hpp).
     template <std::size_t K>
     static constexpr bool tile_window() {
-        constexpr group g = groups[K];
-        if constexpr (g.window) {
-            using W = layer_t<g.end - 1>;
-            constexpr bool has_lanes = requires(const W& w, const typename W::io& io) {
-                w.lanes(io, std::size_t{0});
-            };
-            if constexpr (has_lanes)
-                return node_t<g.end - 1>::window * node_t<g.end - 1>::window == gemm_blocks::NV;
-            else
-                return false;
-        } else {
-            return false;
-        }
+        return tiles<Net, Policy, K, T, arch>().window;
     }
-    /// Whether group K runs its chain (and window) as the epilogue of a convolution's
-    /// GEMM: batch statistics need all of z first, and other windows the plane pass.
     template <std::size_t K>
     static constexpr bool tile_path() {
-        constexpr group g = groups[K];
-        if constexpr (g.fused && g.contraction && !g.normalization) {
-            constexpr bool conv = requires {
-                layer_t<g.begin>::columns(std::size_t{1}, kernels::patch_order{});
-            };
-            return conv && (!g.window || tile_window<K>());
-        } else {
-            return false;
-        }
+        return tiles<Net, Policy, K, T, arch>().chain;
     }
     template <std::size_t K>
     static constexpr kernels::patch_order patch_order_of() {
