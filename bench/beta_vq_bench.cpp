@@ -7,6 +7,7 @@
 // The references are registered next to the passes they judge, size by size, so
 // the two sides of each ratio run seconds apart. bench/ratios.py prints the ratios
 // from this binary's JSON output.
+#include "support/bench_main.hpp"
 #include "support/fma_peak.hpp"
 #include <maso/maso.hpp>
 
@@ -167,15 +168,6 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("maso_isa", native_arch::name());
     benchmark::AddCustomContext("maso_threads", "1");
     benchmark::AddCustomContext("maso_beta", "0.9 (relu: swish with eta = 9)");
-#if defined(__clang__)
-    benchmark::AddCustomContext("compiler", "clang " __clang_version__);
-#elif defined(__GNUC__)
-    benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
-#endif
     register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return maso_bench::run(argc, argv);
 }

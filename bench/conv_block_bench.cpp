@@ -36,6 +36,7 @@
 // time leaves out the worker's share, and the process's would count both threads, so
 // neither gives a rate; the 2-thread peak and copy are timed the same way, so every
 // ratio compares two figures on the same clock.
+#include "support/bench_main.hpp"
 #include "support/fma_peak.hpp"
 #include "support/threaded_references.hpp"
 #include <maso/core/thread_pool.hpp>
@@ -192,15 +193,6 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("maso_isa", native_arch::name());
     benchmark::AddCustomContext("maso_threads", "1 and 2 (threads_<n> in each name)");
     benchmark::AddCustomContext("maso_conv_block_batch", std::to_string(batch));
-#if defined(__clang__)
-    benchmark::AddCustomContext("compiler", "clang " __clang_version__);
-#elif defined(__GNUC__)
-    benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
-#endif
     register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return maso_bench::run(argc, argv);
 }

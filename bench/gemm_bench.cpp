@@ -13,6 +13,7 @@
 //   gemm_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
 //              --benchmark_format=json --benchmark_out=gemm.json
 //   python3 bench/gemm_ratios.py gemm.json
+#include "support/bench_main.hpp"
 #include "support/fma_peak.hpp"
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/gemm.hpp>
@@ -150,15 +151,6 @@ int main(int argc, char** argv) {
                                                           " x NR " + std::to_string(blocking::NR) +
                                                           ", KC " + std::to_string(blocking::KC) +
                                                           ", NC " + std::to_string(blocking::NC));
-#if defined(__clang__)
-    benchmark::AddCustomContext("compiler", "clang " __clang_version__);
-#elif defined(__GNUC__)
-    benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
-#endif
     register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return maso_bench::run(argc, argv);
 }

@@ -19,6 +19,7 @@
 // without the optimiser). items/s is images/s; the pool is set to one thread (main()).
 // Rates are per CPU second (Google Benchmark's default), not wall-clock: other
 // tenants preempt the process, and CPU time is the steadier of the two here.
+#include "support/bench_main.hpp"
 #include "support/fma_peak.hpp"
 #include <maso/maso.hpp>
 
@@ -179,15 +180,6 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("maso_threads", "1");
     benchmark::AddCustomContext("maso_small_cnn_batch", std::to_string(small_cnn_batch));
     benchmark::AddCustomContext("maso_mlp_batch", std::to_string(mlp_batch));
-#if defined(__clang__)
-    benchmark::AddCustomContext("compiler", "clang " __clang_version__);
-#elif defined(__GNUC__)
-    benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
-#endif
     register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return maso_bench::run(argc, argv);
 }

@@ -27,6 +27,7 @@
 // the caller's CPU time would leave out the worker's share of the step. A step takes
 // a large fraction of a second, so each case runs a fixed 3 timed steps after one
 // untimed warm-up step, and five repetitions of the whole binary take a few minutes.
+#include "support/bench_main.hpp"
 #include "support/threaded_references.hpp"
 #include <maso/core/thread_pool.hpp>
 #include <maso/maso.hpp>
@@ -148,15 +149,6 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("maso_threads", "2 and 1 (threads_<n> in each name)");
     benchmark::AddCustomContext("maso_train_step_batch", std::to_string(batch));
     benchmark::AddCustomContext("maso_train_step_flop_per_image", std::to_string(step_flop));
-#if defined(__clang__)
-    benchmark::AddCustomContext("compiler", "clang " __clang_version__);
-#elif defined(__GNUC__)
-    benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
-#endif
     register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return maso_bench::run(argc, argv);
 }

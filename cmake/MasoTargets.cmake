@@ -20,7 +20,7 @@ set(MASO_ISA_ARCH_avx512 "xsimd::avx512bw")
 set(MASO_ISA_CPU_sse2 "sse2")
 set(MASO_ISA_CPU_avx2 "avx2")
 set(MASO_ISA_CPU_avx512 "avx512bw")
-set(MASO_ISAS sse2 avx2 avx512)
+set(MASO_ISAS sse2 avx2 avx512 CACHE STRING "The ISAs each SIMD test is built for (scripts/test.sh narrows it for the sanitizer run)")
 
 # The native ISA for benchmarks and the demo, when MASO_NATIVE is ON.
 function(maso_native target)

@@ -4,40 +4,18 @@
 #define BOOST_TEST_MODULE core.thread_pool
 #include <maso/core/thread_pool.hpp>
 
+#include <maso_test/count_allocations.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
-#include <new>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-// Counts heap allocations, to prove parallel_for makes none. The replacement operators pair
-// malloc with free by construction; g++ cannot see that once it inlines them into the standard
-// library's callers and warns.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-static std::atomic<long> allocations{0};
-void* operator new(std::size_t n) {
-    ++allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void* operator new(std::size_t n, std::align_val_t a) {
-    ++allocations;
-    const std::size_t al = static_cast<std::size_t>(a);
-    if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -311,13 +289,13 @@ BOOST_AUTO_TEST_CASE(no_allocation_per_call_after_warm_up) {
         auto touch = [&](std::size_t t) { x[t] += 1.0f; };
         maso::parallel_for(x.size(), scale); // warm-up: starts the workers
         maso::on_each_thread(touch);
-        const long before = allocations.load();
+        const long before = maso_test::allocations();
         for (int k = 0; k < 100; ++k) {
             maso::parallel_for(x.size(), scale);
             maso::parallel_for(3, scale);
             maso::on_each_thread(touch);
         }
-        const long made = allocations.load() - before;
+        const long made = maso_test::allocations() - before;
         BOOST_CHECK_MESSAGE(made == 0, made << " allocations with " << n << " threads");
     }
 }

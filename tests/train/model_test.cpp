@@ -4,34 +4,7 @@
 #include <maso/maso.hpp>
 
 #include <maso_test/check.hpp>
-
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
-// Counts heap allocations, to prove forward/backward make none. The replacement
-// operators pair malloc with free by construction; g++ cannot see that once it
-// inlines them into the standard library's callers and warns.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-static std::atomic<long> allocations{0};
-void* operator new(std::size_t n) {
-    ++allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-// Aligned allocations (packing buffers) count too.
-void* operator new(std::size_t n, std::align_val_t a) {
-    ++allocations;
-    const std::size_t al = static_cast<std::size_t>(a);
-    if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include <maso_test/count_allocations.hpp>
 
 using namespace maso;
 
@@ -61,12 +34,12 @@ BOOST_AUTO_TEST_CASE(no_allocation_in_forward_or_backward) {
     auto m = instantiate(mlp, 4);
     const auto x = maso_test::uniform_vector<float>(6 * 4, -2, 2);
     const auto dy = maso_test::uniform_vector<float>(3 * 4, -1, 1);
-    const long before = allocations.load(); // from the very first forward on
+    const long before = maso_test::allocations(); // from the very first forward on
     for (int k = 0; k < 3; ++k) {
         m.forward(x);
         m.backward(dy);
     }
-    BOOST_CHECK_EQUAL(allocations.load() - before, 0);
+    BOOST_CHECK_EQUAL(maso_test::allocations() - before, 0);
 }
 
 BOOST_AUTO_TEST_CASE(no_allocation_in_a_cnn_of_every_kind) {
@@ -79,13 +52,13 @@ BOOST_AUTO_TEST_CASE(no_allocation_in_a_cnn_of_every_kind) {
             m.enable_input_gradient();
             const auto x = maso_test::uniform_vector<float>(3 * 64 * 2, -1, 1);
             const std::vector<int> labels{0, 2};
-            const long before = allocations.load(); // from the very first forward on
+            const long before = maso_test::allocations(); // from the very first forward on
             for (int k = 0; k < 3; ++k) {
                 m.zero_gradients();
                 m.forward(x, labels);
                 m.backward();
             }
-            BOOST_CHECK_EQUAL(allocations.load() - before, 0);
+            BOOST_CHECK_EQUAL(maso_test::allocations() - before, 0);
         };
         if (fused)
             run(instantiate(cnn, 2));

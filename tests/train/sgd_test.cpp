@@ -5,35 +5,12 @@
 #include <maso/maso.hpp>
 
 #include <maso_test/check.hpp>
+#include <maso_test/count_allocations.hpp>
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
-#include <new>
 #include <string>
 #include <vector>
-
-// Counts heap allocations, to prove step() makes none (as in model_test.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-static std::atomic<long> allocations{0};
-void* operator new(std::size_t n) {
-    ++allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void* operator new(std::size_t n, std::align_val_t a) {
-    ++allocations;
-    const std::size_t al = static_cast<std::size_t>(a);
-    if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 using namespace maso;
 
@@ -181,10 +158,10 @@ BOOST_AUTO_TEST_CASE(no_allocation_in_step) {
     for (const float mu : {0.f, 0.9f}) {
         sgd opt(m, {.learning_rate = 0.01f, .momentum = mu, .weight_decay = 1e-4f});
         compute_gradients(m, 1);
-        const long before = allocations.load();
+        const long before = maso_test::allocations();
         for (int k = 0; k < 3; ++k)
             opt.step();
-        BOOST_CHECK_EQUAL(allocations.load() - before, 0);
+        BOOST_CHECK_EQUAL(maso_test::allocations() - before, 0);
         BOOST_CHECK_EQUAL(opt.velocity().size(), mu > 0.f ? m.parameters().size() : 0u);
     }
 }
