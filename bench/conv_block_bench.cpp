@@ -168,8 +168,8 @@ void register_all() {
     for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
         maso_bench::register_references<native_arch>(threads, batch * channels * height * width);
         for (const bool windows : {false, true}) {
-            const auto order = windows ? kernels::patch_order::windows(2, 16)
-                                       : kernels::patch_order::natural();
+            const auto order =
+                windows ? kernels::patch_order::windows(2, 16) : kernels::patch_order::natural();
             auto* b = benchmark::RegisterBenchmark(
                 ("conv_kernel/" + std::string(windows ? "windows/" : "natural/") +
                  maso_bench::threads_suffix(threads))

@@ -99,7 +99,8 @@ void check_epilogues(const Head& head) {
     const auto unit = beta_vq<relu>(learnable(0.6f));
     BOOST_TEST_CONTEXT("unit, maxpool") check_network(head >> unit >> maxpool<2>());
     BOOST_TEST_CONTEXT("unit, avgpool") check_network(head >> unit >> avgpool<2>());
-    BOOST_TEST_CONTEXT("unit, softpool") check_network(head >> unit >> softpool<2>(learnable(0.7f)));
+    BOOST_TEST_CONTEXT("unit, softpool")
+    check_network(head >> unit >> softpool<2>(learnable(0.7f)));
     BOOST_TEST_CONTEXT("unit, softpool per channel")
     check_network(head >> unit >> softpool<2>(learnable_per_channel(0.4f)));
     BOOST_TEST_CONTEXT("maxpool") check_network(head >> maxpool<2>());
@@ -118,7 +119,8 @@ template <class Head>
 void check_two_epilogues(const Head& head) {
     const auto unit = beta_vq<relu>(learnable(0.6f));
     BOOST_TEST_CONTEXT("unit, maxpool") check_network(head >> unit >> maxpool<2>());
-    BOOST_TEST_CONTEXT("unit, softpool") check_network(head >> unit >> softpool<2>(learnable(0.7f)));
+    BOOST_TEST_CONTEXT("unit, softpool")
+    check_network(head >> unit >> softpool<2>(learnable(0.7f)));
 }
 
 } // namespace

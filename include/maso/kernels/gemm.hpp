@@ -272,6 +272,16 @@ void pack_b(T* dst, strided<T> b, std::size_t pc, std::size_t jc, std::size_t kc
 /// stores it (see gemm's `Epi`).
 struct no_epilogue {};
 
+/// acc into an aligned MR×NR buffer, row i at tile + i·NR: how the part of a tile
+/// inside C is read or written when the tile sticks out of C.
+template <class Arch, std::size_t MR, std::size_t NV, class T>
+[[gnu::always_inline]] inline void spill_tile(const xsimd::batch<T, Arch> (&acc)[MR][NV], T* tile) {
+    constexpr std::size_t W = xsimd::batch<T, Arch>::size, NR = NV * W;
+    gemm_unroll<MR>([&](auto i) {
+        gemm_unroll<NV>([&](auto v) { acc[i][v].store_aligned(tile + i * NR + v * W); });
+    });
+}
+
 /// acc += C[0..m, 0..n] for the tile at c: the partial sums of earlier k blocks (or
 /// of the caller, when accumulating). Outside C the tile adds nothing.
 template <class Arch, std::size_t MR, std::size_t NV, class T>
@@ -288,9 +298,7 @@ template <class Arch, std::size_t MR, std::size_t NV, class T>
         return;
     }
     alignas(64) T tile[MR * NR];
-    gemm_unroll<MR>([&](auto i) {
-        gemm_unroll<NV>([&](auto v) { acc[i][v].store_aligned(tile + i * NR + v * W); });
-    });
+    spill_tile<Arch>(acc, tile);
     for (std::size_t i = 0; i < m; ++i)
         for (std::size_t j = 0; j < n; ++j)
             tile[i * NR + j] += c[i * ldc + j];
@@ -312,9 +320,7 @@ template <class Arch, std::size_t MR, std::size_t NV, class T>
         return;
     }
     alignas(64) T tile[MR * NR];
-    gemm_unroll<MR>([&](auto i) {
-        gemm_unroll<NV>([&](auto v) { acc[i][v].store_aligned(tile + i * NR + v * W); });
-    });
+    spill_tile<Arch>(acc, tile);
     for (std::size_t i = 0; i < m; ++i)
         for (std::size_t j = 0; j < n; ++j)
             c[i * ldc + j] = tile[i * NR + j];
