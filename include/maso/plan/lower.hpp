@@ -320,10 +320,22 @@ private:
         }
     }
 
+    /// The window math group K's tiles pool with (`char`, unused, without a tile window).
+    template <std::size_t K, bool = tile_window<K>()>
+    struct lanes_of {
+        using type = char;
+    };
+    template <std::size_t K>
+    struct lanes_of<K, true> {
+        using W = layer_t<groups[K].end - 1>;
+        using type = std::decay_t<decltype(std::declval<const W&>().lanes(
+            std::declval<const typename W::io&>(), std::size_t{0}))>;
+    };
+
     /// Group K's epilogue on a finished tile: z stored for backward, then per row
     /// (channel) the chain and the window in registers, and the group output stored.
-    /// Each thread has its own copy; the rows' ops are rebuilt only when the tile's
-    /// first row changes (the GEMM sweeps a row of tiles at a time).
+    /// Each thread has its own copy; the rows' ops and window math are rebuilt only
+    /// when the tile's first row changes (the GEMM sweeps a row of tiles at a time).
     template <std::size_t K>
     struct tile_epilogue {
         static constexpr group g = groups[K];
@@ -336,6 +348,7 @@ private:
         std::size_t windows; ///< per channel, window order only
         std::size_t row = std::size_t(-1);
         std::array<std::optional<chain_t<K>>, MR> ops{}; ///< the ops are not default-constructible
+        std::array<std::optional<typename lanes_of<K>::type>, MR> lanes{};
 
         template <class Batch>
         void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
@@ -348,20 +361,23 @@ private:
                 row = i0;
                 for (std::size_t i = 0; i < m; ++i)
                     ops[i].emplace(self->template chain_ops<K>(i0 + i));
+                if constexpr (tile_window<K>()) {
+                    const auto wio = self->template io<g.end - 1>();
+                    for (std::size_t i = 0; i < m; ++i)
+                        lanes[i].emplace(maso::get<g.end - 1>(self->layers_).lanes(wio, i0 + i));
+                }
             }
             for (std::size_t i = 0; i < MR; ++i)
                 for (std::size_t v = 0; v < NV; ++v)
                     acc[i][v] = kernels::chain_value(*ops[i < m ? i : 0], acc[i][v]);
             if constexpr (tile_window<K>()) {
                 // The tile is one group of W windows: batch r holds their member r.
-                auto& layer = maso::get<g.end - 1>(self->layers_);
-                const auto wio = self->template io<g.end - 1>();
                 const std::size_t w0 = j0 / (NV * W) * W, valid = std::min(W, windows - w0);
                 for (std::size_t i = 0; i < m; ++i) {
                     std::array<Batch, NV> v;
                     for (std::size_t r = 0; r < NV; ++r)
                         v[r] = acc[i][r];
-                    const Batch y = layer.lanes(wio, i0 + i).template forward<NV>(v);
+                    const Batch y = lanes[i]->template forward<NV>(v);
                     T* o = out + (i0 + i) * out_ld + w0;
                     if (valid == W) {
                         y.store_unaligned(o);
