@@ -403,3 +403,66 @@ BOOST_AUTO_TEST_CASE(threads_give_bitwise_identical_results) {
     check_threads<float>(h, patch_order::windows(3, 16), 13);
     check_threads<double>(h, patch_order::natural(), 13);
 }
+
+/// Z = W · cols with every panel packed (in_place = false) or, where patch_rows
+/// offers it, read in place by the micro-kernel: the same products in the same
+/// order, so bitwise equal — over maps whose rows hold whole batches (every panel
+/// in place), straddle them (some panels packed), and pooled rows of 16 and more
+/// windows (window order in place with AVX-512 float).
+template <class T>
+void check_in_place(const conv_geometry& g, patch_order o, std::size_t cout) {
+    using blocking = mk::detail::gemm_blocking<test_arch, T>;
+    using strided = mk::detail::strided<T>;
+    const std::size_t D = g.rows(), N = o.columns(g);
+    const conv_operands<T> in = random_operands<T>(g, o, cout);
+    std::vector<T> xp(mk::padded_size(g));
+    mk::pad_input(g, in.x.data(), xp.data());
+    std::vector<std::vector<T>> z(2, std::vector<T>(cout * N, std::numeric_limits<T>::quiet_NaN()));
+    for (bool in_place : {false, true})
+        mk::gemm<test_arch>(cout, N, D, strided{in.w.data(), D, 1},
+                            mk::patch_rows<T, blocking::NC>{g, o, xp.data(), in_place},
+                            z[in_place].data(), N, false);
+    BOOST_CHECK_MESSAGE(bitwise_equal(z[0], z[1]),
+                        "in place differs from packed: " << describe(g, o, cout));
+}
+
+BOOST_AUTO_TEST_CASE(panels_read_in_place_equal_packed_panels) {
+    using blocking = mk::detail::gemm_blocking<test_arch, float>;
+    constexpr std::size_t W = xsimd::batch<float, test_arch>::size, NR = blocking::NR;
+    // Which panels are read in place: stride 1, every batch on one output row.
+    auto in_place = [](const mk::patch_rows<float, blocking::NC>& b, std::size_t pc, std::size_t j0,
+                       std::size_t n) {
+        return b.direct<test_arch, blocking>(pc, j0, n).has_value();
+    };
+    const conv_geometry rows{3, 2, 8, 4 * W, 3, 1, 1};
+    const mk::patch_rows<float, blocking::NC> natural{rows, patch_order::natural(), nullptr};
+    BOOST_TEST(in_place(natural, 0, 0, NR));
+    BOOST_TEST(in_place(natural, 9, NR, NR));
+    BOOST_TEST(!in_place(natural, 0, 0, NR - 1)); // a last panel
+    const conv_geometry straddle{3, 2, 8, W + 3, 3, 1, 1};
+    const mk::patch_rows<float, blocking::NC> crossing{straddle, patch_order::natural(), nullptr};
+    BOOST_TEST(!in_place(crossing, 0, 0, NR));
+    const conv_geometry strided2{3, 2, 16, 8 * W, 3, 2, 1};
+    const mk::patch_rows<float, blocking::NC> stride2{strided2, patch_order::natural(), nullptr};
+    BOOST_TEST(!in_place(stride2, 0, 0, NR));
+    const mk::patch_rows<float, blocking::NC> windows{rows, patch_order::windows(2, 16), nullptr};
+    const bool pairs = std::is_base_of_v<xsimd::avx512f, test_arch>; // W = 16, NV = 4
+    BOOST_TEST(in_place(windows, 0, 0, NR) == pairs);
+
+    const conv_geometry shapes[] = {
+        {3, 2, 8, 32, 3, 1, 1},  // rows of 32: every panel in place
+        {5, 3, 6, 40, 3, 1, 1},  // rows of 40: batches straddle rows
+        {4, 2, 12, 64, 3, 1, 1}, // pooled rows of 32 windows
+        {3, 1, 10, 48, 5, 1, 2}, // 5×5
+        {2, 2, 9, 34, 3, 1, 0},  // valid: out 7×32
+        {2, 3, 10, 32, 1, 1, 0}, // 1×1
+        {3, 2, 16, 32, 3, 2, 1}, // stride 2: all packed
+        {40, 1, 4, 32, 3, 1, 1}, // 360 taps: k blocks
+    };
+    for (const conv_geometry& g : shapes)
+        for (patch_order o : orders_for(g))
+            for (std::size_t cout : {7, 13}) {
+                check_in_place<float>(g, o, cout);
+                check_in_place<double>(g, o, cout);
+            }
+}

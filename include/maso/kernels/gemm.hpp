@@ -61,6 +61,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <new>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -326,32 +327,53 @@ template <class Arch, std::size_t MR, std::size_t NV, class T>
             c[i * ldc + j] = tile[i * NR + j];
 }
 
-/// The MR×NR tile at (i0, j0) of C (+)= Σ_k a[i·ars + k·aks] · b[k·NR + j] over k < kc,
-/// for an A panel of MR rows in either layout (rows: ars = row stride, aks = 1;
-/// interleaved: ars = 1, aks = MR) and a packed, aligned B panel. m ≤ MR and n ≤ NR
-/// are the part of the tile inside C. With `add` the tile first takes C's partial
-/// sums; then `epi` (the last k block of a product with an epilogue) receives it in
-/// registers, or it is stored to c.
-template <class Arch, class Blocking, class T, class Epi>
-void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t ars, std::size_t aks,
-                  const T* __restrict b, T* c, std::size_t ldc, std::size_t m, std::size_t n,
-                  bool add, Epi* epi, std::size_t i0, std::size_t j0) {
+/// The B operand of one micro-kernel call as a packed, aligned panel: row k of the
+/// panel at b + k·NR. Other readers (kernels/implicit_conv.hpp) read B where it lies.
+/// A reader loads batch v of the current row, steps to the next row, and may put
+/// the finished tile's columns in the order its source promises (`finish`).
+template <class Arch, class Blocking, class T>
+struct packed_panel {
     using batch = xsimd::batch<T, Arch>;
-    constexpr std::size_t MR = Blocking::MR, NV = Blocking::NV, W = batch::size, NR = NV * W;
-    constexpr std::size_t line = 64 / sizeof(T), b_lines = (NR + line - 1) / line;
+    static constexpr std::size_t W = batch::size, NR = Blocking::NR;
+    const T* b;
+
+    [[gnu::always_inline]] void prefetch() const {
+        constexpr std::size_t line = 64 / sizeof(T), lines = (NR + line - 1) / line;
+        gemm_unroll<lines>(
+            [&](auto l) { __builtin_prefetch(b + Blocking::prefetch_b * NR + l * line, 0, 3); });
+    }
+    [[gnu::always_inline]] batch load(std::size_t v) const {
+        return batch::load_aligned(b + v * W);
+    }
+    [[gnu::always_inline]] void next() { b += NR; }
+    template <std::size_t MR, std::size_t NV>
+    [[gnu::always_inline]] void finish(batch (&)[MR][NV]) const {}
+};
+
+/// The MR×NR tile at (i0, j0) of C (+)= Σ_k a[i·ars + k·aks] · B[k][j] over k < kc,
+/// for an A panel of MR rows in either layout (rows: ars = row stride, aks = 1;
+/// interleaved: ars = 1, aks = MR) and B given by a reader (packed_panel, or a
+/// source read in place). m ≤ MR and n ≤ NR are the part of the tile inside C. With
+/// `add` the tile first takes C's partial sums; then `epi` (the last k block of a
+/// product with an epilogue) receives it in registers, or it is stored to c.
+template <class Arch, class Blocking, class T, class Reader, class Epi>
+void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t ars, std::size_t aks, Reader b,
+                  T* c, std::size_t ldc, std::size_t m, std::size_t n, bool add, Epi* epi,
+                  std::size_t i0, std::size_t j0) {
+    using batch = xsimd::batch<T, Arch>;
+    constexpr std::size_t MR = Blocking::MR, NV = Blocking::NV, W = batch::size;
     batch acc[MR][NV];
     gemm_unroll<MR>([&](auto i) { gemm_unroll<NV>([&](auto v) { acc[i][v] = batch(T(0)); }); });
     auto step = [&]() __attribute__((always_inline)) {
-        gemm_unroll<b_lines>(
-            [&](auto l) { __builtin_prefetch(b + Blocking::prefetch_b * NR + l * line, 0, 3); });
+        b.prefetch();
         batch bv[NV];
-        gemm_unroll<NV>([&](auto v) { bv[v] = batch::load_aligned(b + v * W); });
+        gemm_unroll<NV>([&](auto v) { bv[v] = b.load(v); });
         gemm_unroll<MR>([&](auto i) {
             const batch ai(a[i * ars]);
             gemm_unroll<NV>([&](auto v) { acc[i][v] = gemm_fma(ai, bv[v], acc[i][v]); });
         });
         a += aks;
-        b += NR;
+        b.next();
     };
     // The tile of C is needed once the kc steps are done. Its lines are fetched a
     // few steps before the end: early enough to hide a miss to L3 (where C of a
@@ -367,6 +389,7 @@ void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t ars, std::s
         });
     for (std::size_t k = body; k < kc; ++k)
         step();
+    b.finish(acc);
 
     if (add) add_tile<Arch>(acc, c, ldc, m, n);
     if constexpr (!std::is_same_v<Epi, no_epilogue>) {
@@ -437,6 +460,24 @@ struct matrix_b {
     }
 };
 
+/// A B source whose panels the micro-kernel may read in place: besides `pack`, it
+/// has `direct<Arch, Blocking>(pc, j0, n)`, which returns a reader of the kc×n panel
+/// at (pc, j0) — std::optional, empty where the panel has to be packed.
+template <class BSource, class Arch, class Blocking>
+concept has_in_place = requires(const BSource& b) {
+    b.template direct<Arch, Blocking>(std::size_t{}, std::size_t{}, std::size_t{});
+};
+template <class BSource, class Arch, class Blocking, class T>
+struct in_place_reader {
+    using type = packed_panel<Arch, Blocking, T>; // a placeholder: no panel is in place
+};
+template <class BSource, class Arch, class Blocking, class T>
+requires has_in_place<BSource, Arch, Blocking>
+struct in_place_reader<BSource, Arch, Blocking, T> {
+    using type = typename decltype(std::declval<const BSource&>().template direct<Arch, Blocking>(
+        std::size_t{}, std::size_t{}, std::size_t{}))::value_type;
+};
+
 /// Half-open index ranges of rows and columns of C.
 struct index_range {
     std::size_t begin, end;
@@ -460,7 +501,13 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
     const std::size_t n_cols = cols.end - cols.begin, n_rows = rows.end - rows.begin;
     if (n_rows == 0 || n_cols == 0) return;
 
-    const std::size_t kc_max = C ? balanced_block<Arch>(K, Blocking::KC, 1) : K;
+    // A source read in place has no packed B block to keep in L2, and with Cout
+    // rows a convolution's C is as large as its input: partial sums would write z
+    // and read it back K / KC − 1 times, so its k blocks are up to 4·KC deep (the A
+    // micro-panel, 6 rows of 864 taps for 96 channels of 3×3, still fits L1).
+    constexpr std::size_t kc_cap =
+        has_in_place<BSource, Arch, Blocking> ? 4 * Blocking::KC : Blocking::KC;
+    const std::size_t kc_max = C ? balanced_block<Arch>(K, kc_cap, 1) : K;
     // A whole-K block (no C) keeps the packed blocks within the workspace by
     // narrowing them instead: nc·kc ≤ KC·NC and mc·kc ≤ MC·KC.
     const std::size_t nc_cap = std::max(NR, b_size / kc_max / NR * NR);
@@ -480,7 +527,20 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
             const std::size_t kc = std::min(kc_max, K - pc);
             const bool add = accumulate || pc > 0;
             Epi* const tile_epi = pc + kc >= K ? epi : nullptr;
-            b.template pack<Arch, NR>(bp, pc, jc, kc, nc);
+            // Panels a B source can give the micro-kernel in place are not packed
+            // (`direct`, kernels/implicit_conv.hpp); the others are, where they would be.
+            using reader = typename in_place_reader<BSource, Arch, Blocking, T>::type;
+            std::optional<reader> in_place[Blocking::NC / NR];
+            if constexpr (has_in_place<BSource, Arch, Blocking>) {
+                for (std::size_t jr = 0; jr < nc; jr += NR) {
+                    const std::size_t n = std::min(NR, nc - jr);
+                    in_place[jr / NR] = b.template direct<Arch, Blocking>(pc, jc + jr, n);
+                    if (!in_place[jr / NR])
+                        b.template pack<Arch, NR>(bp + jr * kc, pc, jc + jr, kc, n);
+                }
+            } else {
+                b.template pack<Arch, NR>(bp, pc, jc, kc, nc);
+            }
             for (std::size_t ic = rows.begin; ic < rows.end; ic += mc_max) {
                 const std::size_t mc = std::min(mc_max, rows.end - ic);
                 if (!a_rows) // a.rs == 1
@@ -496,10 +556,20 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
                         panel = ap, ars = kc;
                     }
                     T* const c_row = C ? C + ir * ldc + jc : nullptr;
-                    for (std::size_t jr = 0; jr < nc; jr += NR)
-                        micro_kernel<Arch, Blocking>(
-                            kc, panel, ars, aks, bp + jr * kc, c_row ? c_row + jr : nullptr, ldc, m,
-                            std::min(NR, nc - jr), add, tile_epi, ir, jc + jr);
+                    for (std::size_t jr = 0; jr < nc; jr += NR) {
+                        T* const c_tile = c_row ? c_row + jr : nullptr;
+                        const std::size_t n = std::min(NR, nc - jr);
+                        if constexpr (has_in_place<BSource, Arch, Blocking>) {
+                            if (const auto& direct = in_place[jr / NR]) {
+                                micro_kernel<Arch, Blocking>(kc, panel, ars, aks, *direct, c_tile,
+                                                             ldc, m, n, add, tile_epi, ir, jc + jr);
+                                continue;
+                            }
+                        }
+                        micro_kernel<Arch, Blocking>(kc, panel, ars, aks,
+                                                     packed_panel<Arch, Blocking, T>{bp + jr * kc},
+                                                     c_tile, ldc, m, n, add, tile_epi, ir, jc + jr);
+                    }
                 }
             }
         }

@@ -40,6 +40,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 
 namespace maso::kernels {
@@ -318,13 +319,120 @@ template <class Arch, class T>
 
 } // namespace detail
 
+namespace detail {
+
+/// patch_rows's panels read in place by the GEMM's micro-kernel (kernels/gemm.hpp):
+/// row k of the panel is batch v at p + col[v], where p walks the padded input tap
+/// by tap — one column, then the next row at the K-th, the next channel at the K²-th.
+/// With `pairs`, the batches are two output rows of 2W pixels each ([row 0: W, W]
+/// [row 1: W, W]), and finish() deinterleaves them in registers into window order:
+/// batch r = member (r / 2, r % 2) of the W windows.
+template <class Arch, class Blocking, class T>
+struct patch_reader {
+    using batch = xsimd::batch<T, Arch>;
+    static constexpr std::size_t NV = Blocking::NV;
+    const T* p;
+    std::size_t kx, ky, K;
+    std::size_t row_step;     ///< from the end of a tap row to the next row's start
+    std::size_t channel_step; ///< from the end of K rows to the next channel's start
+    std::size_t col[NV];
+    bool pairs;
+
+    [[gnu::always_inline]] void prefetch() const {}
+    [[gnu::always_inline]] batch load(std::size_t v) const {
+        return batch::load_unaligned(p + col[v]);
+    }
+    [[gnu::always_inline]] void next() {
+        ++p;
+        if (++kx == K) {
+            kx = 0;
+            p += row_step;
+            if (++ky == K) ky = 0, p += channel_step;
+        }
+    }
+    template <std::size_t MR>
+    [[gnu::always_inline]] void finish(batch (&acc)[MR][NV]) const {
+#if defined(__AVX512F__)
+        if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float> &&
+                      NV == 4) {
+            if (!pairs) return;
+            const __m512i even =
+                _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+            const __m512i odd =
+                _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+            // Constant indices only: the accumulators must stay in registers.
+            gemm_unroll<MR>([&](auto i) {
+                gemm_unroll<2>([&](auto dy) {
+                    const __m512 l = acc[i][2 * dy], h = acc[i][2 * dy + 1];
+                    acc[i][2 * dy] = _mm512_permutex2var_ps(l, even, h);
+                    acc[i][2 * dy + 1] = _mm512_permutex2var_ps(l, odd, h);
+                });
+            });
+        }
+#else
+        (void)acc;
+#endif
+    }
+};
+
+} // namespace detail
+
 /// B of Z = W · cols: K = the Cin·K·K taps, N = the columns of `order`, read from
 /// xp = pad_input(x). MaxN bounds the block width nc (the GEMM's NC).
+///
+/// At stride 1 a panel whose every batch of W columns is W neighbouring pixels of
+/// one output row needs no packing: tap by tap, its batches are W neighbouring
+/// entries of one row of xp, which the micro-kernel loads in place (`direct`; the
+/// packing cost ≈ 10% of the product with Cout = 96, as each packed entry serves
+/// only Cout/MR micro-kernel calls). In natural order that is every panel when W
+/// divides the output width. In 2×2-window order with AVX-512 float (W windows per
+/// tile), a tile's windows are W neighbours in one pooled row: the micro-kernel
+/// loads the two output rows under them as they lie and deinterleaves the finished
+/// tile into window order (patch_reader::finish). `in_place = false` packs every
+/// panel (the tests compare both: the sums are the same, in the same order).
 template <class T, std::size_t MaxN>
 struct patch_rows {
     conv_geometry g;
     patch_order order;
     const T* xp;
+    bool in_place = true;
+
+    template <class Arch, class Blocking>
+    std::optional<detail::patch_reader<Arch, Blocking, T>> direct(std::size_t pc, std::size_t j0,
+                                                                  std::size_t n) const {
+        constexpr std::size_t W = xsimd::batch<T, Arch>::size, NV = Blocking::NV;
+        if (!in_place || g.stride != 1 || n != NV * W) return std::nullopt;
+        const std::size_t ho = g.out_height(), wo = g.out_width();
+        const std::size_t hp = g.height + 2 * g.pad, wp = g.width + 2 * g.pad;
+        detail::patch_reader<Arch, Blocking, T> r{};
+        if (order.is_natural()) {
+            for (std::size_t v = 0; v < NV; ++v) {
+                const std::size_t j = j0 + v * W, image = j / (ho * wo), q = j % (ho * wo);
+                const std::size_t oy = q / wo, ox = q % wo;
+                if (ox + W > wo) return std::nullopt;
+                r.col[v] = (image * hp + oy) * wp + ox;
+            }
+        } else {
+            constexpr bool lanes_fit =
+                std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float> && NV == 4;
+            if (!lanes_fit || order.window != 2 || order.lanes != W) return std::nullopt;
+            const std::size_t ph = ho / 2, pw = wo / 2, w0 = j0 / (NV * W) * W;
+            if (w0 + W > order.windows_of(g)) return std::nullopt;
+            const std::size_t image = w0 / (ph * pw), q = w0 % (ph * pw);
+            const std::size_t py = q / pw, px = q % pw;
+            if (px + W > pw) return std::nullopt;
+            const std::size_t first = (image * hp + 2 * py) * wp + 2 * px;
+            r.col[0] = first, r.col[1] = first + W, r.col[2] = first + wp,
+            r.col[3] = first + wp + W;
+            r.pairs = true;
+        }
+        const detail::tap_offsets tap(g, pc);
+        r.p = xp + *tap;
+        r.kx = tap.kx, r.ky = tap.ky, r.K = g.kernel;
+        r.row_step = wp - g.kernel;
+        r.channel_step = (tap.plane - g.kernel) * wp;
+        return r;
+    }
 
     template <class Arch, std::size_t NR>
     void pack(T* dst, std::size_t pc, std::size_t jc, std::size_t kc, std::size_t nc) const {
