@@ -1,7 +1,9 @@
 // Tests of include/maso/kernels/implicit_conv.hpp, built once per ISA: the three
 // products of a convolution with their operands gathered from x (patch_rows,
 // patch_columns) or scattered into dx (patch_scatter) against im2col / col2im
-// (kernels/im2col.hpp) and naive loops in double — in natural order and in window
+// (kernels/im2col.hpp) and naive loops in double — and, at stride 1, dx computed as
+// the convolution of the padded dZ with the flipped filters (pad_columns,
+// flip_filters, transposed_geometry) — in natural order and in window
 // orders windows(k, L), for random geometries (channels, batch, map, kernel,
 // stride, padding), every run length of the gathers, filter counts on and off the
 // tile height, taps across the K block of the product and columns across its N
@@ -99,6 +101,7 @@ std::vector<patch_order> orders_for(const conv_geometry& g) {
 template <class T>
 struct conv_results {
     std::vector<T> z, dw, dx;
+    std::vector<T> dx_conv; ///< stride 1: dx as the convolution of the padded dZ
 };
 
 template <class T>
@@ -144,6 +147,21 @@ conv_results<T> run_kernels(const conv_geometry& g, patch_order o, std::size_t c
                         std::lcm(blocking::MR, K * K));
     r.dx.assign(in.x.size(), std::numeric_limits<T>::quiet_NaN());
     mk::unpad_output(g, dxp.data(), r.dx.data());
+    if (g.stride == 1) {
+        // dx = the padded dZ convolved with the flipped filters. The padded dZ
+        // starts as NaN so that a pixel pad_columns leaves unwritten would show.
+        const conv_geometry t = mk::transposed_geometry(g, cout);
+        std::vector<T> dzp(mk::padded_size(t), std::numeric_limits<T>::quiet_NaN());
+        std::vector<T> flipped(cout * D);
+        mk::flip_filters(in.w.data(), cout, g.channels, K, flipped.data());
+        mk::pad_columns<test_arch>(g, o, cout, in.dz.data(), dzp.data());
+        const std::size_t pixels = in.x.size() / g.channels;
+        r.dx_conv.assign(in.x.size(), std::numeric_limits<T>::quiet_NaN());
+        mk::gemm<test_arch>(g.channels, pixels, cout * K * K,
+                            strided{flipped.data(), cout * K * K, 1},
+                            mk::patch_rows<T, blocking::NC>{t, patch_order::natural(), dzp.data()},
+                            r.dx_conv.data(), pixels, false);
+    }
     return r;
 }
 
@@ -234,6 +252,10 @@ void check_against_reference(const conv_geometry& g, patch_order o, std::size_t 
     mk::col2im(g, dcols.data(), dx.data());
     mk::col2im(g, dcols_abs.data(), dx_scale.data());
     check_result<T>("dx = col2im(WT·dZ) (patch_scatter)", where, out.dx, dx, dx_scale);
+    BOOST_REQUIRE_EQUAL(out.dx_conv.empty(), g.stride != 1);
+    if (g.stride == 1)
+        check_result<T>("dx = padded dZ (*) flipped W (pad_columns, patch_rows)", where,
+                        out.dx_conv, dx, dx_scale);
 }
 
 template <class T>
@@ -283,6 +305,8 @@ void check_threads(const conv_geometry& g, patch_order o, std::size_t cout) {
         BOOST_CHECK_MESSAGE(bitwise_equal(one.z, many.z), "Z differs from 1 thread: " << where);
         BOOST_CHECK_MESSAGE(bitwise_equal(one.dw, many.dw), "dW differs from 1 thread: " << where);
         BOOST_CHECK_MESSAGE(bitwise_equal(one.dx, many.dx), "dx differs from 1 thread: " << where);
+        BOOST_CHECK_MESSAGE(bitwise_equal(one.dx_conv, many.dx_conv),
+                            "dx (by convolution) differs from 1 thread: " << where);
     }
 }
 

@@ -123,8 +123,13 @@ BOOST_AUTO_TEST_CASE(parameters_and_initialization) {
     const L layer{conv2d<5, 3>()};
     BOOST_TEST(layer.parameter_count() == 5u * 18 + 5);
     BOOST_TEST(layer.state_size(3) == 0u);
-    // Implicit GEMM: cols is never stored, only x padded by 1 (2 channels × 3 images × 6×6).
-    BOOST_TEST(layer.scratch_size(3) == 2u * 3 * 6 * 6);
+    // Implicit GEMM: cols is never stored, only x padded by 1 (2 channels × 3 images ×
+    // 6×6) and, for backward at stride 1, dz padded by K − 1 − P = 1 (5 filters × 3
+    // images × 6×6) followed by the flipped filters (2 × 5 × 9): the larger of the two.
+    BOOST_TEST(layer.scratch_size(3) == 5u * 3 * 6 * 6 + 2 * 5 * 9);
+    // At stride 2 only x's copy.
+    BOOST_TEST((conv2d_node<5, 3, 2>::layer<shape<2, 4, 4>, double>{{}}.scratch_size(3) ==
+                2u * 3 * 6 * 6));
     BOOST_TEST((conv2d_node<5, 3, 1, padding::same, false>::layer<shape<2, 4, 4>, double>{{}}
                     .parameter_count() == 5u * 18));
     std::vector<double> p(layer.parameter_count(), 7.0);

@@ -11,9 +11,11 @@
 // conv matrix are what the orthogonality constraints see). With cols = im2col(x)
 // (kernels/im2col.hpp),
 //   Z = W · cols + b,   dW += dZ · colsᵀ,   db += Σ dZ,   dx = col2im(Wᵀ · dZ),
-// three GEMMs whose cols operand is gathered from x into the packed panels and
-// whose dcols is added into dx tile by tile (kernels/implicit_conv.hpp): neither
-// is ever stored. As a contraction it heads a fused group: the planner runs
+// three GEMMs whose cols operand is gathered from x into the packed panels (or read
+// in place) and whose dcols is added into dx tile by tile (kernels/implicit_conv.hpp):
+// neither is ever stored. At stride 1 dx is computed instead as the convolution of
+// dZ (padded by K − 1 − P) with the transposed, flipped filters, whose operand is
+// read in place as the forward's is. As a contraction it heads a fused group: the planner runs
 // forward_affine with its epilogue (bias, units, pooling on the register tiles),
 // choosing the order of Z's columns so that pooling windows fall inside tiles.
 #pragma once
@@ -78,9 +80,14 @@ struct conv2d_node {
         explicit layer(const conv2d_node&) {}
         std::size_t parameter_count() const { return Cout * D + (Bias ? Cout : 0); }
         std::size_t state_size(std::size_t) const { return 0; }
-        /// The zero-padded copy of x the packers read (none without padding).
+        /// The zero-padded copy of x the packers read (none without padding); at
+        /// stride 1, backward's padded dz and flipped filters after it.
         std::size_t scratch_size(std::size_t batch) const {
-            return pad == 0 ? 0 : kernels::padded_size(geometry(batch));
+            const std::size_t x = pad == 0 ? 0 : kernels::padded_size(geometry(batch));
+            if constexpr (dx_by_convolution)
+                return std::max(x, kernels::padded_size(transposed(batch)) + Cin * Cout * K * K);
+            else
+                return x;
         }
 
         void initialize(std::span<T> params, init_context& ctx) const {
@@ -125,6 +132,23 @@ struct conv2d_node {
                                     kernels::patch_columns<T, blocking::KC>{g, order, padded(io)},
                                     io.grads.data(), D, true);
             if (!io.dx.data) return;
+            if constexpr (dx_by_convolution) {
+                // dx = the convolution of dz padded by K − 1 − P with the transposed,
+                // flipped filters (kernels/implicit_conv.hpp), read in place like the
+                // forward: no dcols tile is scattered. Scratch held x's padded copy,
+                // dead once dW is done.
+                const kernels::conv_geometry t = transposed(io.x.batch);
+                T* const dzp = io.scratch.data();
+                T* const flipped = dzp + kernels::padded_size(t);
+                kernels::flip_filters(io.params.data(), Cout, Cin, K, flipped);
+                kernels::pad_columns<arch>(g, order, Cout, io.dy.data, dzp);
+                const std::size_t pixels = io.x.batch * In::plane;
+                kernels::gemm<arch>(Cin, pixels, Cout * K * K,
+                                    kernels::detail::strided<T>{flipped, Cout * K * K, 1},
+                                    kernels::patch_rows<T, blocking::NC>{t, {}, dzp}, io.dx.data,
+                                    pixels, false);
+                return;
+            }
             const kernels::detail::strided<T> wt{io.params.data(), 1, D};
             const kernels::detail::matrix_b<T> dzb{{io.dy.data, n, 1}};
             if (cols_are_x && order.is_natural()) {
@@ -178,6 +202,11 @@ struct conv2d_node {
         static constexpr std::size_t pixels(std::size_t batch) { return batch * output::plane; }
         static constexpr kernels::conv_geometry geometry(std::size_t batch) {
             return {Cin, batch, In::height, In::width, K, Stride, pad};
+        }
+        /// Backward computes dx as a convolution at stride 1 (a 1×1 one reads dz as is).
+        static constexpr bool dx_by_convolution = Stride == 1 && !cols_are_x;
+        static constexpr kernels::conv_geometry transposed(std::size_t batch) {
+            return kernels::transposed_geometry(geometry(batch), Cout);
         }
         /// x as the packers read it: padded into scratch, or x itself without padding.
         /// Backward pads again rather than keeping it: scratch is shared by the layers.
