@@ -321,6 +321,25 @@ template <class Arch, class T>
 
 namespace detail {
 
+/// The first pixel of a group of 2×2 windows, `lanes` of them, that are neighbours
+/// in one pooled row: the group spans output rows oy, oy + 1 and columns ox to
+/// ox + 2·lanes − 1 of `image`.
+struct pair_rows {
+    std::size_t image, oy, ox;
+};
+/// Group `group` of window order o (windows(2, lanes)) as pair_rows, or nothing when
+/// its windows run past a pooled row or past the last window.
+inline std::optional<pair_rows> pair_rows_of(const conv_geometry& g, patch_order o,
+                                             std::size_t group, std::size_t lanes) {
+    if (o.window != 2 || o.lanes != lanes) return std::nullopt;
+    const std::size_t ph = g.out_height() / 2, pw = g.out_width() / 2, w0 = group * lanes;
+    if (w0 + lanes > o.windows_of(g)) return std::nullopt;
+    const std::size_t image = w0 / (ph * pw), q = w0 % (ph * pw);
+    const std::size_t py = q / pw, px = q % pw;
+    if (px + lanes > pw) return std::nullopt;
+    return pair_rows{image, 2 * py, 2 * px};
+}
+
 /// patch_rows's panels read in place by the GEMM's micro-kernel (kernels/gemm.hpp):
 /// row k of the panel is batch v at p + col[v], where p walks the padded input tap
 /// by tap — one column, then the next row at the K-th, the next channel at the K²-th.
@@ -415,13 +434,10 @@ struct patch_rows {
         } else {
             constexpr bool lanes_fit =
                 std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float> && NV == 4;
-            if (!lanes_fit || order.window != 2 || order.lanes != W) return std::nullopt;
-            const std::size_t ph = ho / 2, pw = wo / 2, w0 = j0 / (NV * W) * W;
-            if (w0 + W > order.windows_of(g)) return std::nullopt;
-            const std::size_t image = w0 / (ph * pw), q = w0 % (ph * pw);
-            const std::size_t py = q / pw, px = q % pw;
-            if (px + W > pw) return std::nullopt;
-            const std::size_t first = (image * hp + 2 * py) * wp + 2 * px;
+            if (!lanes_fit) return std::nullopt;
+            const auto at = detail::pair_rows_of(g, order, j0 / (NV * W), W);
+            if (!at) return std::nullopt;
+            const std::size_t first = (at->image * hp + at->oy) * wp + at->ox;
             r.col[0] = first, r.col[1] = first + W, r.col[2] = first + wp,
             r.col[3] = first + wp + W;
             r.pairs = true;
@@ -597,6 +613,31 @@ void pad_columns(const conv_geometry& g, patch_order o, std::size_t filters, con
         constexpr std::size_t chunk = 64;
         detail::patch_run runs[chunk];
         for (std::size_t j0 = 0; j0 < n; j0 += chunk) {
+#if defined(__AVX512F__)
+            if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>) {
+                // A group of 16 windows in one pooled row: its four members, batches
+                // of 16, interleave in pairs into the two output rows under them.
+                if (const auto at = detail::pair_rows_of(g, o, j0 / chunk, 16)) {
+                    const __m512i lo =
+                        _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+                    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26,
+                                                        10, 25, 9, 24, 8);
+                    const std::size_t first =
+                        (at->image * hp + t.pad + at->oy) * wp + t.pad + at->ox;
+                    for (std::size_t f = f0; f < f1; ++f) {
+                        const float* m = dz + f * n + j0;
+                        float* row = dzp + f * plane + first;
+                        for (std::size_t dy = 0; dy < 2; ++dy, row += wp) {
+                            const __m512 a = _mm512_loadu_ps(m + 32 * dy);
+                            const __m512 b = _mm512_loadu_ps(m + 32 * dy + 16);
+                            _mm512_storeu_ps(row, _mm512_permutex2var_ps(a, lo, b));
+                            _mm512_storeu_ps(row + 16, _mm512_permutex2var_ps(a, hi, b));
+                        }
+                    }
+                    continue;
+                }
+            }
+#endif
             const std::size_t count = detail::patch_runs(g, o, j0, std::min(chunk, n - j0), runs);
             for (std::size_t f = f0; f < f1; ++f)
                 for (std::size_t r = 0; r < count; ++r) {
