@@ -340,6 +340,38 @@ inline std::optional<pair_rows> pair_rows_of(const conv_geometry& g, patch_order
     return pair_rows{image, 2 * py, 2 * px};
 }
 
+#if defined(__AVX512F__)
+/// r[i][j] ← r[j][i] for 16 rows of 16 floats: 2×2 blocks of pairs (unpack ps), of
+/// 4×4 (unpack pd), then the 128-bit blocks across rows in two shuffles. After the
+/// second stage, u[4g + s] holds in its block q column 4q + s of rows 4g … 4g + 3.
+[[gnu::always_inline]] inline void transpose_16x16(__m512 (&r)[16]) {
+    __m512 t[16];
+    for (std::size_t i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    __m512 u[16];
+    for (std::size_t g = 0; g < 4; ++g) {
+        const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (std::size_t s = 0; s < 4; ++s) {
+        const __m512 p0 = _mm512_shuffle_f32x4(u[s], u[4 + s], 0x44);
+        const __m512 p1 = _mm512_shuffle_f32x4(u[s], u[4 + s], 0xee);
+        const __m512 q0 = _mm512_shuffle_f32x4(u[8 + s], u[12 + s], 0x44);
+        const __m512 q1 = _mm512_shuffle_f32x4(u[8 + s], u[12 + s], 0xee);
+        r[s] = _mm512_shuffle_f32x4(p0, q0, 0x88);
+        r[4 + s] = _mm512_shuffle_f32x4(p0, q0, 0xdd);
+        r[8 + s] = _mm512_shuffle_f32x4(p1, q1, 0x88);
+        r[12 + s] = _mm512_shuffle_f32x4(p1, q1, 0xdd);
+    }
+}
+#endif
+
 /// patch_rows's panels read in place by the GEMM's micro-kernel (kernels/gemm.hpp):
 /// row k of the panel is batch v at p + col[v], where p walks the padded input tap
 /// by tap — one column, then the next row at the K-th, the next channel at the K²-th.
@@ -552,7 +584,11 @@ private:
             for (std::size_t r = 0; r < count; ++r) {
                 const detail::padded_run& u = runs[r];
                 float* row = dst + u.dst; // u.dst = k·NR
-                for (std::size_t i = 0; i < u.count; ++i, row += NR) {
+                std::size_t i = 0;
+                if (!u.padding && stride <= 2)
+                    for (; i + 16 <= u.count; i += 16, row += 16 * NR)
+                        transpose_block<NR>(row, offsets, taps, u.src + i * stride, stride);
+                for (; i < u.count; ++i, row += NR) {
                     const __m512i at =
                         _mm512_set1_epi32(static_cast<std::int32_t>(u.src + i * stride));
                     for (std::size_t v = 0; v < V; ++v)
@@ -564,6 +600,37 @@ private:
                 }
             }
         }
+    }
+
+    /// 16 columns of a run at once, their input entries xp[offset(j) + src + i·stride],
+    /// i < 16: per batch of 16 taps, 16 loads along the run (stride 2: two loads and
+    /// the even lanes) and a 16×16 transpose in registers into 16 panel rows — about
+    /// half the time of 16 gathers. Taps past `taps` are 0.
+    template <std::size_t NR>
+    void transpose_block(float* row, const std::int32_t* offsets, std::size_t taps, std::size_t src,
+                         std::size_t stride) const {
+        const __m512i even =
+            _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        for (std::size_t v = 0; v < NR / 16 && 16 * v < taps; ++v) {
+            __m512 r[16];
+            for (std::size_t j = 0; j < 16; ++j) {
+                if (16 * v + j >= taps) {
+                    r[j] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float* p = xp + offsets[16 * v + j] + src;
+                // The 32nd entry at stride 2 lies past the run: never read.
+                r[j] = stride == 1 ? _mm512_loadu_ps(p)
+                                   : _mm512_permutex2var_ps(_mm512_loadu_ps(p), even,
+                                                            _mm512_maskz_loadu_ps(0x7fff, p + 16));
+            }
+            detail::transpose_16x16(r);
+            for (std::size_t i = 0; i < 16; ++i)
+                _mm512_store_ps(row + i * NR + 16 * v, r[i]);
+        }
+        for (std::size_t v = (taps + 15) / 16; v < NR / 16; ++v) // whole batches past the taps
+            for (std::size_t i = 0; i < 16; ++i)
+                _mm512_store_ps(row + i * NR + 16 * v, _mm512_setzero_ps());
     }
 #endif
 };
