@@ -31,6 +31,13 @@
 // a tile that sticks out of C goes through a small temporary, of which only the
 // part inside C is stored.
 //
+// B read in place. A source may also offer panels the micro-kernel can read where
+// they lie (`direct`, see has_in_place): a convolution's patches at stride 1 are
+// rows of its padded input at a fixed offset per tap (kernels/implicit_conv.hpp),
+// so packing them — a copy that each of only Cout/MR micro-kernel calls then reads —
+// is skipped. The micro-kernel takes its B rows from a reader (packed_panel or the
+// source's), which may also reorder the finished tile's columns in registers.
+//
 // Workspace: the packed blocks live in one thread_local buffer per (Arch, T),
 // allocated by the first product on each thread for the largest blocks of any
 // product (KC·NC + MC·KC elements: 608 KiB for float, 704 KiB for double) and never
