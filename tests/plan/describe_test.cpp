@@ -13,7 +13,7 @@ const auto net = input<2, 4, 4>() >> conv2d<3, 3>() >> beta_vq<relu>(0.9f) >> ma
 BOOST_AUTO_TEST_CASE(fused_plan) {
     const std::string d = describe(net);
     BOOST_TEST_MESSAGE(d);
-    BOOST_CHECK(d.find("plan (fuse::all): input<2, 4, 4>, 4 kernels") != std::string::npos);
+    BOOST_CHECK(d.find("plan (fuse::all): input<2, 4, 4>, 3 kernels") != std::string::npos);
     BOOST_CHECK(d.find("kernel 0: conv2d<3, 3, stride 1, same> → beta_vq<relu>(β = 0.9) → "
                        "maxpool<2>   [2×4×4 → 3×2×2]") != std::string::npos);
     // Kernel 0 pools on the GEMM's register tiles where a tile holds whole 2×2 windows
@@ -28,7 +28,15 @@ BOOST_AUTO_TEST_CASE(fused_plan) {
                            "each plane") != std::string::npos);
     BOOST_CHECK(tiles.chain == tiles.window); // a window that does not fit keeps the chain off
     BOOST_CHECK(d.find("batch-norm correction") != std::string::npos);
-    BOOST_CHECK(d.find("kernel 2: global_avgpool") != std::string::npos);
+    // Kernel 1 gathers its batch statistics on the tiles in training; the global pooling
+    // joins the batch-norm group but not the tiles.
+    BOOST_CHECK(d.find("kernel 1: conv2d<4, 1, stride 1, same, no bias> → batch_norm(momentum = "
+                       "0.1, eps = 1e-05) → hard_vq<relu> → global_avgpool") != std::string::npos);
+    BOOST_CHECK(d.find("in training, z = W·x (GEMM), and on each finished register tile: z stored "
+                       "and its batch statistics gathered; then one pass over z: batch-norm "
+                       "apply, hard_vq<relu>, then global_avgpool on each plane") !=
+                std::string::npos);
+    BOOST_CHECK(d.find("kernel 2: softmax_cross_entropy") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(tiles_on_the_register_tiles) {
@@ -38,9 +46,28 @@ BOOST_AUTO_TEST_CASE(tiles_on_the_register_tiles) {
     static_assert(plan::tiles<std::decay_t<decltype(units)>, fuse::all_t, 0>().chain);
     BOOST_CHECK(describe(units).find("z = W·x (GEMM), and on each finished register tile: bias, "
                                      "beta_vq<relu>(β = 0.9)") != std::string::npos);
-    // Not with fuse::none, nor with a batch norm (its statistics need all of z first).
+    // Not with fuse::none, nor with a window the tiles cannot hold.
     static_assert(!plan::tiles<std::decay_t<decltype(units)>, fuse::none_t, 0>().chain);
     static_assert(!plan::tiles<std::decay_t<decltype(net)>, fuse::all_t, 1>().chain);
+}
+
+BOOST_AUTO_TEST_CASE(batch_norm_on_the_register_tiles) {
+    // With a batch norm the chain joins the tiles in evaluation, and in training the
+    // tiles gather the batch statistics before one pass applies the chain.
+    const auto normed = input<2, 4, 4>() >> conv2d<3, 3>() >> batch_norm() >> beta_vq<relu>(0.9f) >>
+                        flatten() >> softmax_cross_entropy();
+    constexpr plan::tile_plan t = plan::tiles<std::decay_t<decltype(normed)>, fuse::all_t, 0>();
+    static_assert(t.chain && t.statistics && !t.window);
+    const std::string d = describe(normed);
+    BOOST_TEST_MESSAGE(d);
+    BOOST_CHECK(d.find("forward:  in training, z = W·x (GEMM), and on each finished register "
+                       "tile: z += bias, z stored and its batch statistics gathered; then one "
+                       "pass over z: batch-norm apply, beta_vq<relu>(β = 0.9)\n") !=
+                std::string::npos);
+    BOOST_CHECK(d.find("in evaluation (the running statistics), z = W·x (GEMM), and on each "
+                       "finished register tile: z += bias, batch-norm apply, beta_vq<relu>(β = "
+                       "0.9)\n") != std::string::npos);
+    BOOST_CHECK(d.find("batch-norm correction; bias gradient") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(unfused_plan) {

@@ -1,8 +1,10 @@
 // Tests of include/maso/plan/lower.hpp, built once per ISA: the program keeps the
 // buffers the plan says; the tile epilogue (bias → units → 2×2 pooling on the GEMM's
 // register tiles, which pools only when k² equals the SIMD batches per tile, i.e. on
-// AVX-512) computes what the unfused program computes, forward and backward; and the
-// threaded passes give bitwise the same results at every thread count.
+// AVX-512) computes what the unfused program computes, forward and backward; so do
+// batch-norm groups, whose tiles gather the batch statistics in training and run the
+// whole chain in evaluation; and the threaded passes give bitwise the same results
+// at every thread count.
 #define BOOST_TEST_MODULE plan.lower
 #include <maso/maso.hpp>
 
@@ -21,9 +23,9 @@ const auto net = input<2, 4, 4>() >> conv2d<3, 3>() >> beta_vq<relu>(0.9f) >> ma
 
 BOOST_AUTO_TEST_CASE(the_program_keeps_what_the_plan_says) {
     using P = plan::program<std::decay_t<decltype(net)>, fuse::all_t, float>;
-    // input, conv z, pooled output, conv z, unit output, pooled, loss output
+    // input, conv z, pooled output, conv z, pooled (the batch-norm kernel's output), loss
     static_assert(P::memory_plan::materialized ==
-                  std::array<bool, 9>{true, true, false, true, true, false, true, true, true});
+                  std::array<bool, 9>{true, true, false, true, true, false, false, true, true});
     P p(net, 2);
     BOOST_CHECK_EQUAL(p.value<1>().size(), 3u * 16 * 2);
     BOOST_CHECK_EQUAL(p.parameters<1>().size(), 3u * 2 * 9 + 3);
@@ -215,6 +217,106 @@ BOOST_AUTO_TEST_CASE(pooling_runs_in_the_tiles_on_avx512) {
 
 namespace {
 
+/// Fused (batch-norm group on the tiles) against unfused, in float: two training
+/// steps, then an evaluation forward and backward. After each forward the outputs and
+/// the batch norm's state — running mean and variance, and the μ and 1/σ the forward
+/// applied — agree to float rounding, after each backward the gradients. Then one
+/// training forward on inputs at 40 ± 1.5 (valid padding: no border pixels near 0),
+/// where every channel's mean is some 50 times its spread: a Σz² − (Σz)²/M variance
+/// in float would lose three digits and fail the check of the running variance.
+template <class Net>
+void check_batch_norm_group(const Net& n, std::size_t batch) {
+    constexpr std::size_t bn = 2; // input, conv2d, batch_norm
+    using A = model<Net, fuse::all_t, float>;
+    using B = model<Net, fuse::none_t, float>;
+    constexpr std::size_t C = A::program_type::template layer_t<bn>::C;
+    using In = typename A::input_shape;
+    using Out = typename A::output_shape;
+    // |u − v| ≤ rel·|v| or ≤ floor·max|v|: entries that cancel (a mean near 0, a
+    // gradient crossing 0) differ by the rounding of the terms behind them.
+    auto close = [](std::span<const float> u, std::span<const float> v, double rel, double floor) {
+        BOOST_REQUIRE_EQUAL(u.size(), v.size());
+        double vmax = 0;
+        for (float e : v)
+            vmax = std::max(vmax, double(std::fabs(e)));
+        for (std::size_t i = 0; i < u.size(); ++i)
+            BOOST_TEST_CONTEXT("entry " << i)
+        MASO_CHECK_CLOSE(u[i], v[i], rel, floor / rel * vmax);
+    };
+    // The flag, running mean and variance, μ and 1/σ (the last backward's sums follow:
+    // they cancel to rounding, and the gradients check them).
+    auto statistics = [](auto& m) { return m.program().template state<bn>().first(1 + 4 * C); };
+    {
+        A a(n, batch, {.seed = 7});
+        B b(n, batch, {.seed = 7});
+        const auto x = maso_test::uniform_vector<float>(In::size * batch, -1.5, 1.5);
+        const auto w = maso_test::uniform_vector<float>(Out::size * batch, -1, 1);
+        for (mode m : {mode::training, mode::training, mode::evaluation})
+            BOOST_TEST_CONTEXT((m == mode::training ? "training" : "evaluation")) {
+                a.set_mode(m);
+                b.set_mode(m);
+                a.zero_gradients();
+                b.zero_gradients();
+                a.forward(x);
+                b.forward(x);
+                const auto ya = a.output(), yb = b.output();
+                BOOST_TEST_CONTEXT("output")
+                close({ya.data, ya.size()}, {yb.data, yb.size()}, 1e-5, 1e-6);
+                BOOST_TEST_CONTEXT("batch-norm state")
+                close(statistics(a), statistics(b), 1e-6, 1e-6);
+                a.backward(w);
+                b.backward(w);
+                BOOST_TEST_CONTEXT("gradients") close(a.gradients(), b.gradients(), 1e-5, 1e-6);
+            }
+    }
+    A a(n, batch, {.seed = 7});
+    B b(n, batch, {.seed = 7});
+    const auto x = maso_test::uniform_vector<float>(In::size * batch, 38.5, 41.5);
+    a.forward(x);
+    b.forward(x);
+    BOOST_TEST_CONTEXT("offset input, batch-norm state")
+    close(statistics(a), statistics(b), 1e-6, 1e-6);
+    // The running variance and 1/σ on their own, relative to themselves.
+    BOOST_TEST_CONTEXT("offset input, running variance")
+    close(statistics(a).subspan(1 + C, C), statistics(b).subspan(1 + C, C), 1e-5, 0);
+    BOOST_TEST_CONTEXT("offset input, 1/σ")
+    close(statistics(a).subspan(1 + 3 * C, C), statistics(b).subspan(1 + 3 * C, C), 1e-5, 0);
+}
+
+} // namespace
+
+// conv → batch norm → units (→ 2×2 window): 7 channels leave a partial 6-row tile;
+// at batch 1 and 3 the 6×6 maps give 36 and 108 columns per channel (a partial tile
+// of z on every ISA) and 9 and 27 windows (a partial group of windows).
+BOOST_AUTO_TEST_CASE(batch_norm_groups_on_the_tiles) {
+    const auto maxpooled = input<3, 8, 8>() >> conv2d<7, 3, 1, padding::valid>() >> batch_norm() >>
+                           beta_vq<relu>(learnable(0.6f)) >> maxpool<2>();
+    const auto softpooled = input<2, 8, 8>() >> conv2d<7, 3, 1, padding::valid, false>() >>
+                            batch_norm() >> beta_vq<relu>(learnable_per_channel(0.6f)) >>
+                            softpool<2>(learnable(0.7f));
+    const auto units = input<3, 8, 8>() >> conv2d<7, 3, 1, padding::valid>() >> batch_norm() >>
+                       beta_vq<leaky_relu>(learnable_per_channel(0.5f), leaky_relu{0.1});
+    using M = std::decay_t<decltype(maxpooled)>;
+    static_assert(plan::groups_v<M, fuse::all_t>.size() == 1); // the window joins the group
+    constexpr plan::tile_plan t = plan::tiles<M, fuse::all_t, 0, float, maso_test::test_arch>();
+    static_assert(t.statistics && t.chain == pools_in_tiles<float> && t.window == t.chain);
+    static_assert(plan::tiles<std::decay_t<decltype(units)>, fuse::all_t, 0>().chain);
+    for (std::size_t b : {1, 3})
+        BOOST_TEST_CONTEXT("batch " << b) {
+            BOOST_TEST_CONTEXT("maxpool") {
+                maso_test::expect_gradients(maxpooled, {.batch = b});
+                check_batch_norm_group(maxpooled, b);
+            }
+            BOOST_TEST_CONTEXT("softpool") {
+                maso_test::expect_gradients(softpooled, {.batch = b});
+                check_batch_norm_group(softpooled, b);
+            }
+            BOOST_TEST_CONTEXT("units") check_batch_norm_group(units, b);
+        }
+}
+
+namespace {
+
 struct thread_count_guard {
     std::size_t saved = num_threads();
     ~thread_count_guard() { set_num_threads(saved); }
@@ -228,7 +330,7 @@ void check_threads_bitwise(const Net& n) {
     const std::vector<int> labels{1, 4, 7, 2};
     struct result {
         T loss;
-        std::vector<T> out, grads, dx;
+        std::vector<T> out, grads, dx, state, eval_out;
     };
     auto run = [&](std::size_t threads) {
         set_num_threads(threads);
@@ -242,6 +344,10 @@ void check_threads_bitwise(const Net& n) {
         r.out.assign(o.data, o.data + o.size());
         r.grads.assign(m.gradients().begin(), m.gradients().end());
         r.dx.assign(dx.data, dx.data + dx.size());
+        r.state.assign(m.program().state().begin(), m.program().state().end());
+        m.set_mode(mode::evaluation); // a batch norm then runs its whole chain on the tiles
+        m.forward(x, labels);
+        r.eval_out.assign(m.output().data, m.output().data + m.output().size());
         return r;
     };
     thread_count_guard guard;
@@ -254,6 +360,8 @@ void check_threads_bitwise(const Net& n) {
             BOOST_CHECK(r.out == one.out);
             BOOST_CHECK(r.grads == one.grads);
             BOOST_CHECK(r.dx == one.dx);
+            BOOST_CHECK(r.state == one.state); // batch statistics gathered on the tiles
+            BOOST_CHECK(r.eval_out == one.eval_out);
             for (std::size_t i = 0; i < r.grads.size(); ++i)
                 if (r.grads[i] != one.grads[i]) {
                     BOOST_TEST_MESSAGE("first differing parameter gradient " << i);
@@ -279,4 +387,9 @@ BOOST_AUTO_TEST_CASE(threads_give_bitwise_equal_results) {
                        beta_vq<relu>(learnable_per_channel(0.6f)) >> global_avgpool() >>
                        softmax_cross_entropy();
     BOOST_TEST_CONTEXT("units") check_threads_bitwise<float>(units);
+    // A batch-norm group: its statistics from tiles split across the threads.
+    const auto normed = input<8, 16, 16>() >> conv2d<16, 3>() >> batch_norm() >>
+                        beta_vq<relu>(learnable(0.6f)) >> maxpool<2>() >> flatten() >>
+                        dense<10>() >> softmax_cross_entropy();
+    BOOST_TEST_CONTEXT("batch norm") check_threads_bitwise<float>(normed);
 }

@@ -139,26 +139,11 @@ struct batch_norm_node : keeps_shape {
         /// μ_c and s_c of io.x into the state: the batch's in training (updating the
         /// running statistics), the running ones in evaluation.
         void statistics(const io& io) const {
-            const std::span<T> st = io.state;
-            const std::size_t m = io.x.batch * In::plane;
             if (io.phase == mode::evaluation) {
-                for (std::size_t c = 0; c < C; ++c) {
-                    st[mean_at + c] = running_mean(st, c);
-                    st[inv_std_at + c] = T(1) / std::sqrt(running_var(st, c) + eps);
-                }
+                running_statistics(io);
                 return;
             }
-            if (m < 2)
-                throw value_error("maso: batch_norm in training needs at least 2 values per "
-                                  "channel (batch · H · W = " +
-                                  std::to_string(m) + "); use evaluation mode for one value");
-            if (st[running_set_at] == T(0)) {
-                for (std::size_t c = 0; c < C; ++c) {
-                    st[running_mean_at + c] = T(0);
-                    st[running_var_at + c] = T(1);
-                }
-                st[running_set_at] = T(1);
-            }
+            const std::size_t m = begin_batch(io);
             // Channels on the pool's threads: each writes only its own entries.
             parallel_for(C, [&](std::size_t c0, std::size_t c1, std::size_t) {
                 for (std::size_t c = c0; c < c1; ++c) {
@@ -175,16 +160,55 @@ struct batch_norm_node : keeps_shape {
                         const double d = double(x[i]) - mu;
                         ss += d * d;
                     }
-                    const T var = T(ss / double(m));
-                    const T unbiased = T(ss / double(m - 1));
-                    st[mean_at + c] = T(mu);
-                    st[inv_std_at + c] = T(1) / std::sqrt(var + eps);
-                    st[running_mean_at + c] =
-                        (T(1) - momentum) * st[running_mean_at + c] + momentum * T(mu);
-                    st[running_var_at + c] =
-                        (T(1) - momentum) * st[running_var_at + c] + momentum * unbiased;
+                    batch_statistics(io, c, mu, ss, m);
                 }
             });
+        }
+
+        /// Evaluation: μ_c and s_c of the running statistics into the state, for op().
+        void running_statistics(const io& io) const {
+            const std::span<T> st = io.state;
+            for (std::size_t c = 0; c < C; ++c) {
+                st[mean_at + c] = running_mean(st, c);
+                st[inv_std_at + c] = T(1) / std::sqrt(running_var(st, c) + eps);
+            }
+        }
+
+        /// Training, before batch_statistics: checks that a channel has M ≥ 2 values,
+        /// sets the running statistics on their first use, and returns M. Callers that
+        /// gather the sums themselves (plan/lower.hpp: on the GEMM's register tiles)
+        /// use this and batch_statistics, so both paths share the arithmetic below.
+        std::size_t begin_batch(const io& io) const {
+            const std::span<T> st = io.state;
+            const std::size_t m = io.x.batch * In::plane;
+            if (m < 2)
+                throw value_error("maso: batch_norm in training needs at least 2 values per "
+                                  "channel (batch · H · W = " +
+                                  std::to_string(m) + "); use evaluation mode for one value");
+            if (st[running_set_at] == T(0)) {
+                for (std::size_t c = 0; c < C; ++c) {
+                    st[running_mean_at + c] = T(0);
+                    st[running_var_at + c] = T(1);
+                }
+                st[running_set_at] = T(1);
+            }
+            return m;
+        }
+
+        /// Training: channel c's batch mean μ and sum of squared deviations ss = Σ(x − μ)²
+        /// over its m values give μ_c and s_c (biased variance ss/m), and move the
+        /// running statistics (unbiased, ss/(m − 1)). Writes only channel c's entries.
+        void batch_statistics(const io& io, std::size_t c, double mu, double ss,
+                              std::size_t m) const {
+            const std::span<T> st = io.state;
+            const T var = T(ss / double(m));
+            const T unbiased = T(ss / double(m - 1));
+            st[mean_at + c] = T(mu);
+            st[inv_std_at + c] = T(1) / std::sqrt(var + eps);
+            st[running_mean_at + c] =
+                (T(1) - momentum) * st[running_mean_at + c] + momentum * T(mu);
+            st[running_var_at + c] =
+                (T(1) - momentum) * st[running_var_at + c] + momentum * unbiased;
         }
 
         /// Channel c's apply with the statistics of the last statistics() call.

@@ -5,7 +5,8 @@
 //
 // For each kernel: the nodes it runs, its shapes, how it runs (GEMM, epilogue on
 // the register tiles or a pass over z, pooling in the tiles or on the plane, the
-// node's own pass), what it keeps for backward and what its backward recomputes
+// node's own pass; a convolution with batch norm in training and in evaluation, as
+// its tiles differ), what it keeps for backward and what its backward recomputes
 // instead of storing. Tiles are as a float program on the default ISA would run
 // them (plan/tiles.hpp).
 #pragma once
@@ -87,20 +88,35 @@ std::string describe(const Net& net, Policy = {}) {
         if (bias_in_chain) add("bias");
         for (std::size_t i = g.chain_begin; i < g.chain_end; ++i)
             add(plan::kinds_v<Net>[i] == node_kind::normalization ? "batch-norm apply" : names[i]);
+        const bool bias_first = g.contraction && g.normalization && bias[g.begin];
+        // The chain (and window) as one pass over z after the GEMM.
+        std::string pass;
+        if (!steps.empty() || g.window) {
+            pass = std::string("one pass over ") + (g.contraction ? "z" : "x");
+            if (!steps.empty()) pass += ": " + steps;
+            if (g.window)
+                pass += (steps.empty() ? ": " : ", then ") + names[g.end - 1] + " on each plane";
+        }
+        const std::string tile = "z = W·x (GEMM), and on each finished register tile: ";
+        const std::string on_tiles =
+            tile + (bias_first ? "z += bias, " : "") +
+            (steps.empty() ? std::string() : steps + (t[k].window ? ", then " : "")) +
+            (t[k].window ? names[g.end - 1] + " over the tile's windows" : "");
         std::string fwd;
         if (g.contraction) fwd = "z = W·x (GEMM)";
-        if (g.contraction && g.normalization && bias[g.begin]) fwd += "; z += bias";
+        if (bias_first) fwd += "; z += bias";
         if (g.normalization) fwd += "; batch statistics of z";
-        if (t[k].chain) {
-            fwd = "z = W·x (GEMM), and on each finished register tile: " +
-                  (steps.empty() ? std::string() : steps + (t[k].window ? ", then " : "")) +
-                  (t[k].window ? names[g.end - 1] + " over the tile's windows" : "");
-        } else if (!steps.empty() || g.window) {
-            fwd += std::string(fwd.empty() ? "" : "; ") + "one pass over " +
-                   (g.contraction ? "z" : "x");
-            if (!steps.empty()) fwd += ": " + steps;
-            if (g.window)
-                fwd += (steps.empty() ? ": " : ", then ") + names[g.end - 1] + " on each plane";
+        if (t[k].statistics) {
+            // A batch norm's statistics: the batch's in training, gathered on the tiles;
+            // the running ones in evaluation, so the chain can join the tiles there.
+            const std::string stored = tile + (bias_first ? "z += bias, " : "") + "z stored";
+            fwd = "in training, " + stored + " and its batch statistics gathered; then " + pass +
+                  "\n                in evaluation (the running statistics), " +
+                  (t[k].chain ? on_tiles : stored + "; then " + pass);
+        } else if (t[k].chain) {
+            fwd = on_tiles;
+        } else if (!pass.empty()) {
+            fwd += (fwd.empty() ? "" : "; ") + pass;
         }
         std::string keeps = "its input";
         if (m.saves_affine_output) keeps += ", z";
@@ -108,11 +124,13 @@ std::string describe(const Net& net, Policy = {}) {
         std::string back;
         if (!steps.empty() || g.window) {
             back = "one pass over (" + std::string(g.contraction ? "z" : "x") + ", dy)";
+            const std::string plane = steps.empty() ? "plane" : "recomputed plane";
             if (g.window)
                 back += ": " + names[g.end - 1] + " backward on each " +
-                        (t[k].window     ? "group of windows"
-                         : steps.empty() ? "plane"
-                                         : "recomputed plane");
+                        (!t[k].window       ? plane
+                         : !t[k].statistics ? std::string("group of windows")
+                                            : plane + " (group of windows after an evaluation "
+                                                      "forward)");
             if (!steps.empty())
                 back += std::string(g.window ? ", then " : ": ") + "recompute " + steps +
                         " in registers and run them in reverse, reducing their parameter "

@@ -6,9 +6,10 @@
 //
 // with at least one node: the affine map, then batch norm right after it, then
 // any number of units and soft outputs, then one pooling window inside the
-// plane (not after a batch norm: batch-norm gradients need per-channel sums
-// over the whole batch, while a fused window runs plane by plane). Anything
-// else (flatten, maxout, softmax, the loss) is a group of its own.
+// plane (after a batch norm too: its forward applies the chain once the batch
+// statistics are known, and its backward sums each channel's gradients over all
+// the channel's planes before the batch-norm correction, plan/lower.hpp).
+// Anything else (flatten, maxout, softmax, the loss) is a group of its own.
 // Under fuse::none every node is its own group.
 #pragma once
 
@@ -60,7 +61,7 @@ make_groups(const std::array<node_kind, N>& kind, const std::array<bool, N>& fus
         while (i < N && kind[i] == node_kind::elementwise)
             ++i;
         g.chain_end = i;
-        if (i < N && kind[i] == node_kind::window && fusable[i] && !g.normalization) {
+        if (i < N && kind[i] == node_kind::window && fusable[i]) {
             g.window = true;
             ++i;
         }

@@ -7,24 +7,36 @@
 // no allocation.
 //
 // A fused group [contraction] [normalization] elementwise* [window] runs as
-//   forward   a convolution without batch norm, whose window (if any) the tiles can
-//             hold: z = W x with bias → units → pooling applied to each finished
-//             register tile of the GEMM (the tile epilogue below), which stores z
-//             for backward and writes the group output. Otherwise z = W x
-//             (forward_affine); batch statistics of z if normalising; then ONE pass
-//             over z applying bias → batch-norm apply → units
-//             (kernels/pointwise_chain.hpp), writing the group output — or, with a
-//             window, writing each plane to scratch and pooling it there.
+//   forward   a convolution whose window (if any) the tiles can hold, without batch
+//             norm or with one in evaluation (its statistics are then the running
+//             ones, constants): z = W x with bias → batch-norm apply → units →
+//             pooling applied to each finished register tile of the GEMM (the tile
+//             epilogue below), which stores z (+ bias, before a batch norm) for
+//             backward and writes the group output. A convolution with batch norm
+//             in training (or whose window the tiles cannot hold): the tiles store
+//             z + bias and, in training, gather each channel's batch statistics
+//             from the registers (the statistics epilogue: no pass over z for
+//             them), then ONE pass over z applies the chain. Any other group:
+//             z = W x (forward_affine); the bias and batch statistics of z if
+//             normalising; then the same ONE pass over z applying bias →
+//             batch-norm apply → units (kernels/pointwise_chain.hpp), writing the
+//             group output — or, with a window, writing each plane to scratch and
+//             pooling it there.
 //   backward  ONE pass over (z, dy) recomputing the chain and running it in
 //             reverse (window backward on the recomputed values first), reducing
-//             every β and bias gradient in the same pass; the batch-norm
-//             correction; then dW and dx from the affine map's backward.
+//             every β and bias gradient per channel in the same pass; the
+//             batch-norm correction; then dW and dx from the affine map's backward.
+//             z is read in the column order the last forward wrote it in
+//             (z_order_): window order after a tile forward with a window.
 // An unfused group calls the node's own forward/backward.
 //
 // Threads (core/thread_pool.hpp): the GEMMs split their tiles, and the per-channel
 // passes split the channels. A pass's parameter-gradient sums are staged per
 // channel and committed in channel order after it, so a β shared by all channels
-// gets the same sum whatever the thread count.
+// gets the same sum whatever the thread count. The statistics epilogue writes one
+// (x₀, δ, Σ(x − x₀ − δ)²) per row and tile, wherever the GEMM's split puts the tile,
+// and they are merged per channel in tile order (Chan et al.'s pairwise update, in
+// double): the statistics, too, do not depend on the thread count.
 #pragma once
 
 #include <maso/core/error.hpp>
@@ -108,12 +120,16 @@ public:
             if constexpr (g.fused && g.window)
                 planes = std::max(planes, out_shape<g.end - 2>::plane);
         });
-        std::size_t staging = 0;
+        std::size_t staging = 0, stats = 0;
         for_each_group([&](auto k) {
             constexpr group g = groups[k];
             if constexpr (g.fused) {
                 constexpr std::size_t zi = g.contraction ? g.begin : g.begin - 1;
                 staging = std::max(staging, out_shape<zi>::channels * (staged_sums<k>() + 1));
+            }
+            if constexpr (tile_statistics<k>()) {
+                const std::size_t m = batch * out_shape<g.begin>::plane;
+                stats = std::max(stats, out_shape<g.begin>::channels * 3 * tiles_per_row(m));
             }
             if constexpr (tile_path<k>()) {
                 // Window order pads Z to whole groups of windows (kernels/implicit_conv.hpp).
@@ -126,6 +142,7 @@ public:
             }
         });
         staging_.assign(staging, T(0));
+        tile_stats_.assign(stats, T(0));
         plane_offset_ = scratch;
         params_.assign(param_offset_[node_count], T(0));
         grads_.assign(params_.size(), T(0));
@@ -155,6 +172,13 @@ public:
     std::span<T> gradients() noexcept {
         return std::span<T>(grads_).subspan(param_offset_[I],
                                             param_offset_[I + 1] - param_offset_[I]);
+    }
+    /// The layers' state (batch norm: running and last-used statistics), all or node I's.
+    std::span<T> state() noexcept { return state_; }
+    template <std::size_t I>
+    std::span<T> state() noexcept {
+        return std::span<T>(state_).subspan(state_offset_[I],
+                                            state_offset_[I + 1] - state_offset_[I]);
     }
     template <std::size_t I>
     auto& layer() noexcept {
@@ -299,15 +323,35 @@ private:
         return kernels::chain_layout_of<chain_t<K>>::accumulators;
     }
 
-    /// Whether group K pools inside GEMM tiles, and whether it runs its chain (and
-    /// window) as the epilogue of a convolution's GEMM (plan/tiles.hpp).
+    /// Whether group K pools inside GEMM tiles, whether it runs its chain (and window)
+    /// as the epilogue of a convolution's GEMM — with a batch norm, in evaluation —
+    /// and whether its tiles gather batch statistics in training (plan/tiles.hpp).
     template <std::size_t K>
     static constexpr bool tile_window() {
         return tiles<Net, Policy, K, T, arch>().window;
     }
     template <std::size_t K>
-    static constexpr bool tile_path() {
+    static constexpr bool tile_chain() {
         return tiles<Net, Policy, K, T, arch>().chain;
+    }
+    template <std::size_t K>
+    static constexpr bool tile_statistics() {
+        return tiles<Net, Policy, K, T, arch>().statistics;
+    }
+    /// Whether a GEMM epilogue writes group K's z (in a column order it chooses).
+    template <std::size_t K>
+    static constexpr bool tile_path() {
+        return tile_chain<K>() || tile_statistics<K>();
+    }
+    /// Tiles of z per channel of m columns in natural order: the statistics epilogue's
+    /// partial sums per channel.
+    static constexpr std::size_t tiles_per_row(std::size_t m) {
+        return (m + gemm_blocks::NR - 1) / gemm_blocks::NR;
+    }
+    /// Channel c's bias, added to z before a batch norm (bias_before_norm).
+    template <std::size_t K>
+    T bias_before_norm_of(std::size_t c) {
+        return maso::get<groups[K].begin>(layers_).bias(io<groups[K].begin>(), c).b;
     }
     template <std::size_t K>
     static constexpr kernels::patch_order patch_order_of() {
@@ -332,8 +376,9 @@ private:
             std::declval<const typename W::io&>(), std::size_t{0}))>;
     };
 
-    /// Group K's epilogue on a finished tile: z stored for backward, then per row
-    /// (channel) the chain and the window in registers, and the group output stored.
+    /// Group K's epilogue on a finished tile: z stored for backward (with the bias
+    /// first before a batch norm, whose input z + bias is), then per row (channel)
+    /// the chain and the window in registers, and the group output stored.
     /// Each thread has its own copy; the rows' ops and window math are rebuilt only
     /// when the tile's first row changes (the GEMM sweeps a row of tiles at a time).
     template <std::size_t K>
@@ -349,24 +394,32 @@ private:
         std::size_t row = std::size_t(-1);
         std::array<std::optional<chain_t<K>>, MR> ops{}; ///< the ops are not default-constructible
         std::array<std::optional<typename lanes_of<K>::type>, MR> lanes{};
+        std::array<T, MR> bias{}; ///< bias_before_norm only
 
         template <class Batch>
         void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
                         std::size_t n) {
             constexpr std::size_t W = Batch::size;
-            // z is kept for backward, unless it is the output itself (a convolution
-            // whose chain is its bias alone: the bias's backward does not read it).
-            if (z != out) kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             if (row != i0) {
                 row = i0;
                 for (std::size_t i = 0; i < m; ++i)
                     ops[i].emplace(self->template chain_ops<K>(i0 + i));
+                if constexpr (bias_before_norm<K>())
+                    for (std::size_t i = 0; i < m; ++i)
+                        bias[i] = self->template bias_before_norm_of<K>(i0 + i);
                 if constexpr (tile_window<K>()) {
                     const auto wio = self->template io<g.end - 1>();
                     for (std::size_t i = 0; i < m; ++i)
                         lanes[i].emplace(maso::get<g.end - 1>(self->layers_).lanes(wio, i0 + i));
                 }
             }
+            if constexpr (bias_before_norm<K>())
+                for (std::size_t i = 0; i < MR; ++i)
+                    for (std::size_t v = 0; v < NV; ++v)
+                        acc[i][v] += Batch(bias[i < m ? i : 0]);
+            // z is kept for backward, unless it is the output itself (a convolution
+            // whose chain is its bias alone: the bias's backward does not read it).
+            if (z != out) kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             for (std::size_t i = 0; i < MR; ++i)
                 for (std::size_t v = 0; v < NV; ++v)
                     acc[i][v] = kernels::chain_value(*ops[i < m ? i : 0], acc[i][v]);
@@ -408,6 +461,123 @@ private:
         conv.forward_affine(
             io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr), order,
             tile_epilogue<K>{this, act(g.begin), cols, act(g.end - 1), out_ld, windows});
+    }
+
+    /// Group K's epilogue in training (a batch-norm group: tiles().statistics): z + bias
+    /// stored in natural order, and for each row (channel) i of the tile, over its n
+    /// columns: the first value x₀, the mean δ of x − x₀ and the sum of squares
+    /// Σ(x − x₀ − δ)², at partial[((i0 + i)·tiles + j0/NR)·3]. The float sums see only
+    /// the spread of the values, not their offset: x − x₀ is exact for values near x₀
+    /// (Sterbenz), and the squares are centred on the tile's mean x₀ + δ, so neither
+    /// a channel whose mean dwarfs its spread nor a Σx² − (Σx)²/n cancellation costs
+    /// digits. One entry per tile, whichever thread runs it, so the merge
+    /// (statistics_forward) reads the same numbers for any split of the GEMM. With
+    /// no `partial` (evaluation) it only stores z + bias.
+    template <std::size_t K>
+    struct statistics_epilogue {
+        static constexpr std::size_t MR = gemm_blocks::MR, NV = gemm_blocks::NV,
+                                     NR = gemm_blocks::NR;
+        program* self;
+        T* z;
+        std::size_t z_ld; ///< columns of z per channel: batch·plane
+        T* partial;
+        std::size_t tiles; ///< per channel: tiles_per_row(z_ld)
+        std::size_t row = std::size_t(-1);
+        std::array<T, MR> bias{}; ///< bias_before_norm only
+
+        template <class Batch>
+        void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
+                        std::size_t n) {
+            constexpr std::size_t W = Batch::size;
+            if constexpr (bias_before_norm<K>()) {
+                if (row != i0) {
+                    row = i0;
+                    for (std::size_t i = 0; i < m; ++i)
+                        bias[i] = self->template bias_before_norm_of<K>(i0 + i);
+                }
+                for (std::size_t i = 0; i < MR; ++i)
+                    for (std::size_t v = 0; v < NV; ++v)
+                        acc[i][v] += Batch(bias[i < m ? i : 0]);
+            }
+            kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
+            if (!partial) return;
+            for (std::size_t i = 0; i < m; ++i) {
+                alignas(64) T r[NR];
+                for (std::size_t v = 0; v < NV; ++v)
+                    acc[i][v].store_aligned(r + v * W);
+                const T x0 = r[0];
+                T delta = 0, ss = 0;
+                if (n == NR) {
+                    const Batch shift(x0);
+                    Batch s(T(0));
+                    for (std::size_t v = 0; v < NV; ++v)
+                        s += acc[i][v] - shift;
+                    delta = xsimd::hadd(s) / T(NR);
+                    const Batch mean(delta);
+                    Batch q(T(0));
+                    for (std::size_t v = 0; v < NV; ++v) {
+                        const Batch d = (acc[i][v] - shift) - mean;
+                        q = kernels::detail::gemm_fma<arch>(d, d, q);
+                    }
+                    ss = xsimd::hadd(q);
+                } else { // the last tile of the row: only its n columns count
+                    for (std::size_t j = 0; j < n; ++j)
+                        delta += r[j] - x0;
+                    delta /= T(n);
+                    for (std::size_t j = 0; j < n; ++j) {
+                        const T d = (r[j] - x0) - delta;
+                        ss += d * d;
+                    }
+                }
+                T* p = partial + ((i0 + i) * tiles + j0 / NR) * 3;
+                p[0] = x0;
+                p[1] = delta;
+                p[2] = ss;
+            }
+        }
+    };
+
+    /// Group K's z (+ bias) from the GEMM's tiles in natural order, and the batch
+    /// norm's statistics: in training the batch's, gathered on the tiles and merged
+    /// here; in evaluation the running ones.
+    template <std::size_t K>
+    void statistics_forward() {
+        constexpr group g = groups[K];
+        using S = out_shape<g.begin>;
+        auto& bn = maso::get<g.chain_begin>(layers_);
+        const auto nio = io<g.chain_begin>(act(g.begin), nullptr, nullptr, nullptr);
+        const std::size_t m = batch_ * S::plane, tiles = tiles_per_row(m);
+        const bool training = phase != mode::evaluation;
+        if (training) bn.begin_batch(nio); // throws for m < 2 before any work
+        maso::get<g.begin>(layers_).forward_affine(
+            io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr),
+            kernels::patch_order::natural(),
+            statistics_epilogue<K>{this, act(g.begin), m, training ? tile_stats_.data() : nullptr,
+                                   tiles});
+        if (!training) {
+            bn.running_statistics(nio);
+            return;
+        }
+        // Per channel, the tiles' (count, x₀ + δ, Σ(x − x₀ − δ)²) in column order by the
+        // pairwise update of Chan, Golub and LeVeque ("Algorithms for computing the
+        // sample variance", 1983): δ = mean_b − mean, mean += δ·n_b/n,
+        // ss += ss_b + δ²·n_a·n_b/n — in double, like statistics()'s two passes, to
+        // which it agrees to float rounding.
+        parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const T* p = tile_stats_.data() + c * tiles * 3;
+                double mean = 0, ss = 0, count = 0;
+                for (std::size_t t = 0; t < tiles; ++t, p += 3) {
+                    const double nb = double(std::min(gemm_blocks::NR, m - t * gemm_blocks::NR));
+                    const double total = count + nb;
+                    const double delta = (double(p[0]) - mean) + double(p[1]);
+                    mean += delta * (nb / total);
+                    ss += double(p[2]) + delta * delta * (count * nb / total);
+                    count = total;
+                }
+                bn.batch_statistics(nio, c, mean, ss, m);
+            }
+        });
     }
 
     /// dz of group K from its z (kept in the GEMM's column order) and the group
@@ -452,10 +622,10 @@ private:
             sums[a] = xsimd::hadd(acc[a]);
     }
 
-    /// Commits the staged sums of group K's channels in channel order; with a tile
-    /// window, its ∂L/∂η too.
+    /// Commits the staged sums of group K's channels in channel order; with
+    /// `window_sums` (staged by tile_backward_channel), the tile window's ∂L/∂η too.
     template <std::size_t K>
-    void commit_staged(std::size_t channels) {
+    void commit_staged(std::size_t channels, bool window_sums) {
         constexpr group g = groups[K];
         constexpr std::size_t n_acc = staged_sums<K>();
         for (std::size_t c = 0; c < channels; ++c) {
@@ -464,8 +634,10 @@ private:
             if constexpr (tile_window<K>()) {
                 auto& layer = maso::get<g.end - 1>(layers_);
                 if constexpr (requires { layer.beta; }) {
-                    const auto wio = io<g.end - 1>();
-                    layer.beta.add_gradient(wio.grads, c, sums[n_acc], layer.lanes(wio, c).eta);
+                    if (window_sums) {
+                        const auto wio = io<g.end - 1>();
+                        layer.beta.add_gradient(wio.grads, c, sums[n_acc], layer.lanes(wio, c).eta);
+                    }
                 }
             }
         }
@@ -477,24 +649,44 @@ private:
         if constexpr (!g.fused) {
             maso::get<g.begin>(layers_).forward(
                 io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
-        } else if constexpr (tile_path<K>()) {
-            tile_forward<K>();
+            return;
         } else {
+            z_order_[K] = kernels::patch_order::natural();
+            if constexpr (tile_chain<K>()) {
+                // A batch norm's apply joins the tiles in evaluation, where its statistics
+                // are the running ones, known before the GEMM (plan/tiles.hpp).
+                if constexpr (g.normalization) {
+                    if (phase == mode::evaluation) {
+                        maso::get<g.chain_begin>(layers_).running_statistics(io<g.chain_begin>());
+                        z_order_[K] = patch_order_of<K>();
+                        tile_forward<K>();
+                        return;
+                    }
+                } else {
+                    z_order_[K] = patch_order_of<K>();
+                    tile_forward<K>();
+                    return;
+                }
+            }
             // z: the chain's input — the contraction's output, or the group's input.
             constexpr std::size_t zi = g.contraction ? g.begin : g.begin - 1;
             using S = out_shape<zi>;
-            if constexpr (g.contraction)
-                maso::get<g.begin>(layers_).forward_affine(
-                    io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
-            if constexpr (bias_before_norm<K>())
-                for (std::size_t c = 0; c < S::channels; ++c)
-                    kernels::chain_forward(
-                        xsimd::default_arch{},
-                        std::tuple{maso::get<g.begin>(layers_).bias(io<g.begin>(), c)},
-                        channel<S>(zi, c), channel<S>(zi, c), batch_ * S::plane);
-            if constexpr (g.normalization)
-                maso::get<g.chain_begin>(layers_).statistics(
-                    io<g.chain_begin>(act(zi), nullptr, nullptr, nullptr));
+            if constexpr (tile_statistics<K>()) {
+                statistics_forward<K>();
+            } else {
+                if constexpr (g.contraction)
+                    maso::get<g.begin>(layers_).forward_affine(
+                        io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
+                if constexpr (bias_before_norm<K>())
+                    for (std::size_t c = 0; c < S::channels; ++c)
+                        kernels::chain_forward(
+                            xsimd::default_arch{},
+                            std::tuple{maso::get<g.begin>(layers_).bias(io<g.begin>(), c)},
+                            channel<S>(zi, c), channel<S>(zi, c), batch_ * S::plane);
+                if constexpr (g.normalization)
+                    maso::get<g.chain_begin>(layers_).statistics(
+                        io<g.chain_begin>(act(zi), nullptr, nullptr, nullptr));
+            }
             T* out = act(g.end - 1);
             if constexpr (g.window) {
                 constexpr std::size_t w = g.end - 1;
@@ -539,66 +731,91 @@ private:
             // The gradient of z: the contraction output's buffer, or the group input's.
             T* dz = g.contraction ? dact(g.begin) : dact(g.begin - 1);
             const T* z = act(zi);
-            if constexpr (tile_path<K>() && g.window) {
-                const std::size_t cols =
-                    maso::get<g.begin>(layers_).columns(batch_, patch_order_of<K>());
-                const std::size_t windows = batch_ * out_shape<g.end - 1>::plane;
-                parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
-                    for (std::size_t c = c0; c < c1; ++c)
-                        tile_backward_channel<K>(c, z + c * cols, dout + c * windows,
-                                                 dz + c * cols);
-                });
-                commit_staged<K>(S::channels);
-            } else if constexpr (g.window) {
-                constexpr std::size_t w = g.end - 1;
-                auto& W = maso::get<w>(layers_);
-                auto wio = io<w>();
-                using O = out_shape<w>;
-                T* buf = plane_buffer(0);
-                T* dbuf = plane_buffer(1);
-                for (std::size_t c = 0; c < S::channels; ++c)
-                    for (std::size_t n = 0; n < batch_; ++n) {
-                        const T* zin = z + (c * batch_ + n) * S::plane;
-                        const T* d = dout + (c * batch_ + n) * O::plane;
-                        T* dzp = dz + (c * batch_ + n) * S::plane;
-                        if constexpr (has_chain<K>()) {
-                            const auto ops = chain_ops<K>(c);
-                            kernels::chain_forward(xsimd::default_arch{}, ops, zin, buf, S::plane);
-                            W.backward_plane(wio, c, buf, d, dbuf);
-                            kernels::chain_backward(xsimd::default_arch{}, ops, zin, dbuf, dzp,
-                                                    S::plane);
-                        } else {
-                            W.backward_plane(wio, c, zin, d, dzp);
+            // z in window order (the last forward ran the window on the tiles; with a
+            // batch norm, only an evaluation forward does) or in natural order.
+            bool windowed = false;
+            std::size_t z_ld = batch_ * S::plane; ///< z (and dz) per channel
+            if constexpr (tile_window<K>()) {
+                windowed = !z_order_[K].is_natural();
+                if (windowed) {
+                    z_ld = maso::get<g.begin>(layers_).columns(batch_, z_order_[K]);
+                    const std::size_t windows = batch_ * out_shape<g.end - 1>::plane;
+                    parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                        for (std::size_t c = c0; c < c1; ++c)
+                            tile_backward_channel<K>(c, z + c * z_ld, dout + c * windows,
+                                                     dz + c * z_ld);
+                    });
+                    commit_staged<K>(S::channels, true);
+                }
+            }
+            if (!windowed) {
+                if constexpr (g.window) {
+                    // Plane by plane; a channel's parameter-gradient sums are added over
+                    // its planes and committed once, as a batch norm's commit stores
+                    // the channel's Σ dy·x̂ and Σ dy for its correction below.
+                    constexpr std::size_t w = g.end - 1;
+                    constexpr std::size_t n_acc = staged_sums<K>();
+                    auto& W = maso::get<w>(layers_);
+                    auto wio = io<w>();
+                    using O = out_shape<w>;
+                    T* buf = plane_buffer(0);
+                    T* dbuf = plane_buffer(1);
+                    for (std::size_t c = 0; c < S::channels; ++c) {
+                        [[maybe_unused]] std::array<T, n_acc + 1> sums{};
+                        for (std::size_t n = 0; n < batch_; ++n) {
+                            const T* zin = z + (c * batch_ + n) * S::plane;
+                            const T* d = dout + (c * batch_ + n) * O::plane;
+                            T* dzp = dz + (c * batch_ + n) * S::plane;
+                            if constexpr (has_chain<K>()) {
+                                const auto ops = chain_ops<K>(c);
+                                kernels::chain_forward(xsimd::default_arch{}, ops, zin, buf,
+                                                       S::plane);
+                                W.backward_plane(wio, c, buf, d, dbuf);
+                                const auto s = kernels::chain_backward_sums(
+                                    xsimd::default_arch{}, ops, zin, dbuf, dzp, S::plane);
+                                for (std::size_t a = 0; a < n_acc; ++a)
+                                    sums[a] += s[a];
+                            } else {
+                                W.backward_plane(wio, c, zin, d, dzp);
+                            }
                         }
-                    }
-            } else if constexpr (has_chain<K>()) {
-                constexpr std::size_t n_acc = staged_sums<K>();
-                parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
-                    for (std::size_t c = c0; c < c1; ++c) {
-                        const auto sums = kernels::chain_backward_sums(
-                            arch{}, chain_ops<K>(c), channel<S>(zi, c),
-                            dout + c * batch_ * S::plane, dz + c * batch_ * S::plane,
-                            batch_ * S::plane);
                         std::copy_n(sums.data(), n_acc, staging_.data() + c * (n_acc + 1));
                     }
-                });
-                commit_staged<K>(S::channels);
+                    if constexpr (has_chain<K>()) commit_staged<K>(S::channels, false);
+                } else if constexpr (has_chain<K>()) {
+                    constexpr std::size_t n_acc = staged_sums<K>();
+                    parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                        for (std::size_t c = c0; c < c1; ++c) {
+                            const auto sums = kernels::chain_backward_sums(
+                                arch{}, chain_ops<K>(c), channel<S>(zi, c),
+                                dout + c * batch_ * S::plane, dz + c * batch_ * S::plane,
+                                batch_ * S::plane);
+                            std::copy_n(sums.data(), n_acc, staging_.data() + c * (n_acc + 1));
+                        }
+                    });
+                    commit_staged<K>(S::channels, false);
+                }
             }
             if constexpr (g.normalization) {
-                auto nio = io<g.chain_begin>();
-                parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
-                    for (std::size_t c = c0; c < c1; ++c)
-                        maso::get<g.chain_begin>(layers_).correct(nio, c, channel<S>(zi, c),
-                                                                  dz + c * batch_ * S::plane,
-                                                                  batch_ * S::plane);
-                });
+                // Window-ordered z comes from an evaluation forward, whose statistics were
+                // constants: there is no correction (correct() would return anyway).
+                if (!windowed) {
+                    auto nio = io<g.chain_begin>();
+                    parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                        for (std::size_t c = c0; c < c1; ++c)
+                            maso::get<g.chain_begin>(layers_).correct(nio, c, channel<S>(zi, c),
+                                                                      dz + c * batch_ * S::plane,
+                                                                      batch_ * S::plane);
+                    });
+                }
             }
             if constexpr (bias_before_norm<K>()) {
+                // Over z's columns: a window order's padding columns have dz = 0.
                 auto& L = maso::get<g.begin>(layers_);
                 for (std::size_t c = 0; c < S::channels; ++c) {
                     T s = 0;
-                    const T* d = dz + c * batch_ * S::plane;
-                    for (std::size_t i = 0; i < batch_ * S::plane; ++i)
+                    const T* d = dz + c * z_ld;
+                    for (std::size_t i = 0; i < z_ld; ++i)
                         s += d[i];
                     const auto b = L.bias(io<g.begin>(), c);
                     b.commit(&s);
@@ -607,7 +824,7 @@ private:
             if constexpr (tile_path<K>())
                 maso::get<g.begin>(layers_).backward_affine(
                     io<g.begin>(act(g.begin - 1), act(g.begin), dz, input_grad_of(g.begin - 1)),
-                    patch_order_of<K>());
+                    z_order_[K]);
             else if constexpr (g.contraction)
                 maso::get<g.begin>(layers_).backward_affine(
                     io<g.begin>(act(g.begin - 1), act(g.begin), dz, input_grad_of(g.begin - 1)));
@@ -630,6 +847,9 @@ private:
     std::size_t plane_offset_ = 0;
     std::vector<T> params_, grads_, state_, scratch_;
     std::vector<T> staging_; ///< per-channel gradient sums of a parallel pass (header comment)
+    std::vector<T> tile_stats_; ///< the statistics epilogue's (x₀, δ, Σ(x − x₀ − δ)²) per row, tile
+    /// The column order each group's last forward wrote z in (natural, or windows).
+    std::array<kernels::patch_order, groups.size()> z_order_{};
     std::array<std::vector<T>, node_count> act_, dact_;
 };
 

@@ -1,14 +1,24 @@
 // maso/plan/tiles.hpp — which fused groups run on the GEMM's register tiles.
 //
-// A fused group [contraction] elementwise* [window] whose contraction is a
-// convolution and which has no batch norm (its statistics need all of z before
-// anything can be applied) runs its bias and units as the epilogue of the
+// A fused group [contraction] [normalization] elementwise* [window] whose
+// contraction is a convolution runs its bias and units as the epilogue of the
 // convolution's GEMM, on each finished register tile (plan/lower.hpp). Its window
 // joins them when a tile can hold whole windows: a K×K pooling layer with lane math
 // (`lanes`: max, average, softpool) whose K² members fill the tile's SIMD batches —
 // 2×2 with AVX-512's four batches per row; otherwise the window runs as a pass over
-// the planes. The answer depends on the value type and the ISA the program is built
-// for, so it is a function of both; describe() asks about float on the default ISA.
+// the planes, and so does the chain before it.
+//
+// A batch norm's apply needs its channel's statistics. In evaluation they are the
+// running ones, constants known before the GEMM, so the whole chain (bias →
+// batch-norm apply → units → window) runs on the tiles as above. In training they
+// are the batch's, known only once all of z is: the tiles then store z (with the
+// bias) and gather each channel's statistics from the registers, and one pass over
+// z applies the chain afterwards. The plan is fixed at compile time and the mode
+// is not, so a batch-norm group's tile_plan has both: `chain` and `window` say
+// what its tiles do in evaluation, `statistics` that they gather in training.
+//
+// The answer depends on the value type and the ISA the program is built for, so it
+// is a function of both; describe() asks about float on the default ISA.
 #pragma once
 
 #include <maso/kernels/gemm.hpp>
@@ -26,20 +36,24 @@ template <class Net, std::size_t I, class T>
 using layer_at_t = typename type_at_t<I, flatten_t<Net>>::template layer<input_shape_t<Net, I>, T>;
 
 struct tile_plan {
-    bool chain = false;  ///< bias and units run on the GEMM's tiles (z in the GEMM's order)
-    bool window = false; ///< and the pooling window too
+    bool chain = false;      ///< bias and units run on the GEMM's tiles (z in the GEMM's order);
+                             ///< with a batch norm, in evaluation only (its apply joins them)
+    bool window = false;     ///< and the pooling window too
+    bool statistics = false; ///< a batch-norm group in training: the tiles store z + bias and
+                             ///< gather its batch statistics; one pass over z runs the chain
 };
 
 template <class Net, class Policy, std::size_t K, class T = float, class Arch = xsimd::default_arch>
 constexpr tile_plan tiles() {
     constexpr group g = groups_v<Net, Policy>[K];
-    if constexpr (g.fused && g.contraction && !g.normalization) {
+    if constexpr (g.fused && g.contraction) {
         using C = layer_at_t<Net, g.begin, T>;
         constexpr bool conv = requires { C::columns(std::size_t{1}, kernels::patch_order{}); };
+        constexpr bool norm = g.normalization;
         if constexpr (!conv) {
             return {};
         } else if constexpr (!g.window) {
-            return {true, false};
+            return {true, false, norm};
         } else {
             using W = layer_at_t<Net, g.end - 1, T>;
             constexpr bool lanes = requires(const W& w, const typename W::io& io) {
@@ -48,9 +62,9 @@ constexpr tile_plan tiles() {
             if constexpr (lanes) {
                 constexpr std::size_t k = type_at_t<g.end - 1, flatten_t<Net>>::window;
                 constexpr bool fits = k * k == kernels::detail::gemm_blocking<Arch, T>::NV;
-                return {fits, fits};
+                return {fits, fits, norm};
             } else {
-                return {};
+                return {false, false, norm};
             }
         }
     } else {
