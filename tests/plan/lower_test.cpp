@@ -392,4 +392,10 @@ BOOST_AUTO_TEST_CASE(threads_give_bitwise_equal_results) {
                         beta_vq<relu>(learnable(0.6f)) >> maxpool<2>() >> flatten() >>
                         dense<10>() >> softmax_cross_entropy();
     BOOST_TEST_CONTEXT("batch norm") check_threads_bitwise<float>(normed);
+    // In training its window runs plane by plane, the channels split among the threads
+    // when each has its own β (per channel), on the caller when they share one.
+    const auto normed_soft = input<8, 16, 16>() >> conv2d<16, 3>() >> batch_norm() >>
+                             softpool<2>(learnable_per_channel(0.7f)) >> flatten() >>
+                             dense<10>() >> softmax_cross_entropy();
+    BOOST_TEST_CONTEXT("batch norm, softpool") check_threads_bitwise<float>(normed_soft);
 }

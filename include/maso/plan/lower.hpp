@@ -147,7 +147,10 @@ public:
         params_.assign(param_offset_[node_count], T(0));
         grads_.assign(params_.size(), T(0));
         state_.assign(state_offset_[node_count], T(0));
-        scratch_.assign(scratch + 2 * planes + 1, T(0));
+        // Two planes per pool thread, so that the window passes split the channels.
+        plane_size_ = planes;
+        plane_slots_ = num_threads();
+        scratch_.assign(scratch + 2 * planes * plane_slots_ + 1, T(0));
         kernels::reserve_workspace<xsimd::default_arch, T>();
     }
 
@@ -692,9 +695,9 @@ private:
                 constexpr std::size_t w = g.end - 1;
                 auto& W = maso::get<w>(layers_);
                 auto wio = io<w>(nullptr, out, nullptr, nullptr);
-                T* buf = plane_buffer(0);
                 using O = out_shape<w>;
-                for (std::size_t c = 0; c < S::channels; ++c)
+                for_each_channel_with_planes(S::channels, [&](std::size_t c, std::size_t t) {
+                    T* buf = plane_buffer(0, t);
                     for (std::size_t n = 0; n < batch_; ++n) {
                         const T* zin = act(zi) + (c * batch_ + n) * S::plane;
                         T* o = out + (c * batch_ + n) * O::plane;
@@ -706,6 +709,7 @@ private:
                             W.forward_plane(wio, c, zin, o);
                         }
                     }
+                });
             } else if constexpr (has_chain<K>()) {
                 parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
                     for (std::size_t c = c0; c < c1; ++c)
@@ -758,29 +762,36 @@ private:
                     auto& W = maso::get<w>(layers_);
                     auto wio = io<w>();
                     using O = out_shape<w>;
-                    T* buf = plane_buffer(0);
-                    T* dbuf = plane_buffer(1);
-                    for (std::size_t c = 0; c < S::channels; ++c) {
-                        [[maybe_unused]] std::array<T, n_acc + 1> sums{};
-                        for (std::size_t n = 0; n < batch_; ++n) {
-                            const T* zin = z + (c * batch_ + n) * S::plane;
-                            const T* d = dout + (c * batch_ + n) * O::plane;
-                            T* dzp = dz + (c * batch_ + n) * S::plane;
-                            if constexpr (has_chain<K>()) {
-                                const auto ops = chain_ops<K>(c);
-                                kernels::chain_forward(xsimd::default_arch{}, ops, zin, buf,
-                                                       S::plane);
-                                W.backward_plane(wio, c, buf, d, dbuf);
-                                const auto s = kernels::chain_backward_sums(
-                                    xsimd::default_arch{}, ops, zin, dbuf, dzp, S::plane);
-                                for (std::size_t a = 0; a < n_acc; ++a)
-                                    sums[a] += s[a];
-                            } else {
-                                W.backward_plane(wio, c, zin, d, dzp);
+                    // The window adds its parameter gradient (a β) itself: the channels
+                    // are split only when each has its own (none, or one per channel).
+                    const std::size_t window_params = W.parameter_count();
+                    const bool own_gradients = window_params == 0 || window_params == S::channels;
+                    for_each_channel_with_planes(
+                        S::channels,
+                        [&](std::size_t c, std::size_t t) {
+                            T* buf = plane_buffer(0, t);
+                            T* dbuf = plane_buffer(1, t);
+                            [[maybe_unused]] std::array<T, n_acc + 1> sums{};
+                            for (std::size_t n = 0; n < batch_; ++n) {
+                                const T* zin = z + (c * batch_ + n) * S::plane;
+                                const T* d = dout + (c * batch_ + n) * O::plane;
+                                T* dzp = dz + (c * batch_ + n) * S::plane;
+                                if constexpr (has_chain<K>()) {
+                                    const auto ops = chain_ops<K>(c);
+                                    kernels::chain_forward(xsimd::default_arch{}, ops, zin, buf,
+                                                           S::plane);
+                                    W.backward_plane(wio, c, buf, d, dbuf);
+                                    const auto s = kernels::chain_backward_sums(
+                                        xsimd::default_arch{}, ops, zin, dbuf, dzp, S::plane);
+                                    for (std::size_t a = 0; a < n_acc; ++a)
+                                        sums[a] += s[a];
+                                } else {
+                                    W.backward_plane(wio, c, zin, d, dzp);
+                                }
                             }
-                        }
-                        std::copy_n(sums.data(), n_acc, staging_.data() + c * (n_acc + 1));
-                    }
+                            std::copy_n(sums.data(), n_acc, staging_.data() + c * (n_acc + 1));
+                        },
+                        own_gradients);
                     if constexpr (has_chain<K>()) commit_staged<K>(S::channels, false);
                 } else if constexpr (has_chain<K>()) {
                     constexpr std::size_t n_acc = staged_sums<K>();
@@ -835,9 +846,27 @@ private:
     T* channel(std::size_t i, std::size_t c) {
         return act(i) + c * batch_ * S::plane;
     }
-    T* plane_buffer(std::size_t k) {
-        // After the layers' scratch; two planes of the largest fused window input.
-        return scratch_.data() + plane_offset_ + k * ((scratch_.size() - plane_offset_) / 2);
+    /// Plane buffer k (0 or 1) of pool thread t: after the layers' scratch, two planes of
+    /// the largest fused window input per thread.
+    T* plane_buffer(std::size_t k, std::size_t t) {
+        return scratch_.data() + plane_offset_ + (2 * t + k) * plane_size_;
+    }
+    /// f(c, t) for every channel c < channels, split among the pool's threads (t: the
+    /// thread, whose plane buffers f may use) — on the caller alone if the pool has grown
+    /// past the threads the buffers were made for.
+    /// `split` false runs them in channel order on the caller (a window whose channels
+    /// add into one shared parameter gradient).
+    template <class F>
+    void for_each_channel_with_planes(std::size_t channels, F&& f, bool split = true) {
+        if (!split || num_threads() > plane_slots_) {
+            for (std::size_t c = 0; c < channels; ++c)
+                f(c, std::size_t{0});
+            return;
+        }
+        parallel_for(channels, [&](std::size_t c0, std::size_t c1, std::size_t t) {
+            for (std::size_t c = c0; c < c1; ++c)
+                f(c, t);
+        });
     }
 
     layers_t layers_;
@@ -845,6 +874,7 @@ private:
     std::array<std::size_t, node_count + 1> param_offset_{};
     std::array<std::size_t, node_count + 1> state_offset_{};
     std::size_t plane_offset_ = 0;
+    std::size_t plane_size_ = 0, plane_slots_ = 1; ///< the window passes' planes (plane_buffer)
     std::vector<T> params_, grads_, state_, scratch_;
     std::vector<T> staging_; ///< per-channel gradient sums of a parallel pass (header comment)
     std::vector<T> tile_stats_; ///< the statistics epilogue's (x₀, δ, Σ(x − x₀ − δ)²) per row, tile
