@@ -116,7 +116,8 @@ BOOST_AUTO_TEST_CASE(beta_family_over_channels) {
 
 BOOST_AUTO_TEST_CASE(metadata_names_and_errors) {
     static_assert(maxout_node<2>::kind == node_kind::window);
-    static_assert(!maxout_node<2>::fusable);
+    static_assert(!maxout_node<2>::fusable);       // not a plane window …
+    static_assert(maxout_node<2>::channel_window); // … but a contraction's channel window
     static_assert(maxout_node<2>::check<shape<6, 3, 3>>() == diag::ok);
     static_assert(maxout_node<4>::check<shape<6, 3, 3>>() == diag::maxout_not_dividing);
     static_assert(maxout_node<0>::check<shape<6, 3, 3>>() == diag::zero_extent);
@@ -155,5 +156,25 @@ BOOST_AUTO_TEST_CASE(theta_gradient_without_dx) {
     for (std::size_t g = 0; g < 2; ++g) {
         BOOST_CHECK(with.grads[g] != 0.0);
         MASO_CHECK_CLOSE(without.grads[g], with.grads[g], 1e-14, 0);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(lanes_compute_the_layers_window) {
+    // lanes(io, g), which the fused group's tiles and passes reduce with, is output
+    // channel g's window: its β (here one per output channel), as forward computes it.
+    using S = shape<6, 2, 2>;
+    const auto x = maso_test::uniform_vector<double>(S::size * 2, -2, 2);
+    run<S, 3> r(maxout<3>(learnable_per_channel(0.4f)), 2, std::vector<double>(S::size / 3 * 2));
+    r.params = {0.3, -1.2};
+    r.forward_backward(x);
+    using L = maxout_node<3>::layer<S, double>;
+    layer_io<S, L::output, double> io;
+    io.params = r.params;
+    for (std::size_t g = 0; g < 2; ++g) {
+        const auto lanes = r.layer.lanes(io, g);
+        for (std::size_t i = 0; i < 2 * S::plane; ++i) {
+            const std::array<double, 3> v = L::gather({x.data(), 2}, g, i);
+            MASO_CHECK_CLOSE(lanes.forward<3>(v), r.y[g * 2 * S::plane + i], 1e-14, 0);
+        }
     }
 }

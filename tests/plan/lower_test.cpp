@@ -3,8 +3,9 @@
 // register tiles, which pools only when k² equals the SIMD batches per tile, i.e. on
 // AVX-512) computes what the unfused program computes, forward and backward; so do
 // batch-norm groups, whose tiles gather the batch statistics in training and run the
-// whole chain in evaluation; and the threaded passes give bitwise the same results
-// at every thread count.
+// whole chain in evaluation; so does maxout as a group's channel window, on the tiles
+// (maxout<R>, R | 6) or as a pass; and the threaded passes give bitwise the same
+// results at every thread count.
 #define BOOST_TEST_MODULE plan.lower
 #include <maso/maso.hpp>
 
@@ -285,7 +286,8 @@ void check_batch_norm_group(const Net& n, std::size_t batch) {
 
 } // namespace
 
-// conv → batch norm → units (→ 2×2 window): 7 channels leave a partial 6-row tile;
+// conv → batch norm → units (→ 2×2 window, or maxout<2> over 8 channels: a partial
+// 6-row tile of 2 groups): 7 channels leave a partial 6-row tile;
 // at batch 1 and 3 the 6×6 maps give 36 and 108 columns per channel (a partial tile
 // of z on every ISA) and 9 and 27 windows (a partial group of windows).
 BOOST_AUTO_TEST_CASE(batch_norm_groups_on_the_tiles) {
@@ -296,8 +298,13 @@ BOOST_AUTO_TEST_CASE(batch_norm_groups_on_the_tiles) {
                             softpool<2>(learnable(0.7f));
     const auto units = input<3, 8, 8>() >> conv2d<7, 3, 1, padding::valid>() >> batch_norm() >>
                        beta_vq<leaky_relu>(learnable_per_channel(0.5f), leaky_relu{0.1});
+    // A channel window: a pass per output channel in training, the tiles in evaluation.
+    const auto maxout_closed = input<3, 8, 8>() >> conv2d<8, 3, 1, padding::valid>() >>
+                               batch_norm() >> beta_vq<relu>(learnable(0.6f)) >>
+                               maxout<2>(learnable(0.7f));
     using M = std::decay_t<decltype(maxpooled)>;
     static_assert(plan::groups_v<M, fuse::all_t>.size() == 1); // the window joins the group
+    static_assert(plan::tiles<std::decay_t<decltype(maxout_closed)>, fuse::all_t, 0>().window);
     constexpr plan::tile_plan t = plan::tiles<M, fuse::all_t, 0, float, maso_test::test_arch>();
     static_assert(t.statistics && t.chain == pools_in_tiles<float> && t.window == t.chain);
     static_assert(plan::tiles<std::decay_t<decltype(units)>, fuse::all_t, 0>().chain);
@@ -313,6 +320,34 @@ BOOST_AUTO_TEST_CASE(batch_norm_groups_on_the_tiles) {
             }
             BOOST_TEST_CONTEXT("units") check_batch_norm_group(units, b);
         }
+    // After the others, which draw their inputs first (their finite differences are
+    // checked on the inputs they always had).
+    for (std::size_t b : {1, 3})
+        BOOST_TEST_CONTEXT("batch " << b << ", maxout") check_batch_norm_group(maxout_closed, b);
+}
+
+// maxout<R> closes a group headed by a contraction as its channel window. R | 6 (the
+// tile's MR rows on every ISA) reduces the rows on the tiles: 10 channels in groups of
+// 2 leave a partial tile of 4 rows, 9 in groups of 3 one of 3. maxout<4> takes the pass
+// over z per output channel. Batches 1, 3, 4 give 36, 108, 144 columns per channel: a
+// partial last tile and SIMD tail on every ISA.
+BOOST_AUTO_TEST_CASE(maxout_as_the_groups_channel_window) {
+    const auto hard =
+        input<2, 6, 6>() >> conv2d<10, 3>() >> beta_vq<relu>(learnable(0.6f)) >> maxout<2>();
+    const auto soft = input<2, 6, 6>() >> conv2d<9, 3>() >> maxout<3>(learnable(0.7f));
+    const auto pass = input<2, 6, 6>() >> conv2d<8, 3, 1, padding::same, false>() >>
+                      beta_vq<relu>(learnable(0.6f)) >> maxout<4>(learnable_per_channel(0.4f));
+    using H = std::decay_t<decltype(hard)>;
+    using P = std::decay_t<decltype(pass)>;
+    static_assert(plan::groups_v<H, fuse::all_t>.size() == 1);
+    static_assert(plan::groups_v<H, fuse::all_t>[0].channel_window);
+    static_assert(plan::tiles<H, fuse::all_t, 0, float, maso_test::test_arch>().window);
+    static_assert(plan::tiles<H, fuse::all_t, 0, double, maso_test::test_arch>().window);
+    static_assert(plan::groups_v<P, fuse::all_t>[0].channel_window);
+    static_assert(!plan::tiles<P, fuse::all_t, 0, float, maso_test::test_arch>().window);
+    BOOST_TEST_CONTEXT("hard maxout<2> on the tiles") check_network(hard);
+    BOOST_TEST_CONTEXT("learnable maxout<3> on the tiles") check_network(soft);
+    BOOST_TEST_CONTEXT("maxout<4> per output channel, as a pass") check_network(pass);
 }
 
 namespace {
@@ -395,7 +430,14 @@ BOOST_AUTO_TEST_CASE(threads_give_bitwise_equal_results) {
     // In training its window runs plane by plane, the channels split among the threads
     // when each has its own β (per channel), on the caller when they share one.
     const auto normed_soft = input<8, 16, 16>() >> conv2d<16, 3>() >> batch_norm() >>
-                             softpool<2>(learnable_per_channel(0.7f)) >> flatten() >>
-                             dense<10>() >> softmax_cross_entropy();
+                             softpool<2>(learnable_per_channel(0.7f)) >> flatten() >> dense<10>() >>
+                             softmax_cross_entropy();
     BOOST_TEST_CONTEXT("batch norm, softpool") check_threads_bitwise<float>(normed_soft);
+    // maxout<3> closing a batch-norm group: in training a pass per output channel after
+    // the tiles' statistics, in evaluation on the tiles; its per-channel η sums and the
+    // chain's β sums staged and committed in channel order.
+    const auto normed_maxout =
+        input<8, 16, 16>() >> conv2d<24, 3>() >> batch_norm() >> beta_vq<relu>(learnable(0.6f)) >>
+        maxout<3>(learnable_per_channel(0.7f)) >> global_avgpool() >> softmax_cross_entropy();
+    BOOST_TEST_CONTEXT("batch norm, maxout") check_threads_bitwise<float>(normed_maxout);
 }

@@ -8,7 +8,13 @@
 // channel, as vq/derive.hpp's hard_region, and the gradient to that winner. maxout<K>(β)
 // gives its β-VQ inference (§3.1): β = ½ soft channel pooling, β = 0 the channel mean; a
 // learnable β is θ = logit(β), one per layer or one per output channel g.
-// The window spans K channel planes, not one H×W plane, so it is not fusable.
+//
+// The window spans K channel planes, not one H×W plane: it is not a plane window
+// (`fusable` false), but it is pointwise along the columns, so it joins a fused group
+// whose head is a contraction as the group's channel window (`channel_window`,
+// plan/group.hpp): the K channels are K rows of the contraction's output, reduced by
+// `lanes(io, g)` — the window math of layers/detail/window_lanes.hpp with output channel
+// g's β — on the GEMM's register tiles or in one pass over z (plan/tiles.hpp, lower.hpp).
 #pragma once
 
 #include <maso/expr/beta_spec.hpp>
@@ -16,6 +22,7 @@
 #include <maso/expr/node_defaults.hpp>
 #include <maso/layers/detail/beta_source.hpp>
 #include <maso/layers/detail/pool_window.hpp>
+#include <maso/layers/detail/window_lanes.hpp>
 
 #include <string>
 
@@ -24,7 +31,8 @@ namespace maso {
 template <std::size_t K>
 struct maxout_node {
     static constexpr node_kind kind = node_kind::window;
-    static constexpr bool fusable = false; ///< the window crosses channel planes
+    static constexpr bool fusable = false;       ///< not inside one H×W plane …
+    static constexpr bool channel_window = true; ///< … but across K rows of a contraction
     static constexpr std::size_t group = K;
     beta_spec beta{1.0f}; ///< β = 1, fixed: the hard max
 
@@ -56,6 +64,12 @@ struct maxout_node {
         explicit layer(const maxout_node& n) : beta(n.beta, "maxout") {}
         std::size_t parameter_count() const { return beta.parameter_count(G); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
+
+        /// Output channel g's window math on lanes (member j = input channel gK + j, the
+        /// tie rule's order), for the fused group's tiles and passes: its β, as forward.
+        detail::window_lanes<T> lanes(const io& io, std::size_t g) const {
+            return detail::window_lanes<T>(beta.of(io.params, g));
+        }
 
         /// Group g's K values at position i of the channels' [batch][H][W] runs.
         static std::array<T, K> gather(const activation<In, const T>& x, std::size_t g,

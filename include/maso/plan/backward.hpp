@@ -2,10 +2,11 @@
 //
 // The backward of a fused group needs its input (for the weight gradient, or as
 // the chain's input) and the affine output z; it recomputes everything between
-// z and its output — the bias, batch-norm apply and units in registers, and a
-// pooling window's input plane in a plane-sized scratch buffer — instead of
-// storing it. An unfused node keeps its input and output. `materialized`
-// says which node outputs (and, identically, which gradients) have buffers.
+// z and its output — the bias, batch-norm apply and units in registers, a
+// pooling window's input plane in a plane-sized scratch buffer, a channel
+// window's (maxout's) members in registers — instead of storing it. An unfused
+// node keeps its input and output. `materialized` says which node outputs (and,
+// identically, which gradients) have buffers.
 #pragma once
 
 #include <maso/plan/group.hpp>

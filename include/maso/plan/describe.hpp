@@ -4,8 +4,9 @@
 //   std::cout << describe(net, fuse::none);
 //
 // For each kernel: the nodes it runs, its shapes, how it runs (GEMM, epilogue on
-// the register tiles or a pass over z, pooling in the tiles or on the plane, the
-// node's own pass; a convolution with batch norm in training and in evaluation, as
+// the register tiles or a pass over z, pooling in the tiles or on the plane, a
+// channel window (maxout) over the tile's rows or across each group of channels of z,
+// the node's own pass; a convolution with batch norm in training and in evaluation, as
 // its tiles differ), what it keeps for backward and what its backward recomputes
 // instead of storing. Tiles are as a float program on the default ISA would run
 // them (plan/tiles.hpp).
@@ -89,19 +90,27 @@ std::string describe(const Net& net, Policy = {}) {
         for (std::size_t i = g.chain_begin; i < g.chain_end; ++i)
             add(plan::kinds_v<Net>[i] == node_kind::normalization ? "batch-norm apply" : names[i]);
         const bool bias_first = g.contraction && g.normalization && bias[g.begin];
+        // A channel window's group of channels (maxout<R>'s R).
+        const std::string members =
+            g.channel_window ? std::to_string(plan::channel_groups_v<Net>[g.end - 1]) : "";
         // The chain (and window) as one pass over z after the GEMM.
         std::string pass;
         if (!steps.empty() || g.window) {
             pass = std::string("one pass over ") + (g.contraction ? "z" : "x");
             if (!steps.empty()) pass += ": " + steps;
             if (g.window)
-                pass += (steps.empty() ? ": " : ", then ") + names[g.end - 1] + " on each plane";
+                pass += (steps.empty() ? ": " : ", then ") + names[g.end - 1] +
+                        (g.channel_window ? " across each group of " + members + " channels"
+                                          : std::string(" on each plane"));
         }
         const std::string tile = "z = W·x (GEMM), and on each finished register tile: ";
         const std::string on_tiles =
             tile + (bias_first ? "z += bias, " : "") +
             (steps.empty() ? std::string() : steps + (t[k].window ? ", then " : "")) +
-            (t[k].window ? names[g.end - 1] + " over the tile's windows" : "");
+            (t[k].window ? names[g.end - 1] + (g.channel_window
+                                                   ? " over each " + members + " rows of the tile"
+                                                   : std::string(" over the tile's windows"))
+                         : "");
         std::string fwd;
         if (g.contraction) fwd = "z = W·x (GEMM)";
         if (bias_first) fwd += "; z += bias";
@@ -125,7 +134,10 @@ std::string describe(const Net& net, Policy = {}) {
         if (!steps.empty() || g.window) {
             back = "one pass over (" + std::string(g.contraction ? "z" : "x") + ", dy)";
             const std::string plane = steps.empty() ? "plane" : "recomputed plane";
-            if (g.window)
+            if (g.channel_window) // always on z in the natural order, tiles or not
+                back += ": " + names[g.end - 1] + " backward across each " +
+                        (steps.empty() ? "" : "recomputed ") + "group of " + members + " channels";
+            else if (g.window)
                 back += ": " + names[g.end - 1] + " backward on each " +
                         (!t[k].window       ? plane
                          : !t[k].statistics ? std::string("group of windows")

@@ -21,13 +21,19 @@
 //             normalising; then the same ONE pass over z applying bias →
 //             batch-norm apply → units (kernels/pointwise_chain.hpp), writing the
 //             group output — or, with a window, writing each plane to scratch and
-//             pooling it there.
+//             pooling it there. A channel window (maxout<R>) reduces each R rows
+//             of a tile when R divides MR, else runs as one pass over z per
+//             output channel: its R channels' chains, then the window across
+//             them, lane by lane (channel_window_forward).
 //   backward  ONE pass over (z, dy) recomputing the chain and running it in
 //             reverse (window backward on the recomputed values first), reducing
 //             every β and bias gradient per channel in the same pass; the
 //             batch-norm correction; then dW and dx from the affine map's backward.
 //             z is read in the column order the last forward wrote it in
 //             (z_order_): window order after a tile forward with a window.
+//             A channel window's backward is one pass per output channel over
+//             its R channels of z (always natural order) and dy
+//             (channel_window_backward).
 // An unfused group calls the node's own forward/backward.
 //
 // Threads (core/thread_pool.hpp): the GEMMs split their tiles, and the per-channel
@@ -117,7 +123,7 @@ public:
         std::size_t planes = 0;
         for_each_group([&](auto k) {
             constexpr group g = groups[k];
-            if constexpr (g.fused && g.window)
+            if constexpr (g.fused && g.window && !g.channel_window)
                 planes = std::max(planes, out_shape<g.end - 2>::plane);
         });
         std::size_t staging = 0, stats = 0;
@@ -331,7 +337,20 @@ private:
     /// and whether its tiles gather batch statistics in training (plan/tiles.hpp).
     template <std::size_t K>
     static constexpr bool tile_window() {
-        return tiles<Net, Policy, K, T, arch>().window;
+        return tiles<Net, Policy, K, T, arch>().window && !groups[K].channel_window;
+    }
+    /// Whether group K's tiles reduce their rows by a channel window (maxout<R>: R | MR).
+    template <std::size_t K>
+    static constexpr bool tile_channel_window() {
+        return tiles<Net, Policy, K, T, arch>().window && groups[K].channel_window;
+    }
+    /// The channels a channel window reduces to one (maxout<R>'s R), or 1.
+    template <std::size_t K>
+    static constexpr std::size_t channel_group() {
+        if constexpr (groups[K].channel_window)
+            return node_t<groups[K].end - 1>::group;
+        else
+            return 1;
     }
     template <std::size_t K>
     static constexpr bool tile_chain() {
@@ -368,7 +387,7 @@ private:
     }
 
     /// The window math group K's tiles pool with (`char`, unused, without a tile window).
-    template <std::size_t K, bool = tile_window<K>()>
+    template <std::size_t K, bool = tile_window<K>() || tile_channel_window<K>()>
     struct lanes_of {
         using type = char;
     };
@@ -381,7 +400,10 @@ private:
 
     /// Group K's epilogue on a finished tile: z stored for backward (with the bias
     /// first before a batch norm, whose input z + bias is), then per row (channel)
-    /// the chain and the window in registers, and the group output stored.
+    /// the chain and the window in registers, and the group output stored. A channel
+    /// window (maxout<R>, R | MR) reduces each R rows lane-wise into one output row
+    /// (i0 + i)/R, in the natural column order: i0 is a multiple of MR, and the m
+    /// rows of a partial tile a multiple of R, as the channel count is.
     /// Each thread has its own copy; the rows' ops and window math are rebuilt only
     /// when the tile's first row changes (the GEMM sweeps a row of tiles at a time).
     template <std::size_t K>
@@ -415,6 +437,13 @@ private:
                     for (std::size_t i = 0; i < m; ++i)
                         lanes[i].emplace(maso::get<g.end - 1>(self->layers_).lanes(wio, i0 + i));
                 }
+                if constexpr (tile_channel_window<K>()) {
+                    constexpr std::size_t R = channel_group<K>();
+                    const auto wio = self->template io<g.end - 1>();
+                    for (std::size_t o = 0; o < m / R; ++o)
+                        lanes[o].emplace(
+                            maso::get<g.end - 1>(self->layers_).lanes(wio, i0 / R + o));
+                }
             }
             if constexpr (bias_before_norm<K>())
                 for (std::size_t i = 0; i < MR; ++i)
@@ -443,6 +472,18 @@ private:
                         std::copy_n(lane, valid, o);
                     }
                 }
+            } else if constexpr (tile_channel_window<K>()) {
+                // Output row o of the tile: rows oR … oR + R − 1 reduced lane-wise.
+                constexpr std::size_t R = channel_group<K>();
+                for (std::size_t o = 0; o < m / R; ++o)
+                    for (std::size_t v = 0; v < NV; ++v) {
+                        std::array<Batch, R> members;
+                        for (std::size_t r = 0; r < R; ++r)
+                            members[r] = acc[o * R + r][v];
+                        acc[o][v] = lanes[o]->template forward<R>(members);
+                    }
+                kernels::detail::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R,
+                                                  n);
             } else {
                 kernels::detail::store_tile<arch>(acc, out + i0 * out_ld + j0, out_ld, m, n);
             }
@@ -457,7 +498,7 @@ private:
         constexpr kernels::patch_order order = patch_order_of<K>();
         const std::size_t cols = conv.columns(batch_, order);
         std::size_t out_ld = batch_ * S::plane, windows = 0;
-        if constexpr (g.window) {
+        if constexpr (tile_window<K>()) {
             windows = batch_ * out_shape<g.end - 1>::plane;
             out_ld = windows;
         }
@@ -643,6 +684,104 @@ private:
                     }
                 }
             }
+            if constexpr (g.channel_window) {
+                // Output channel c/R's ∂L/∂η, staged with its first input channel.
+                constexpr std::size_t R = channel_group<K>();
+                auto& layer = maso::get<g.end - 1>(layers_);
+                if constexpr (requires { layer.beta; }) {
+                    if (window_sums && c % R == 0) {
+                        const auto wio = io<g.end - 1>();
+                        layer.beta.add_gradient(wio.grads, c / R, sums[n_acc],
+                                                layer.lanes(wio, c / R).eta);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The chains of output channel o's R input channels oR … oR + R − 1.
+    template <std::size_t K>
+    auto channel_window_ops(std::size_t o) {
+        constexpr std::size_t R = channel_group<K>();
+        return [&]<std::size_t... J>(std::index_sequence<J...>) {
+            return std::array<chain_t<K>, R>{chain_ops<K>(o * R + J)...};
+        }
+        (std::make_index_sequence<R>{});
+    }
+
+    /// Group K's channel window (maxout<R>) as one pass over z (natural order) per
+    /// output channel o: the chain on its R input channels, then the window math
+    /// across them, lane-wise along the columns; no plane buffer, as the window is
+    /// pointwise along the columns. The output channels are split among the threads.
+    template <std::size_t K>
+    void channel_window_forward() {
+        constexpr group g = groups[K];
+        constexpr std::size_t R = channel_group<K>();
+        using S = out_shape<g.begin>;
+        using O = out_shape<g.end - 1>;
+        const std::size_t n = batch_ * S::plane;
+        const T* z = act(g.begin);
+        T* out = act(g.end - 1);
+        auto& layer = maso::get<g.end - 1>(layers_);
+        const auto wio = io<g.end - 1>();
+        parallel_for(O::channels, [&](std::size_t o0, std::size_t o1, std::size_t) {
+            for (std::size_t o = o0; o < o1; ++o) {
+                const auto ops = channel_window_ops<K>(o);
+                const auto lanes = layer.lanes(wio, o);
+                std::array<const T*, R> in;
+                for (std::size_t r = 0; r < R; ++r)
+                    in[r] = z + (o * R + r) * n;
+                simd::fused_loop(arch{}, n, in, std::array<T*, 1>{out + o * n},
+                                 [ops, lanes](const auto& v, auto&) {
+                                     constexpr std::size_t R = channel_group<K>();
+                                     auto u = v;
+                                     for (std::size_t r = 0; r < R; ++r)
+                                         u[r] = kernels::chain_value(ops[r], v[r]);
+                                     return std::array{lanes.template forward<R>(u)};
+                                 });
+            }
+        });
+    }
+
+    /// dz of output channel o's R input channels from z (natural order) and dy: the
+    /// chains recomputed in registers, the window's backward across them, the chains'
+    /// backward. Each input channel's parameter-gradient sums are staged in its slot,
+    /// the window's ∂L/∂η in the slot of the first (commit_staged commits them in
+    /// channel order: the same sums for any thread count). The tail's padded lanes
+    /// have dy = 0 and add nothing.
+    template <std::size_t K>
+    void channel_window_backward(std::size_t o, const T* z, const T* dout, T* dz) {
+        constexpr group g = groups[K];
+        constexpr std::size_t R = channel_group<K>();
+        constexpr std::size_t n_acc = staged_sums<K>();
+        using S = out_shape<g.begin>;
+        const std::size_t n = batch_ * S::plane;
+        auto& layer = maso::get<g.end - 1>(layers_);
+        const auto ops = channel_window_ops<K>(o);
+        const auto lanes = layer.lanes(io<g.end - 1>(), o);
+        std::array<const T*, R + 1> in;
+        std::array<T*, R> outs;
+        for (std::size_t r = 0; r < R; ++r) {
+            in[r] = z + (o * R + r) * n;
+            outs[r] = dz + (o * R + r) * n;
+        }
+        in[R] = dout + o * n;
+        const auto sums = simd::fused_loop<R * n_acc + 1>(
+            arch{}, n, in, outs, [ops, lanes](const auto& v, auto& acc) {
+                constexpr std::size_t R = channel_group<K>(), n_acc = staged_sums<K>();
+                using V = std::decay_t<decltype(v[0])>;
+                std::array<V, R> u, du, dzr;
+                for (std::size_t r = 0; r < R; ++r)
+                    u[r] = kernels::chain_value(ops[r], v[r]);
+                acc[R * n_acc] += lanes.template backward<R>(u, v[R], du);
+                for (std::size_t r = 0; r < R; ++r)
+                    dzr[r] = kernels::chain_gradient(ops[r], v[r], du[r], acc.data() + r * n_acc);
+                return dzr;
+            });
+        for (std::size_t r = 0; r < R; ++r) {
+            T* slot = staging_.data() + (o * R + r) * (n_acc + 1);
+            std::copy_n(sums.data() + r * n_acc, n_acc, slot);
+            if (r == 0) slot[n_acc] = sums[R * n_acc];
         }
     }
 
@@ -691,7 +830,9 @@ private:
                         io<g.chain_begin>(act(zi), nullptr, nullptr, nullptr));
             }
             T* out = act(g.end - 1);
-            if constexpr (g.window) {
+            if constexpr (g.channel_window) {
+                channel_window_forward<K>();
+            } else if constexpr (g.window) {
                 constexpr std::size_t w = g.end - 1;
                 auto& W = maso::get<w>(layers_);
                 auto wio = io<w>(nullptr, out, nullptr, nullptr);
@@ -753,7 +894,14 @@ private:
                 }
             }
             if (!windowed) {
-                if constexpr (g.window) {
+                if constexpr (g.channel_window) {
+                    parallel_for(out_shape<g.end - 1>::channels,
+                                 [&](std::size_t o0, std::size_t o1, std::size_t) {
+                                     for (std::size_t o = o0; o < o1; ++o)
+                                         channel_window_backward<K>(o, z, dout, dz);
+                                 });
+                    commit_staged<K>(S::channels, true);
+                } else if constexpr (g.window) {
                     // Plane by plane; a channel's parameter-gradient sums are added over
                     // its planes and committed once, as a batch norm's commit stores
                     // the channel's Σ dy·x̂ and Σ dy for its correction below.

@@ -6,7 +6,12 @@
 // joins them when a tile can hold whole windows: a K×K pooling layer with lane math
 // (`lanes`: max, average, softpool) whose K² members fill the tile's SIMD batches —
 // 2×2 with AVX-512's four batches per row; otherwise the window runs as a pass over
-// the planes, and so does the chain before it.
+// the planes, and so does the chain before it. A channel window (maxout<R>,
+// plan/group.hpp) reduces R consecutive rows of a tile — R channels — lane-wise into
+// one output row, so it joins the tiles when R divides the tile's MR rows (6 on
+// every ISA: R = 1, 2, 3, 6), and a tile's output rows are then whole; otherwise
+// one pass over z per output channel runs the chain and the window after the GEMM
+// (a dense contraction, whose GEMM has no epilogue, always takes that pass).
 //
 // A batch norm's apply needs its channel's statistics. In evaluation they are the
 // running ones, constants known before the GEMM, so the whole chain (bias →
@@ -38,7 +43,7 @@ using layer_at_t = typename type_at_t<I, flatten_t<Net>>::template layer<input_s
 struct tile_plan {
     bool chain = false;      ///< bias and units run on the GEMM's tiles (z in the GEMM's order);
                              ///< with a batch norm, in evaluation only (its apply joins them)
-    bool window = false;     ///< and the pooling window too
+    bool window = false;     ///< and the window too (pooling, or a channel window)
     bool statistics = false; ///< a batch-norm group in training: the tiles store z + bias and
                              ///< gather its batch statistics; one pass over z runs the chain
 };
@@ -54,6 +59,10 @@ constexpr tile_plan tiles() {
             return {};
         } else if constexpr (!g.window) {
             return {true, false, norm};
+        } else if constexpr (g.channel_window) {
+            constexpr std::size_t r = channel_groups_v<Net>[g.end - 1];
+            constexpr bool fits = kernels::detail::gemm_blocking<Arch, T>::MR % r == 0;
+            return {fits, fits, norm};
         } else {
             using W = layer_at_t<Net, g.end - 1, T>;
             constexpr bool lanes = requires(const W& w, const typename W::io& io) {
