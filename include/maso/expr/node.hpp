@@ -32,7 +32,10 @@
 //                  (kernels/pointwise_chain.hpp)
 //   window         fusable: true for windows inside one H×W plane (pooling);
 //                  forward_plane(io, c, in, out), backward_plane(io, c, in, dout, din)
-//                  on one image's plane of channel c (din overwritten, grads added)
+//                  on one image's plane of channel c (din overwritten, grads added);
+//                  or channel_window: true for a window across consecutive channels
+//                  (maxout<K>), fused after a contraction; lanes(io, c) gives either
+//                  kind's window math on SIMD lanes (layers/detail/window_lanes.hpp)
 //   normalization  statistics(io) (per-channel statistics of io.x into io.state;
 //                  training: batch statistics, evaluation: running ones),
 //                  op(io, c) → its affine apply as a pointwise op,
