@@ -40,11 +40,14 @@ namespace {
 // make that the ISA it is named after, or the tile cases below test the wrong path.
 static_assert(std::is_same_v<xsimd::default_arch, maso_test::test_arch>);
 
-/// 2×2 pooling runs in the tiles when a tile's SIMD batches per row (NV) are its 4
-/// members: AVX-512 (plan/lower.hpp, tile_window).
+/// 2×2 pooling runs in the tiles when a tile's NR columns hold whole groups of 4
+/// members: on every ISA (plan/tiles.hpp; NR = 64, 16, 8 floats on AVX-512, AVX2, SSE2).
 template <class T>
-constexpr bool pools_in_tiles = kernels::detail::gemm_blocking<maso_test::test_arch, T>::NV == 4;
-static_assert(pools_in_tiles<float> == std::is_base_of_v<xsimd::avx512f, maso_test::test_arch>);
+constexpr bool pools_in_tiles =
+    kernels::detail::gemm_blocking<maso_test::test_arch, T>::NR % 4 == 0;
+static_assert(pools_in_tiles<float> && pools_in_tiles<double>);
+/// 3×3 pooling never fits (no NR is a multiple of 9); 4×4 only in AVX-512's 64 floats.
+static_assert(kernels::detail::gemm_blocking<maso_test::test_arch, float>::NR % 9 != 0);
 
 /// expect_gradients checks the input gradient in double only; the float models run
 /// with it enabled here, fused against unfused: relative 1e-5, with a floor of 1e-6
@@ -131,10 +134,14 @@ void check_two_epilogues(const Head& head) {
 // Channel counts 5 and 13 leave a partial 6-row tile. At batches 1, 3, 4 the window
 // counts per channel are 4, 12, 16 (pooled plane 2×2: same padding), 9, 27, 36 (3×3:
 // stride 2, no bias) and 16, 48, 64 (4×4: valid padding) — whole tiles of AVX-512's
-// 16 float windows and not.
+// 16 float windows and not (4 with AVX2, 2 with SSE2, where each member is regrouped
+// through memory). 4×4 pooling (16 members) fits the tiles only with AVX-512 float.
 BOOST_AUTO_TEST_CASE(tile_epilogue_same_padding) {
     check_two_epilogues(input<2, 4, 4>() >> conv2d<5, 3>());
     check_epilogues(input<2, 4, 4>() >> conv2d<13, 3>());
+    BOOST_TEST_CONTEXT("unit, softpool<4>")
+    check_network(input<2, 8, 8>() >> conv2d<7, 3>() >> beta_vq<relu>(learnable(0.6f)) >>
+                  softpool<4>(learnable(0.7f)));
 }
 
 BOOST_AUTO_TEST_CASE(tile_epilogue_stride_2) {
@@ -152,10 +159,10 @@ BOOST_AUTO_TEST_CASE(tile_epilogue_without_bias) {
 
 namespace {
 
-/// The kept z of conv → unit (→ maxpool<2>): on AVX-512 the tile path stores it in
+/// The kept z of conv → unit (→ maxpool<2>): with pooling the tile path stores it in
 /// window order (kernels/implicit_conv.hpp: member r of window w at column
-/// (w / L)·4L + r·L + w % L, L = NR / 4, padded to whole groups with zeros), elsewhere,
-/// or without pooling, in the natural order. Either way z + bias is the convolution's
+/// (w / L)·4L + r·L + w % L, L = NR / 4, padded to whole groups with zeros), without
+/// pooling in the natural order. Either way z + bias is the convolution's
 /// output, which the unfused program keeps.
 template <class T, bool Pool, class Net>
 void check_kept_z(const Net& n, std::size_t batch) {
@@ -203,9 +210,9 @@ void check_kept_z(const Net& n, std::size_t batch) {
 
 } // namespace
 
-BOOST_AUTO_TEST_CASE(pooling_runs_in_the_tiles_on_avx512) {
-    // program<Net, fuse::all_t, float> for conv → unit → maxpool<2> takes the tile path
-    // with a window exactly when the ISA has 4 batches per tile; its kept z says which.
+BOOST_AUTO_TEST_CASE(pooling_runs_in_the_tiles) {
+    // program<Net, fuse::all_t, T> for conv → unit → maxpool<2> takes the tile path with
+    // a window on every ISA: its kept z is in window order, L = NR/4 windows per tile.
     const auto head = input<2, 6, 6>() >> conv2d<5, 3>() >> beta_vq<relu>(learnable(0.6f));
     for (std::size_t b : {1, 3, 4})
         BOOST_TEST_CONTEXT("batch " << b) {

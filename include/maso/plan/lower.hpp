@@ -344,6 +344,12 @@ private:
     static constexpr bool tile_channel_window() {
         return tiles<Net, Policy, K, T, arch>().window && groups[K].channel_window;
     }
+    /// Members of group K's pooling window: K² for K×K pooling.
+    template <std::size_t K>
+    static constexpr std::size_t window_members() {
+        constexpr std::size_t k = node_t<groups[K].end - 1>::window;
+        return k * k;
+    }
     /// The channels a channel window reduces to one (maxout<R>'s R), or 1.
     template <std::size_t K>
     static constexpr std::size_t channel_group() {
@@ -456,13 +462,25 @@ private:
                 for (std::size_t v = 0; v < NV; ++v)
                     acc[i][v] = kernels::chain_value(*ops[i < m ? i : 0], acc[i][v]);
             if constexpr (tile_window<K>()) {
-                // The tile is one group of W windows: batch r holds their member r.
-                const std::size_t w0 = j0 / (NV * W) * W, valid = std::min(W, windows - w0);
+                // The tile is one group of L windows, member r of window l at column
+                // r·L + l. With L = W (AVX-512 float: R = NV) batch r holds member r;
+                // with L < W the row goes through memory and member r is the batch
+                // at r·L, whose lanes past L (other members) make windows nobody reads.
+                constexpr std::size_t R = window_members<K>(), L = NV * W / R;
+                const std::size_t w0 = j0 / (NV * W) * L, valid = std::min(L, windows - w0);
                 for (std::size_t i = 0; i < m; ++i) {
-                    std::array<Batch, NV> v;
-                    for (std::size_t r = 0; r < NV; ++r)
-                        v[r] = acc[i][r];
-                    const Batch y = lanes[i]->template forward<NV>(v);
+                    std::array<Batch, R> v;
+                    if constexpr (L == W) {
+                        for (std::size_t r = 0; r < R; ++r)
+                            v[r] = acc[i][r];
+                    } else {
+                        alignas(64) T row[NV * W + W] = {};
+                        for (std::size_t u = 0; u < NV; ++u)
+                            acc[i][u].store_aligned(row + u * W);
+                        for (std::size_t r = 0; r < R; ++r)
+                            v[r] = Batch::load_unaligned(row + r * L);
+                    }
+                    const Batch y = lanes[i]->template forward<R>(v);
                     T* o = out + (i0 + i) * out_ld + w0;
                     if (valid == W) {
                         y.store_unaligned(o);
@@ -638,12 +656,14 @@ private:
         const auto wio = io<g.end - 1>();
         const auto lanes = layer.lanes(wio, c);
         const std::size_t windows = batch_ * out_shape<g.end - 1>::plane;
+        // A group of L windows per tile (tile_epilogue): R·L columns, member r at r·L.
+        constexpr std::size_t R = window_members<K>(), L = NV * W / R;
         std::array<batch, n_acc + 1> acc;
         acc.fill(batch(T(0)));
-        for (std::size_t w0 = 0; w0 < windows; w0 += W) {
-            const std::size_t valid = std::min(W, windows - w0);
-            const T* zg = z + w0 * NV;
-            T* dzg = dz + w0 * NV;
+        for (std::size_t w0 = 0; w0 < windows; w0 += L) {
+            const std::size_t valid = std::min(L, windows - w0);
+            const T* zg = z + w0 * R;
+            T* dzg = dz + w0 * R;
             batch dy;
             if (valid == W) {
                 dy = batch::load_unaligned(dout + w0);
@@ -652,14 +672,33 @@ private:
                 std::copy_n(dout + w0, valid, lane);
                 dy = batch::load_aligned(lane);
             }
-            std::array<batch, NV> zr, u, du;
-            for (std::size_t r = 0; r < NV; ++r) {
-                zr[r] = batch::load_unaligned(zg + r * W);
-                u[r] = kernels::chain_value(ops, zr[r]);
+            std::array<batch, R> zr, u, du;
+            if constexpr (L == W) {
+                for (std::size_t r = 0; r < R; ++r)
+                    zr[r] = batch::load_unaligned(zg + r * W);
+            } else {
+                // Member r is the batch at r·L of the group: its lanes past L belong to
+                // other members, where dy = 0, so they add nothing to any sum.
+                alignas(64) T group[R * L + W] = {};
+                std::copy_n(zg, R * L, group);
+                for (std::size_t r = 0; r < R; ++r)
+                    zr[r] = batch::load_unaligned(group + r * L);
             }
-            acc[n_acc] += lanes.template backward<NV>(u, dy, du);
-            for (std::size_t r = 0; r < NV; ++r)
-                kernels::chain_gradient(ops, zr[r], du[r], acc.data()).store_unaligned(dzg + r * W);
+            for (std::size_t r = 0; r < R; ++r)
+                u[r] = kernels::chain_value(ops, zr[r]);
+            acc[n_acc] += lanes.template backward<R>(u, dy, du);
+            if constexpr (L == W) {
+                for (std::size_t r = 0; r < R; ++r)
+                    kernels::chain_gradient(ops, zr[r], du[r], acc.data())
+                        .store_unaligned(dzg + r * W);
+            } else {
+                // In member order, each batch's lanes past L overwritten by the next.
+                alignas(64) T group[R * L + W];
+                for (std::size_t r = 0; r < R; ++r)
+                    kernels::chain_gradient(ops, zr[r], du[r], acc.data())
+                        .store_unaligned(group + r * L);
+                std::copy_n(group, R * L, dzg);
+            }
         }
         T* sums = staging_.data() + c * (n_acc + 1);
         for (std::size_t a = 0; a <= n_acc; ++a)

@@ -4,9 +4,12 @@
 // contraction is a convolution runs its bias and units as the epilogue of the
 // convolution's GEMM, on each finished register tile (plan/lower.hpp). Its window
 // joins them when a tile can hold whole windows: a K×K pooling layer with lane math
-// (`lanes`: max, average, softpool) whose K² members fill the tile's SIMD batches —
-// 2×2 with AVX-512's four batches per row; otherwise the window runs as a pass over
-// the planes, and so does the chain before it. A channel window (maxout<R>,
+// (`lanes`: max, average, softpool) whose K² members divide the tile's NR columns,
+// which then hold L = NR/K² windows (window order, kernels/implicit_conv.hpp) — 2×2
+// on every ISA (L = 16 with AVX-512 float, where each of the four batches of a row
+// is one member; 4, 2 or 1 below it, where the row is regrouped through memory),
+// 4×4 with AVX-512 float; otherwise the window runs as a pass over the planes, and
+// so does the chain before it. A channel window (maxout<R>,
 // plan/group.hpp) reduces R consecutive rows of a tile — R channels — lane-wise into
 // one output row, so it joins the tiles when R divides the tile's MR rows (6 on
 // every ISA: R = 1, 2, 3, 6), and a tile's output rows are then whole; otherwise
@@ -70,7 +73,7 @@ constexpr tile_plan tiles() {
             };
             if constexpr (lanes) {
                 constexpr std::size_t k = type_at_t<g.end - 1, flatten_t<Net>>::window;
-                constexpr bool fits = k * k == kernels::detail::gemm_blocking<Arch, T>::NV;
+                constexpr bool fits = kernels::detail::gemm_blocking<Arch, T>::NR % (k * k) == 0;
                 return {fits, fits, norm};
             } else {
                 return {false, false, norm};
