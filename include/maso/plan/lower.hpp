@@ -404,14 +404,43 @@ private:
             std::declval<const typename W::io&>(), std::size_t{0}))>;
     };
 
+    /// What group K's tile epilogue needs of every channel — its chain's ops, its
+    /// window math (per output channel), its bias before a batch norm — built once per
+    /// forward by tile_forward, on the caller's stack, and shared by the threads' copies
+    /// of the epilogue. (A cache of the current tile row's was rebuilt at nearly every
+    /// tile: inside a block of columns the GEMM moves to the next row of tiles.)
+    template <std::size_t K>
+    struct tile_tables {
+        static constexpr std::size_t rows = out_shape<groups[K].begin>::channels;
+        static constexpr std::size_t windows =
+            tile_channel_window<K>() ? rows / channel_group<K>() : rows;
+        std::array<std::optional<chain_t<K>>, rows> ops{}; ///< not default-constructible
+        std::array<std::optional<typename lanes_of<K>::type>, windows> lanes{};
+        std::array<T, bias_before_norm<K>() ? rows : 0> bias{};
+
+        explicit tile_tables(program& p) {
+            for (std::size_t c = 0; c < rows; ++c)
+                ops[c].emplace(p.template chain_ops<K>(c));
+            if constexpr (bias_before_norm<K>())
+                for (std::size_t c = 0; c < rows; ++c)
+                    bias[c] = p.template bias_before_norm_of<K>(c);
+            if constexpr (tile_window<K>() || tile_channel_window<K>()) {
+                constexpr std::size_t w = groups[K].end - 1;
+                const auto wio = p.template io<w>();
+                for (std::size_t c = 0; c < windows; ++c)
+                    lanes[c].emplace(maso::get<w>(p.layers_).lanes(wio, c));
+            }
+        }
+    };
+
     /// Group K's epilogue on a finished tile: z stored for backward (with the bias
     /// first before a batch norm, whose input z + bias is), then per row (channel)
     /// the chain and the window in registers, and the group output stored. A channel
     /// window (maxout<R>, R | MR) reduces each R rows lane-wise into one output row
     /// (i0 + i)/R, in the natural column order: i0 is a multiple of MR, and the m
     /// rows of a partial tile a multiple of R, as the channel count is.
-    /// Each thread has its own copy; the rows' ops and window math are rebuilt only
-    /// when the tile's first row changes (the GEMM sweeps a row of tiles at a time).
+    /// Each thread has its own copy; the channels' ops and window math are in the
+    /// tile_tables tile_forward built.
     template <std::size_t K>
     struct tile_epilogue {
         static constexpr group g = groups[K];
@@ -422,45 +451,24 @@ private:
         T* out;
         std::size_t out_ld;  ///< group output per channel
         std::size_t windows; ///< per channel, window order only
-        std::size_t row = std::size_t(-1);
-        std::array<std::optional<chain_t<K>>, MR> ops{}; ///< the ops are not default-constructible
-        std::array<std::optional<typename lanes_of<K>::type>, MR> lanes{};
-        std::array<T, MR> bias{}; ///< bias_before_norm only
+        const tile_tables<K>* t;
 
         template <class Batch>
         void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
                         std::size_t n) {
             constexpr std::size_t W = Batch::size;
-            if (row != i0) {
-                row = i0;
-                for (std::size_t i = 0; i < m; ++i)
-                    ops[i].emplace(self->template chain_ops<K>(i0 + i));
-                if constexpr (bias_before_norm<K>())
-                    for (std::size_t i = 0; i < m; ++i)
-                        bias[i] = self->template bias_before_norm_of<K>(i0 + i);
-                if constexpr (tile_window<K>()) {
-                    const auto wio = self->template io<g.end - 1>();
-                    for (std::size_t i = 0; i < m; ++i)
-                        lanes[i].emplace(maso::get<g.end - 1>(self->layers_).lanes(wio, i0 + i));
-                }
-                if constexpr (tile_channel_window<K>()) {
-                    constexpr std::size_t R = channel_group<K>();
-                    const auto wio = self->template io<g.end - 1>();
-                    for (std::size_t o = 0; o < m / R; ++o)
-                        lanes[o].emplace(
-                            maso::get<g.end - 1>(self->layers_).lanes(wio, i0 / R + o));
-                }
-            }
+            // Rows past m (a partial tile) reuse row 0's ops: their values are dropped.
+            auto row = [&](std::size_t i) { return i0 + (i < m ? i : 0); };
             if constexpr (bias_before_norm<K>())
                 for (std::size_t i = 0; i < MR; ++i)
                     for (std::size_t v = 0; v < NV; ++v)
-                        acc[i][v] += Batch(bias[i < m ? i : 0]);
+                        acc[i][v] += Batch(t->bias[row(i)]);
             // z is kept for backward, unless it is the output itself (a convolution
             // whose chain is its bias alone: the bias's backward does not read it).
             if (z != out) kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             for (std::size_t i = 0; i < MR; ++i)
                 for (std::size_t v = 0; v < NV; ++v)
-                    acc[i][v] = kernels::chain_value(*ops[i < m ? i : 0], acc[i][v]);
+                    acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
             if constexpr (tile_window<K>()) {
                 // The tile is one group of L windows, member r of window l at column
                 // r·L + l. With L = W (AVX-512 float: R = NV) batch r holds member r;
@@ -480,7 +488,7 @@ private:
                         for (std::size_t r = 0; r < R; ++r)
                             v[r] = Batch::load_unaligned(row + r * L);
                     }
-                    const Batch y = lanes[i]->template forward<R>(v);
+                    const Batch y = t->lanes[i0 + i]->template forward<R>(v);
                     T* o = out + (i0 + i) * out_ld + w0;
                     if (valid == W) {
                         y.store_unaligned(o);
@@ -498,7 +506,7 @@ private:
                         std::array<Batch, R> members;
                         for (std::size_t r = 0; r < R; ++r)
                             members[r] = acc[o * R + r][v];
-                        acc[o][v] = lanes[o]->template forward<R>(members);
+                        acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
                     }
                 kernels::detail::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R,
                                                   n);
@@ -520,9 +528,10 @@ private:
             windows = batch_ * out_shape<g.end - 1>::plane;
             out_ld = windows;
         }
+        const tile_tables<K> tables(*this);
         conv.forward_affine(
             io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr), order,
-            tile_epilogue<K>{this, act(g.begin), cols, act(g.end - 1), out_ld, windows});
+            tile_epilogue<K>{this, act(g.begin), cols, act(g.end - 1), out_ld, windows, &tables});
     }
 
     /// Group K's epilogue in training (a batch-norm group: tiles().statistics): z + bias
@@ -544,22 +553,16 @@ private:
         std::size_t z_ld; ///< columns of z per channel: batch·plane
         T* partial;
         std::size_t tiles; ///< per channel: tiles_per_row(z_ld)
-        std::size_t row = std::size_t(-1);
-        std::array<T, MR> bias{}; ///< bias_before_norm only
+        const T* bias;     ///< per channel, bias_before_norm only (statistics_forward)
 
         template <class Batch>
         void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
                         std::size_t n) {
             constexpr std::size_t W = Batch::size;
             if constexpr (bias_before_norm<K>()) {
-                if (row != i0) {
-                    row = i0;
-                    for (std::size_t i = 0; i < m; ++i)
-                        bias[i] = self->template bias_before_norm_of<K>(i0 + i);
-                }
                 for (std::size_t i = 0; i < MR; ++i)
                     for (std::size_t v = 0; v < NV; ++v)
-                        acc[i][v] += Batch(bias[i < m ? i : 0]);
+                        acc[i][v] += Batch(bias[i0 + (i < m ? i : 0)]);
             }
             kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             if (!partial) return;
@@ -611,11 +614,15 @@ private:
         const std::size_t m = batch_ * S::plane, tiles = tiles_per_row(m);
         const bool training = phase != mode::evaluation;
         if (training) bn.begin_batch(nio); // throws for m < 2 before any work
+        std::array<T, S::channels> bias{};
+        if constexpr (bias_before_norm<K>())
+            for (std::size_t c = 0; c < S::channels; ++c)
+                bias[c] = bias_before_norm_of<K>(c);
         maso::get<g.begin>(layers_).forward_affine(
             io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr),
             kernels::patch_order::natural(),
             statistics_epilogue<K>{this, act(g.begin), m, training ? tile_stats_.data() : nullptr,
-                                   tiles});
+                                   tiles, bias.data()});
         if (!training) {
             bn.running_statistics(nio);
             return;
