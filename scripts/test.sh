@@ -56,10 +56,11 @@ mkdir -p build-test
 # on its own once (g++); the benchmarks are built (not run) by g++ and clang++.
 optimised=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG")
 run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++ "${optimised[@]}"
-# The sanitizers see the SIMD tests at the two ends, SSE2 (the most tail handling)
-# and AVX-512 (masked loads and stores); g++ and clang++ build all three ISAs.
+# The sanitizers see the SIMD tests on AVX-512 (masked loads and stores, panels read
+# in place); g++ and clang++ build all three ISAs. With SSE2 as well the stage took
+# 20 minutes: plan/lower_test alone compiles for 7 minutes per ISA under ASan.
 run_suite "g++ ASan+UBSan" build-test/sanitize -DCMAKE_CXX_COMPILER=g++ \
-  "-DMASO_ISAS=sse2;avx512" \
+  "-DMASO_ISAS=avx512" \
   -DMASO_BUILD_BENCHMARKS=OFF -DMASO_CHECK_HEADERS=OFF -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1" \
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
