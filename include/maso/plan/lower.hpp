@@ -445,7 +445,6 @@ private:
     struct tile_epilogue {
         static constexpr group g = groups[K];
         static constexpr std::size_t MR = gemm_blocks::MR, NV = gemm_blocks::NV;
-        program* self;
         T* z;
         std::size_t z_ld; ///< columns of z per channel
         T* out;
@@ -531,7 +530,7 @@ private:
         const tile_tables<K> tables(*this);
         conv.forward_affine(
             io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr), order,
-            tile_epilogue<K>{this, act(g.begin), cols, act(g.end - 1), out_ld, windows, &tables});
+            tile_epilogue<K>{act(g.begin), cols, act(g.end - 1), out_ld, windows, &tables});
     }
 
     /// Group K's epilogue in training (a batch-norm group: tiles().statistics): z + bias
@@ -548,7 +547,6 @@ private:
     struct statistics_epilogue {
         static constexpr std::size_t MR = gemm_blocks::MR, NV = gemm_blocks::NV,
                                      NR = gemm_blocks::NR;
-        program* self;
         T* z;
         std::size_t z_ld; ///< columns of z per channel: batch·plane
         T* partial;
@@ -621,8 +619,8 @@ private:
         maso::get<g.begin>(layers_).forward_affine(
             io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr),
             kernels::patch_order::natural(),
-            statistics_epilogue<K>{this, act(g.begin), m, training ? tile_stats_.data() : nullptr,
-                                   tiles, bias.data()});
+            statistics_epilogue<K>{act(g.begin), m, training ? tile_stats_.data() : nullptr, tiles,
+                                   bias.data()});
         if (!training) {
             bn.running_statistics(nio);
             return;
