@@ -414,6 +414,18 @@ template <class Arch, class Blocking, class T, class Reader, class Epi>
     store_tile<Arch>(acc, c, ldc, m, n);
 }
 
+/// Share `part` of `parts` of the cache lines of a rows×kc panel read in place (row
+/// stride ld), fetched into L2: a row-major A of a large product comes from L3 or
+/// memory, and the first micro-kernel of a panel would otherwise wait on it.
+template <class Arch, class T>
+void prefetch_panel_share(const T* p, std::size_t ld, std::size_t rows, std::size_t kc,
+                          std::size_t part, std::size_t parts) {
+    constexpr std::size_t line = 64 / sizeof(T);
+    const std::size_t per_row = (kc + line - 1) / line, lines = rows * per_row;
+    for (std::size_t l = part * lines / parts; l < (part + 1) * lines / parts; ++l)
+        __builtin_prefetch(p + (l / per_row) * ld + (l % per_row) * line, 0, 2);
+}
+
 /// A 64-byte aligned buffer that only grows (see the header comment).
 template <class Arch, class T>
 class gemm_workspace {
@@ -569,7 +581,13 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
                         panel = ap, ars = kc;
                     }
                     T* const c_row = C ? C + ir * ldc + jc : nullptr;
+                    const std::size_t next_rows =
+                        a_rows && ir + MR < rows.end ? std::min(MR, rows.end - ir - MR) : 0;
+                    const std::size_t panels = (nc + NR - 1) / NR;
                     for (std::size_t jr = 0; jr < nc; jr += NR) {
+                        if (next_rows)
+                            prefetch_panel_share<Arch>(a.p + (ir + MR) * a.rs + pc, a.rs,
+                                                       next_rows, kc, jr / NR, panels);
                         T* const c_tile = c_row ? c_row + jr : nullptr;
                         const std::size_t n = std::min(NR, nc - jr);
                         if constexpr (has_in_place<BSource, Arch, Blocking>) {
