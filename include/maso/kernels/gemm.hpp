@@ -107,6 +107,9 @@ struct gemm_blocking {
     static constexpr std::size_t prefetch_b = 2;
     /// k steps before the end of the micro-kernel at which C's tile is fetched.
     static constexpr std::size_t prefetch_c = 32;
+    /// Bytes of an operand read in place beyond which it is taken to live outside L2
+    /// (this machine's is 1 MiB per core; the packed B block holds half of it).
+    static constexpr std::size_t l2_share = 512 * 1024;
 };
 
 /// a·b + c fused. xsimd 8.1 has no AVX-512 fma: its generic a*b + c is contracted
@@ -256,12 +259,17 @@ void pack_b(T* dst, strided<T> b, std::size_t pc, std::size_t jc, std::size_t kc
     const std::size_t full = nc / NR * NR;
     if (b.cs == 1) {
         // Row by row across the full panels: each row of the block is one run of the
-        // source, which the hardware prefetcher follows best.
+        // source. The run a few rows ahead is fetched meanwhile: with a leading
+        // dimension of a page or more (B of a 1024² product) every run starts on a new
+        // page, where the hardware prefetcher does not follow.
         using batch = xsimd::batch<T, Arch>;
-        constexpr std::size_t W = batch::size;
+        constexpr std::size_t W = batch::size, line = 64 / sizeof(T), ahead = 4;
         static_assert(NR % W == 0);
         for (std::size_t k = 0; k < kc; ++k) {
             const T* src = b.p + (pc + k) * b.rs + jc;
+            if (k + ahead < kc)
+                for (std::size_t j = 0; j < nc; j += line)
+                    __builtin_prefetch(src + ahead * b.rs + j, 0, 3);
             T* d = dst + k * NR;
             for (std::size_t jr = 0; jr < full; jr += NR, d += NR * kc)
                 gemm_unroll<NR / W>([&](auto v) {
@@ -415,15 +423,20 @@ template <class Arch, class Blocking, class T, class Reader, class Epi>
 }
 
 /// Share `part` of `parts` of the cache lines of a rows×kc panel read in place (row
-/// stride ld), fetched into L2: a row-major A of a large product comes from L3 or
-/// memory, and the first micro-kernel of a panel would otherwise wait on it.
+/// stride ld), fetched ahead (into L1: measured better than into L2 at 1024²): a
+/// row-major A larger than L2 comes from L3 or memory, and the first micro-kernel of
+/// each panel would otherwise wait on it.
 template <class Arch, class T>
 void prefetch_panel_share(const T* p, std::size_t ld, std::size_t rows, std::size_t kc,
                           std::size_t part, std::size_t parts) {
     constexpr std::size_t line = 64 / sizeof(T);
     const std::size_t per_row = (kc + line - 1) / line, lines = rows * per_row;
-    for (std::size_t l = part * lines / parts; l < (part + 1) * lines / parts; ++l)
-        __builtin_prefetch(p + (l / per_row) * ld + (l % per_row) * line, 0, 2);
+    const std::size_t begin = part * lines / parts, end = (part + 1) * lines / parts;
+    std::size_t r = begin / per_row, l = begin % per_row; // one division per call
+    for (std::size_t i = begin; i < end; ++i) {
+        __builtin_prefetch(p + r * ld + l * line, 0, 3);
+        if (++l == per_row) l = 0, ++r;
+    }
 }
 
 /// A 64-byte aligned buffer that only grows (see the header comment).
@@ -538,6 +551,9 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
     const std::size_t nc_cap = std::max(NR, b_size / kc_max / NR * NR);
     const std::size_t nc_max = balanced_block<Arch>(n_cols, std::min(Blocking::NC, nc_cap), NR);
     const bool a_rows = a.cs == 1; // nn, nt: A is read in place (header comment)
+    // ... and its panels are fetched ahead when it cannot stay in L2 (a convolution's
+    // filters can: fetching them again only costs issue slots).
+    const bool fetch_a = a_rows && M * K * sizeof(T) > Blocking::l2_share;
     // Only a packed A (tn) needs blocks of rows; a row-major A is one block.
     const std::size_t mc_cap = std::max(MR, a_size / kc_max / MR * MR);
     const std::size_t mc_max =
@@ -582,7 +598,7 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
                     }
                     T* const c_row = C ? C + ir * ldc + jc : nullptr;
                     const std::size_t next_rows =
-                        a_rows && ir + MR < rows.end ? std::min(MR, rows.end - ir - MR) : 0;
+                        fetch_a && ir + MR < rows.end ? std::min(MR, rows.end - ir - MR) : 0;
                     const std::size_t panels = (nc + NR - 1) / NR;
                     for (std::size_t jr = 0; jr < nc; jr += NR) {
                         if (next_rows)
