@@ -4,8 +4,8 @@
 // AVX-512) computes what the unfused program computes, forward and backward; so do
 // batch-norm groups, whose tiles gather the batch statistics in training and run the
 // whole chain in evaluation; so does maxout as a group's channel window, on the tiles
-// (maxout<R>, R | 6) or as a pass; and the threaded passes give bitwise the same
-// results at every thread count.
+// (maxout<R>, R | 6) or as a pass; so do dense layers' groups on their tiles; and the
+// threaded passes give bitwise the same results at every thread count.
 #define BOOST_TEST_MODULE plan.lower
 #include <maso/maso.hpp>
 
@@ -357,6 +357,29 @@ BOOST_AUTO_TEST_CASE(maxout_as_the_groups_channel_window) {
     BOOST_TEST_CONTEXT("maxout<4> per output channel, as a pass") check_network(pass);
 }
 
+// A dense layer heads its group like a convolution: bias, batch-norm apply, units and
+// maxout<R> (R | 6) on the GEMM's tiles, whose columns are the batch's images. 13 and
+// 9 units leave partial 6-row tiles; batches 1, 3, 4 a partial tile of columns.
+BOOST_AUTO_TEST_CASE(dense_groups_on_the_tiles) {
+    const auto mlp = input<20>() >> dense<13>() >> beta_vq<relu>(learnable_per_channel(0.6f)) >>
+                     dense<9>() >> maxout<3>(learnable(0.7f)) >> dense<5>() >>
+                     softmax_cross_entropy();
+    const auto normed = input<20>() >> dense<7>() >> batch_norm() >>
+                        beta_vq<leaky_relu>(learnable(0.5f), leaky_relu{0.1});
+    const auto normed_maxout =
+        input<20>() >> dense<8>() >> batch_norm() >> beta_vq<relu>(learnable(0.6f)) >> maxout<2>();
+    using M = std::decay_t<decltype(mlp)>;
+    static_assert(plan::tiles<M, fuse::all_t, 0, float, maso_test::test_arch>().chain);
+    static_assert(plan::tiles<M, fuse::all_t, 1, float, maso_test::test_arch>().window);
+    static_assert(plan::tiles<std::decay_t<decltype(normed)>, fuse::all_t, 0>().statistics);
+    BOOST_TEST_CONTEXT("units, maxout<3>") check_network(mlp);
+    for (std::size_t b : {3, 4}) // a batch of 1 has no spread for the batch norm to divide
+        BOOST_TEST_CONTEXT("batch " << b) {
+            BOOST_TEST_CONTEXT("batch norm") check_batch_norm_group(normed, b);
+            BOOST_TEST_CONTEXT("batch norm, maxout") check_batch_norm_group(normed_maxout, b);
+        }
+}
+
 namespace {
 
 struct thread_count_guard {
@@ -447,4 +470,10 @@ BOOST_AUTO_TEST_CASE(threads_give_bitwise_equal_results) {
         input<8, 16, 16>() >> conv2d<24, 3>() >> batch_norm() >> beta_vq<relu>(learnable(0.6f)) >>
         maxout<3>(learnable_per_channel(0.7f)) >> global_avgpool() >> softmax_cross_entropy();
     BOOST_TEST_CONTEXT("batch norm, maxout") check_threads_bitwise<float>(normed_maxout);
+    // Dense layers of 1024·512 weights at batch 4 (2^21 multiply-adds): the GEMMs split
+    // by rows (units), the batch being narrower than two tiles.
+    const auto mlp = input<1024>() >> dense<512>() >> batch_norm() >>
+                     beta_vq<relu>(learnable_per_channel(0.6f)) >> dense<12>() >>
+                     maxout<2>(learnable(0.7f)) >> dense<10>() >> softmax_cross_entropy();
+    BOOST_TEST_CONTEXT("dense") check_threads_bitwise<float>(mlp);
 }

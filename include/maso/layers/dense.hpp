@@ -4,8 +4,9 @@
 // In maso's channel-major layout the input is X[D][batch] and the output
 // Y[N][batch], so forward is one GEMM and backward two (kernels/gemm.hpp):
 //   Y = W X + b,   dW += dY Xᵀ,   db += Σ_batch dY,   dX = Wᵀ dY.
-// As a contraction it heads a fused group: the planner runs forward_affine,
-// then the bias and the units that follow in one epilogue pass.
+// As a contraction it heads a fused group: the planner runs forward_affine with
+// the group's bias, batch-norm apply, units and channel window (maxout) as the
+// epilogue of the GEMM's register tiles (plan/tiles.hpp), as for a convolution.
 #pragma once
 
 #include <maso/core/weight_init.hpp>
@@ -13,6 +14,7 @@
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
 #include <maso/kernels/gemm.hpp>
+#include <maso/kernels/implicit_conv.hpp>
 #include <maso/layers/bias.hpp>
 
 #include <string>
@@ -52,15 +54,31 @@ struct dense_node {
                 b = T(0);
         }
 
-        /// z = W x, without the bias.
-        void forward_affine(const io& io) const {
-            kernels::gemm_nn(N, io.x.batch, D, io.params.data(), io.x.data, io.y.data, false);
+        /// Columns of z per unit: one per image (a dense layer has only the natural
+        /// order; the argument mirrors conv2d's, so that the planner asks both alike).
+        static constexpr std::size_t columns(std::size_t batch, kernels::patch_order = {}) {
+            return batch;
+        }
+
+        /// z = W x, without the bias. With an epilogue, the finished tiles go to it
+        /// (kernels/gemm.hpp) and z receives only partial sums. A batch narrower than
+        /// two tiles is shared between the threads by rows (units), as by columns one
+        /// thread would take it all.
+        template <class Epi = kernels::detail::no_epilogue>
+        void forward_affine(const io& io, kernels::patch_order = {}, const Epi& epi = {}) const {
+            const std::size_t n = io.x.batch;
+            const auto split = n < 2 * blocking::NR ? kernels::gemm_split::rows
+                                                    : kernels::gemm_split::columns;
+            kernels::gemm<arch>(N, n, D, kernels::detail::strided<T>{io.params.data(), D, 1},
+                                kernels::detail::matrix_b<T>{{io.x.data, n, 1}}, io.y.data, n,
+                                false, epi, split);
         }
         /// dW += dz xᵀ and dx = Wᵀ dz; the bias gradient is the bias op's.
-        void backward_affine(const io& io) const {
-            kernels::gemm_nt(N, D, io.x.batch, io.dy.data, io.x.data, io.grads.data(), true);
+        void backward_affine(const io& io, kernels::patch_order = {}) const {
+            kernels::gemm_nt<arch>(N, D, io.x.batch, io.dy.data, io.x.data, io.grads.data(), true);
             if (io.dx.data)
-                kernels::gemm_tn(D, io.x.batch, N, io.params.data(), io.dy.data, io.dx.data, false);
+                kernels::gemm_tn<arch>(D, io.x.batch, N, io.params.data(), io.dy.data, io.dx.data,
+                                       false);
         }
         bias_op<T> bias(const io& io, std::size_t c) const {
             return {io.params[N * D + c], io.grads.data() + N * D + c};
@@ -83,6 +101,10 @@ struct dense_node {
                 }
             backward_affine(io);
         }
+
+    private:
+        using arch = xsimd::default_arch;
+        using blocking = kernels::detail::gemm_blocking<arch, T>;
     };
 };
 

@@ -7,16 +7,16 @@
 // no allocation.
 //
 // A fused group [contraction] [normalization] elementwise* [window] runs as
-//   forward   a convolution whose window (if any) the tiles can hold, without batch
-//             norm or with one in evaluation (its statistics are then the running
-//             ones, constants): z = W x with bias → batch-norm apply → units →
-//             pooling applied to each finished register tile of the GEMM (the tile
-//             epilogue below), which stores z (+ bias, before a batch norm) for
-//             backward and writes the group output. A convolution with batch norm
-//             in training (or whose window the tiles cannot hold): the tiles store
-//             z + bias and, in training, gather each channel's batch statistics
-//             from the registers (the statistics epilogue: no pass over z for
-//             them), then ONE pass over z applies the chain. Any other group:
+//   forward   a convolution or dense layer whose window (if any) the tiles can
+//             hold, without batch norm or with one in evaluation (its statistics
+//             are then the running ones, constants): z = W x with bias → batch-norm
+//             apply → units → pooling applied to each finished register tile of the
+//             GEMM (the tile epilogue below), which stores z (+ bias, before a batch
+//             norm) for backward and writes the group output. A contraction with
+//             batch norm in training (or whose window the tiles cannot hold): the
+//             tiles store z + bias and, in training, gather each channel's batch
+//             statistics from the registers (the statistics epilogue: no pass over
+//             z for them), then ONE pass over z applies the chain. Any other group:
 //             z = W x (forward_affine); the bias and batch statistics of z if
 //             normalising; then the same ONE pass over z applying bias →
 //             batch-norm apply → units (kernels/pointwise_chain.hpp), writing the
@@ -333,7 +333,7 @@ private:
     }
 
     /// Whether group K pools inside GEMM tiles, whether it runs its chain (and window)
-    /// as the epilogue of a convolution's GEMM — with a batch norm, in evaluation —
+    /// as the epilogue of its contraction's GEMM — with a batch norm, in evaluation —
     /// and whether its tiles gather batch statistics in training (plan/tiles.hpp).
     template <std::size_t K>
     static constexpr bool tile_window() {
@@ -519,16 +519,16 @@ private:
     void tile_forward() {
         constexpr group g = groups[K];
         using S = out_shape<g.begin>;
-        auto& conv = maso::get<g.begin>(layers_);
+        auto& contraction = maso::get<g.begin>(layers_); // conv2d or dense
         constexpr kernels::patch_order order = patch_order_of<K>();
-        const std::size_t cols = conv.columns(batch_, order);
+        const std::size_t cols = contraction.columns(batch_, order);
         std::size_t out_ld = batch_ * S::plane, windows = 0;
         if constexpr (tile_window<K>()) {
             windows = batch_ * out_shape<g.end - 1>::plane;
             out_ld = windows;
         }
         const tile_tables<K> tables(*this);
-        conv.forward_affine(
+        contraction.forward_affine(
             io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr), order,
             tile_epilogue<K>{act(g.begin), cols, act(g.end - 1), out_ld, windows, &tables});
     }

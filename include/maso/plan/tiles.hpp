@@ -1,20 +1,20 @@
 // maso/plan/tiles.hpp — which fused groups run on the GEMM's register tiles.
 //
 // A fused group [contraction] [normalization] elementwise* [window] whose
-// contraction is a convolution runs its bias and units as the epilogue of the
-// convolution's GEMM, on each finished register tile (plan/lower.hpp). Its window
-// joins them when a tile can hold whole windows: a K×K pooling layer with lane math
-// (`lanes`: max, average, softpool) whose K² members divide the tile's NR columns,
-// which then hold L = NR/K² windows (window order, kernels/implicit_conv.hpp) — 2×2
-// on every ISA (L = 16 with AVX-512 float, where each of the four batches of a row
-// is one member; 4, 2 or 1 below it, where the row is regrouped through memory),
-// 4×4 with AVX-512 float; otherwise the window runs as a pass over the planes, and
-// so does the chain before it. A channel window (maxout<R>,
-// plan/group.hpp) reduces R consecutive rows of a tile — R channels — lane-wise into
-// one output row, so it joins the tiles when R divides the tile's MR rows (6 on
-// every ISA: R = 1, 2, 3, 6), and a tile's output rows are then whole; otherwise
-// one pass over z per output channel runs the chain and the window after the GEMM
-// (a dense contraction, whose GEMM has no epilogue, always takes that pass).
+// contraction is a convolution or a dense layer runs its bias and units as the
+// epilogue of the contraction's GEMM, on each finished register tile
+// (plan/lower.hpp). Its window joins them when a tile can hold whole windows: a K×K
+// pooling layer with lane math (`lanes`: max, average, softpool) whose K² members
+// divide the tile's NR columns, which then hold L = NR/K² windows (window order,
+// kernels/implicit_conv.hpp) — 2×2 on every ISA (L = 16 with AVX-512 float, where
+// each of the four batches of a row is one member; 4, 2 or 1 below it, where the row
+// is regrouped through memory), 4×4 with AVX-512 float; otherwise the window runs as
+// a pass over the planes, and so does the chain before it. A channel window
+// (maxout<R>, plan/group.hpp) reduces R consecutive rows of a tile — R channels —
+// lane-wise into one output row, so it joins the tiles when R divides the tile's MR
+// rows (6 on every ISA: R = 1, 2, 3, 6), and a tile's output rows are then whole;
+// otherwise one pass over z per output channel runs the chain and the window after
+// the GEMM. After a dense layer (a vector) the only window is a channel window.
 //
 // A batch norm's apply needs its channel's statistics. In evaluation they are the
 // running ones, constants known before the GEMM, so the whole chain (bias →
@@ -56,9 +56,10 @@ constexpr tile_plan tiles() {
     constexpr group g = groups_v<Net, Policy>[K];
     if constexpr (g.fused && g.contraction) {
         using C = layer_at_t<Net, g.begin, T>;
-        constexpr bool conv = requires { C::columns(std::size_t{1}, kernels::patch_order{}); };
+        // conv2d and dense: a GEMM that takes an epilogue, z laid out by columns().
+        constexpr bool tiled = requires { C::columns(std::size_t{1}, kernels::patch_order{}); };
         constexpr bool norm = g.normalization;
-        if constexpr (!conv) {
+        if constexpr (!tiled) {
             return {};
         } else if constexpr (!g.window) {
             return {true, false, norm};
