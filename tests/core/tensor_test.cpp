@@ -21,23 +21,41 @@ BOOST_AUTO_TEST_CASE(shape_constants) {
     BOOST_CHECK(true);
 }
 
-BOOST_AUTO_TEST_CASE(channel_major_round_trip) {
-    using S = shape<3, 2, 2>;
-    const std::size_t N = 2;
+namespace {
+
+/// Element (n, c, i) of the NCHW batch sits at ((c·N + n)·plane + i) after
+/// to_channel_major, and from_channel_major brings the batch back.
+template <class S>
+void check_round_trip(std::size_t N) {
     std::vector<float> nchw(S::size * N);
     std::iota(nchw.begin(), nchw.end(), 0.f);
-    std::vector<float> cm(nchw.size()), back(nchw.size());
+    std::vector<float> cm(nchw.size(), -1.f), back(nchw.size(), -1.f);
     activation<S, float> a{cm.data(), N};
     to_channel_major<S, float>(nchw, a);
-    // element (n, c, i) sits at ((c·N + n)·plane + i)
     for (std::size_t n = 0; n < N; ++n)
-        for (std::size_t c = 0; c < 3; ++c)
-            for (std::size_t i = 0; i < 4; ++i)
-                BOOST_CHECK_EQUAL(cm[(c * N + n) * 4 + i], nchw[(n * 3 + c) * 4 + i]);
-    BOOST_CHECK_EQUAL(a.channel(1), cm.data() + 8);
-    BOOST_CHECK_EQUAL(a.plane(2, 1), cm.data() + 20);
+        for (std::size_t c = 0; c < S::channels; ++c)
+            for (std::size_t i = 0; i < S::plane; ++i)
+                BOOST_TEST_CONTEXT("image " << n << ", channel " << c << ", entry " << i)
+    BOOST_CHECK_EQUAL(cm[(c * N + n) * S::plane + i], nchw[(n * S::channels + c) * S::plane + i]);
     from_channel_major<S, float>(activation<S, const float>{cm.data(), N}, back);
     BOOST_CHECK(back == nchw);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(channel_major_round_trip) {
+    using S = shape<3, 2, 2>;
+    check_round_trip<S>(2);
+    std::vector<float> cm(S::size * 2);
+    activation<S, float> a{cm.data(), 2};
+    BOOST_CHECK_EQUAL(a.channel(1), cm.data() + 8);
+    BOOST_CHECK_EQUAL(a.plane(2, 1), cm.data() + 20);
+    // Planes of 16 values and more are copied whole, smaller ones in 16×16 blocks of
+    // (image, channel): counts that leave partial blocks on both sides.
+    check_round_trip<shape<5, 4, 4>>(3);
+    check_round_trip<shape<37>>(21);
+    check_round_trip<shape<10>>(256);
+    check_round_trip<shape<19, 1, 3>>(17);
 }
 
 BOOST_AUTO_TEST_CASE(wrong_sizes_raise_size_error) {
