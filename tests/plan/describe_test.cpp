@@ -78,7 +78,8 @@ BOOST_AUTO_TEST_CASE(maxout_closes_the_group) {
                        maxout<3>() >> softmax_cross_entropy();
     using N = std::decay_t<decltype(tiled)>;
     static_assert(plan::tiles<N, fuse::all_t, 0>().window &&
-                  !plan::tiles<N, fuse::all_t, 1>().chain && plan::tiles<N, fuse::all_t, 3>().window);
+                  !plan::tiles<N, fuse::all_t, 1>().chain &&
+                  plan::tiles<N, fuse::all_t, 3>().window);
     const std::string d = describe(tiled);
     BOOST_TEST_MESSAGE(d);
     BOOST_CHECK(d.find("plan (fuse::all): input<2, 4, 4>, 5 kernels") != std::string::npos);

@@ -165,4 +165,3 @@ BOOST_AUTO_TEST_CASE(pooling_runs_in_the_tiles) {
             check_kept_z<double, false>(head, b);
         }
 }
-

@@ -602,8 +602,8 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
                     const std::size_t panels = (nc + NR - 1) / NR;
                     for (std::size_t jr = 0; jr < nc; jr += NR) {
                         if (next_rows)
-                            prefetch_panel_share<Arch>(a.p + (ir + MR) * a.rs + pc, a.rs,
-                                                       next_rows, kc, jr / NR, panels);
+                            prefetch_panel_share<Arch>(a.p + (ir + MR) * a.rs + pc, a.rs, next_rows,
+                                                       kc, jr / NR, panels);
                         T* const c_tile = c_row ? c_row + jr : nullptr;
                         const std::size_t n = std::min(NR, nc - jr);
                         if constexpr (has_in_place<BSource, Arch, Blocking>) {

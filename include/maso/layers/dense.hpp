@@ -67,8 +67,8 @@ struct dense_node {
         template <class Epi = kernels::detail::no_epilogue>
         void forward_affine(const io& io, kernels::patch_order = {}, const Epi& epi = {}) const {
             const std::size_t n = io.x.batch;
-            const auto split = n < 2 * blocking::NR ? kernels::gemm_split::rows
-                                                    : kernels::gemm_split::columns;
+            const auto split =
+                n < 2 * blocking::NR ? kernels::gemm_split::rows : kernels::gemm_split::columns;
             kernels::gemm<arch>(N, n, D, kernels::detail::strided<T>{io.params.data(), D, 1},
                                 kernels::detail::matrix_b<T>{{io.x.data, n, 1}}, io.y.data, n,
                                 false, epi, split);

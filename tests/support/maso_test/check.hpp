@@ -26,8 +26,8 @@ inline bool close(double a, double b, double rel, double scale = 0) {
     do {                                                                                           \
         const double maso_a_ = (a), maso_b_ = (b);                                                 \
         BOOST_CHECK_MESSAGE(::maso_test::close(maso_a_, maso_b_, (rel), (scale)),                  \
-                            #a " = " << maso_a_ << " vs " #b " = " << maso_b_ << " (rel " << (rel)  \
-                                     << ", scale " << (scale) << ")");                            \
+                            #a " = " << maso_a_ << " vs " #b " = " << maso_b_ << " (rel " << (rel) \
+                                     << ", scale " << (scale) << ")");                             \
     } while (false)
 
 /// Central difference of f at x with a step relative to |x|.
@@ -41,7 +41,8 @@ inline double central_difference(const std::function<double(double)>& f, double 
 /// the absolute floor is the rounding of f(x ± h) divided by 2h.
 inline bool derivative_agrees(double analytic, double numeric, double fvalue) {
     return std::fabs(analytic - numeric) <=
-           1e-6 * std::max(std::fabs(analytic), std::fabs(numeric)) + 1e-9 * (1 + std::fabs(fvalue));
+           1e-6 * std::max(std::fabs(analytic), std::fabs(numeric)) +
+               1e-9 * (1 + std::fabs(fvalue));
 }
 #define MASO_CHECK_DERIVATIVE(analytic, numeric, fvalue)                                           \
     do {                                                                                           \
@@ -63,8 +64,8 @@ inline double five_point_difference(const std::function<double(double)>& f, doub
 /// difference disagrees with `analytic`: a whole network's f (a batch norm over a
 /// few images, soft pooling) can be curved enough that the central difference's
 /// truncation error alone passes the floor of MASO_CHECK_DERIVATIVE.
-inline double checked_difference(const std::function<double(double)>& f, double x,
-                                 double analytic, double fvalue) {
+inline double checked_difference(const std::function<double(double)>& f, double x, double analytic,
+                                 double fvalue) {
     const double fd = central_difference(f, x);
     return derivative_agrees(analytic, fd, fvalue) ? fd : five_point_difference(f, x);
 }
