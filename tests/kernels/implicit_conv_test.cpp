@@ -16,6 +16,7 @@
 
 #include <maso_test/check.hpp>
 #include <maso_test/isa.hpp>
+#include <maso_test/thread_count_guard.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -279,11 +280,7 @@ std::size_t check_geometry(const conv_geometry& g) {
     return window_orders;
 }
 
-/// Restores the pool's thread count however the test ends.
-struct thread_count_guard {
-    std::size_t saved = maso::num_threads();
-    ~thread_count_guard() { maso::set_num_threads(saved); }
-};
+using maso_test::thread_count_guard;
 
 template <class T>
 bool bitwise_equal(const std::vector<T>& a, const std::vector<T>& b) {

@@ -4,6 +4,7 @@
 #include <maso/maso.hpp>
 
 #include <maso_test/fused_vs_unfused.hpp>
+#include <maso_test/thread_count_guard.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -12,15 +13,10 @@
 #include <vector>
 
 using namespace maso;
-using maso_test::check_network;
-using maso_test::pools_in_tiles;
 
 namespace {
 
-struct thread_count_guard {
-    std::size_t saved = num_threads();
-    ~thread_count_guard() { set_num_threads(saved); }
-};
+using maso_test::thread_count_guard;
 
 template <class T, class Net>
 void check_threads_bitwise(const Net& n) {

@@ -93,6 +93,10 @@ namespace detail {
 /// the same or worse, and so did BLIS's order of the two inner loops (the B
 /// micro-panel in L1, A streamed): the B micro-panel then has to fit L1, which
 /// leaves KC ≤ 64.
+/// Values of T in a 64-byte cache line: the unit of the prefetches below.
+template <class T>
+inline constexpr std::size_t cache_line = 64 / sizeof(T);
+
 template <class Arch, class T>
 struct gemm_blocking {
     static constexpr std::size_t W = xsimd::batch<T, Arch>::size;
@@ -263,7 +267,7 @@ void pack_b(T* dst, strided<T> b, std::size_t pc, std::size_t jc, std::size_t kc
         // dimension of a page or more (B of a 1024² product) every run starts on a new
         // page, where the hardware prefetcher does not follow.
         using batch = xsimd::batch<T, Arch>;
-        constexpr std::size_t W = batch::size, line = 64 / sizeof(T), ahead = 4;
+        constexpr std::size_t W = batch::size, line = cache_line<T>, ahead = 4;
         static_assert(NR % W == 0);
         for (std::size_t k = 0; k < kc; ++k) {
             const T* src = b.p + (pc + k) * b.rs + jc;
@@ -353,7 +357,7 @@ struct packed_panel {
     const T* b;
 
     [[gnu::always_inline]] void prefetch() const {
-        constexpr std::size_t line = 64 / sizeof(T), lines = (NR + line - 1) / line;
+        constexpr std::size_t line = cache_line<T>, lines = (NR + line - 1) / line;
         gemm_unroll<lines>(
             [&](auto l) { __builtin_prefetch(b + Blocking::prefetch_b * NR + l * line, 0, 3); });
     }
@@ -429,7 +433,7 @@ template <class Arch, class Blocking, class T, class Reader, class Epi>
 template <class Arch, class T>
 void prefetch_panel_share(const T* p, std::size_t ld, std::size_t rows, std::size_t kc,
                           std::size_t part, std::size_t parts) {
-    constexpr std::size_t line = 64 / sizeof(T);
+    constexpr std::size_t line = cache_line<T>;
     const std::size_t per_row = (kc + line - 1) / line, lines = rows * per_row;
     const std::size_t begin = part * lines / parts, end = (part + 1) * lines / parts;
     std::size_t r = begin / per_row, l = begin % per_row; // one division per call
@@ -563,7 +567,7 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
     T* const ap = bp + std::max(b_size, kc_max * NR);
 
     for (std::size_t jc = cols.begin; jc < cols.end; jc += nc_max) {
-        const std::size_t nc = std::min(nc_max, cols.end - jc);
+        const std::size_t nc = std::min(nc_max, cols.end - jc), panels = (nc + NR - 1) / NR;
         for (std::size_t pc = 0; pc < K; pc += kc_max) {
             const std::size_t kc = std::min(kc_max, K - pc);
             const bool add = accumulate || pc > 0;
@@ -599,7 +603,6 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
                     T* const c_row = C ? C + ir * ldc + jc : nullptr;
                     const std::size_t next_rows =
                         fetch_a && ir + MR < rows.end ? std::min(MR, rows.end - ir - MR) : 0;
-                    const std::size_t panels = (nc + NR - 1) / NR;
                     for (std::size_t jr = 0; jr < nc; jr += NR) {
                         if (next_rows)
                             prefetch_panel_share<Arch>(a.p + (ir + MR) * a.rs + pc, a.rs, next_rows,
