@@ -4,6 +4,7 @@
 #include <maso/layers/conv2d.hpp>
 #include <maso/layers/input.hpp>
 
+#include <maso_test/expect_edge.hpp>
 #include <maso_test/expect_layer.hpp>
 
 #include <type_traits>
@@ -93,6 +94,19 @@ BOOST_AUTO_TEST_CASE(forward_is_the_direct_convolution) {
     expect_direct<shape<2, 9, 7>, 3, 5, 3>(2);
     expect_direct<shape<2, 9, 7>, 3, 5, 2, padding::valid>(2);
     expect_direct<shape<1, 3, 2>, 2, 7>(2); // the kernel covers the map from every position
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_network_input_padded) {
+    // A padding convolution asks for the input stored padded (expr/node.hpp).
+    static_assert(conv2d_node<3, 3>::input_edge == edge_layout::padded);
+    static_assert(conv2d_node<3, 5, 2>::input_padding == 2);
+    static_assert(conv2d_node<3, 3, 1, padding::valid>::input_edge == edge_layout::channel_major);
+    static_assert(conv2d_node<3, 1>::input_edge == edge_layout::channel_major);
+    using maso_test::expect_edge_matches;
+    expect_edge_matches<shape<3, 7, 9>>(conv2d<5, 3>(), 3);    // dx as a convolution
+    expect_edge_matches<shape<2, 8, 6>>(conv2d<4, 3, 2>(), 2); // dx scattered
+    expect_edge_matches<shape<2, 5, 7>>(conv2d<3, 5, 1, padding::same, false>(), 2);
+    expect_edge_matches<shape<4, 12, 12>>(conv2d<8, 3>(), 5); // columns past one block
 }
 
 BOOST_AUTO_TEST_CASE(float_matches_double) {

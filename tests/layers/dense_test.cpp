@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE layers.dense
 #include <maso/layers/dense.hpp>
 
+#include <maso_test/expect_edge.hpp>
 #include <maso_test/expect_layer.hpp>
 
 using namespace maso;
@@ -28,6 +29,17 @@ BOOST_AUTO_TEST_CASE(forward_is_w_x_plus_b) {
     BOOST_CHECK_EQUAL(y[1], 10 + 3 + 0.5);
     BOOST_CHECK_EQUAL(y[2], 4 - 6 - 0.5);
     BOOST_CHECK_EQUAL(y[3], 40 + 6 - 0.5);
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_network_input_as_given) {
+    // The images as given, [batch][D], are the transposed operand (expr/node.hpp):
+    // shapes with partial tiles and panels, D past one k block, a batch past one tile.
+    static_assert(dense_node<4>::input_edge == edge_layout::images);
+    using maso_test::expect_edge_matches;
+    expect_edge_matches<shape<5>>(dense<3>(), 2);
+    expect_edge_matches<shape<6, 1, 1>>(dense<7, false>(), 3);
+    expect_edge_matches<shape<300>>(dense<13>(), 70);
+    expect_edge_matches<shape<17>>(dense<64>(), 130);
 }
 
 BOOST_AUTO_TEST_CASE(shape_errors_are_codes) {

@@ -96,6 +96,18 @@ BOOST_AUTO_TEST_CASE(maxout_closes_the_group) {
                        "then maxout<3> over each 3 rows of the tile\n") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(the_input_as_the_first_node_reads_it) {
+    const std::string conv = describe(input<3, 8, 8>() >> conv2d<4, 5>() >> flatten());
+    BOOST_CHECK(conv.find("  input: [N][C][H][W] → channel-major, zero-padded by 2 for conv2d<4, "
+                          "5, stride 1, same> in the same pass (it pads nothing)\n") !=
+                std::string::npos);
+    const std::string flat = describe(input<12>() >> dense<3>(), fuse::none);
+    BOOST_CHECK(flat.find("  input: kept as given, [N][12]: dense<3> reads it as the transposed "
+                          "operand of its products\n") != std::string::npos);
+    const std::string pooled = describe(input<3, 8, 8>() >> maxpool<2>() >> flatten());
+    BOOST_CHECK(pooled.find("input:") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unfused_plan) {
     const std::string d = describe(net, fuse::none);
     BOOST_CHECK(d.find("8 kernels") != std::string::npos);

@@ -67,6 +67,97 @@ BOOST_AUTO_TEST_CASE(no_allocation_in_a_cnn_of_every_kind) {
     }
 }
 
+namespace {
+
+/// A one-layer network's model against its layer run on x made channel-major here:
+/// the input as the model stores it (load_input) must give the same output, parameter
+/// and input gradients, whatever layout the layer asked for. Unfused, the model runs
+/// the layer's own forward and backward, so every figure is bitwise the same (fused,
+/// the bias gradient is summed in another order; lower_test checks fused == unfused).
+template <class Net>
+void expect_model_reads_the_images(const Net& net, std::size_t batch) {
+    auto m = instantiate(net, batch, fuse::none, {.seed = 3});
+    using M = decltype(m);
+    using In = typename M::input_shape;
+    using Out = typename M::output_shape;
+    constexpr std::size_t C = In::channels, P = In::plane, K = Out::channels, Q = Out::plane;
+    const auto images = maso_test::uniform_vector<float>(In::size * batch, -2, 2);
+    const auto dy = maso_test::uniform_vector<float>(Out::size * batch, -1, 1);
+    m.enable_input_gradient();
+    m.forward(images);
+    m.backward(dy);
+    std::vector<float> y(Out::size * batch);
+    m.output(y);
+
+    std::vector<float> x(images.size()), g(dy.size()), z(dy.size()), grads(m.gradients().size()),
+        dx(images.size());
+    for (std::size_t n = 0; n < batch; ++n) {
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t p = 0; p < P; ++p)
+                x[(c * batch + n) * P + p] = images[(n * C + c) * P + p];
+        for (std::size_t k = 0; k < K; ++k)
+            for (std::size_t q = 0; q < Q; ++q)
+                g[(k * batch + n) * Q + q] = dy[(n * K + k) * Q + q];
+    }
+    using node = type_at_t<1, plan::flatten_t<Net>>;
+    const typename node::template layer<In, float> layer(maso::get<1>(net.nodes));
+    std::vector<float> scratch(layer.scratch_size(batch) + 1);
+    layer_io<In, Out, float> io;
+    io.x = {x.data(), batch};
+    io.y = {z.data(), batch};
+    io.dy = {g.data(), batch};
+    io.dx = {dx.data(), batch};
+    io.params = m.parameters();
+    io.grads = grads;
+    io.scratch = scratch;
+    layer.forward(io);
+    layer.backward(io);
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t k = 0; k < K; ++k)
+            for (std::size_t q = 0; q < Q; ++q)
+                BOOST_TEST(y[(n * K + k) * Q + q] == z[(k * batch + n) * Q + q]);
+    const std::vector<float> model_grads(m.gradients().begin(), m.gradients().end());
+    BOOST_TEST(model_grads == grads, boost::test_tools::per_element());
+    const auto mdx = m.input_gradient();
+    BOOST_TEST(std::vector<float>(mdx.data, mdx.data + mdx.size()) == dx,
+               boost::test_tools::per_element());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_input_is_stored_as_its_first_node_reads_it) {
+    const auto padded = input<3, 7, 6>() >> conv2d<4, 3>();
+    const auto strided = input<2, 8, 8>() >> conv2d<3, 5, 2, padding::same, false>();
+    const auto valid = input<2, 6, 5>() >> conv2d<3, 3, 1, padding::valid>();
+    const auto flat = input<37>() >> dense<9>();
+    using plan::program;
+    using std::decay_t;
+    static_assert(program<decay_t<decltype(padded)>, fuse::all_t>::input_edge ==
+                  edge_layout::padded);
+    static_assert(program<decay_t<decltype(strided)>, fuse::none_t>::input_padding == 2);
+    static_assert(program<decay_t<decltype(valid)>, fuse::all_t>::input_edge ==
+                  edge_layout::channel_major);
+    static_assert(program<decay_t<decltype(flat)>, fuse::all_t>::input_edge == edge_layout::images);
+    expect_model_reads_the_images(padded, 3);
+    expect_model_reads_the_images(strided, 2);
+    expect_model_reads_the_images(valid, 2);
+    expect_model_reads_the_images(flat, 70);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_sized_input_is_refused_whatever_its_layout) {
+    for (int k = 0; k < 3; ++k) {
+        const std::vector<float> short_batch(10);
+        auto expect_refused = [&](auto m) {
+            BOOST_CHECK_EXCEPTION(m.forward(short_batch), size_error, [](const size_error& e) {
+                return std::string(e.what()).find("the input batch") != std::string::npos;
+            });
+        };
+        if (k == 0) expect_refused(instantiate(input<3, 4, 4>() >> conv2d<2, 3>(), 2));
+        if (k == 1) expect_refused(instantiate(input<12>() >> dense<2>(), 2));
+        if (k == 2) expect_refused(instantiate(input<3, 4, 4>() >> maxpool<2>(), 2));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(describe_shows_three_fused_kernels) {
     const std::string d = describe(mlp);
     BOOST_TEST_MESSAGE(d);

@@ -27,7 +27,9 @@
 //
 // What the fusion planner (plan/lower.hpp) needs in addition, by kind:
 //   contraction    forward_affine(io) (y = W x, no bias), backward_affine(io)
-//                  (dW += …, dx = …; io.dy is ∂L/∂z), has_bias, bias(io, c) → bias_op
+//                  (dW += …, dx = …; io.dy is ∂L/∂z), has_bias, bias(io, c) → bias_op;
+//                  optionally input_edge and input_padding: how it would rather read
+//                  the network's input when it is the first node (edge_layout below)
 //   elementwise    op(io, c): channel c's closed form as a pointwise op
 //                  (kernels/pointwise_chain.hpp)
 //   window         fusable: true for windows inside one H×W plane (pooling);
@@ -92,6 +94,16 @@ constexpr const char* to_string(node_kind k) noexcept {
     return "?";
 }
 
+/// How the network's input is stored for the node that reads it first. Inside, maso's
+/// activations are channel-major; images arrive as [N][C][H][W], and the conversion
+/// at the edge is one pass over them whatever it writes. A contraction may ask for
+/// what its product reads instead (its node's `input_edge`): a padding convolution
+/// the planes zero-padded by its `input_padding` (its packers read nothing else, so it
+/// then pads nothing, forward or backward), a dense layer the images as given (its
+/// product reads them as a transposed operand, and the conversion is a copy). The
+/// node then gets them as layer_io::x_edge, with x.data null.
+enum class edge_layout { channel_major, padded, images };
+
 /// Whether batch norm uses batch statistics (and updates its running ones) or
 /// the running statistics.
 enum class mode { training, evaluation };
@@ -103,6 +115,9 @@ enum class mode { training, evaluation };
 template <class In, class Out, class T = float>
 struct layer_io {
     activation<In, const T> x;
+    /// x, the network's input, in the node's input_edge layout when that is not
+    /// channel-major (x.data is then null); otherwise null.
+    const T* x_edge = nullptr;
     activation<Out, T> y;
     activation<Out, const T> dy;
     activation<In, T> dx;

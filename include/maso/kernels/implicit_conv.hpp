@@ -34,6 +34,7 @@
 
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/im2col.hpp>
+#include <maso/kernels/patch_order.hpp>
 #include <maso/simd/batch_ops.hpp>
 
 #include <algorithm>
@@ -45,41 +46,30 @@
 
 namespace maso::kernels {
 
-/// Which output pixel each GEMM column of a convolution's Z stands for.
-struct patch_order {
-    std::size_t window = 0; ///< k of the k×k windows laid across tiles; 0: natural order
-    std::size_t lanes = 0;  ///< L, windows per group (window order only)
-
-    static constexpr patch_order natural() { return {}; }
-    static constexpr patch_order windows(std::size_t k, std::size_t lanes) { return {k, lanes}; }
-    constexpr bool is_natural() const { return window == 0; }
-
-    /// Columns of Z for geometry g: the pixels of the batch, or in window order the
-    /// windows rounded up to whole groups, k² columns each.
-    constexpr std::size_t columns(const conv_geometry& g) const {
-        if (is_natural()) return g.columns();
-        const std::size_t groups = (windows_of(g) + lanes - 1) / lanes;
-        return groups * lanes * window * window;
-    }
-    constexpr std::size_t windows_of(const conv_geometry& g) const {
-        return g.batch * (g.out_height() / window) * (g.out_width() / window);
-    }
-};
-
 /// Elements of x zero-padded by g.pad on every side of every plane.
 constexpr std::size_t padded_size(const conv_geometry& g) {
     return g.channels * g.batch * (g.height + 2 * g.pad) * (g.width + 2 * g.pad);
 }
 
+/// How x's H×W planes are laid out: maso's channel-major [C][N][H][W], or the
+/// images' own [N][C][H][W] at the network's input edge.
+enum class plane_layout { channel_major, images };
+
 /// xp = x with g.pad zeros around every H×W plane: xp[c][n][H + 2P][W + 2P]. With
-/// P = 0 the packers read x itself. Planes are shared among the pool's threads.
+/// P = 0 the packers read x itself. From `images` this is also the conversion to
+/// channel-major, one pass where the network's input would take two. Planes are
+/// shared among the pool's threads.
 template <class T>
-void pad_input(const conv_geometry& g, const T* x, T* xp) {
+void pad_input(const conv_geometry& g, const T* x, T* xp,
+               plane_layout from = plane_layout::channel_major) {
     const std::size_t P = g.pad, hp = g.height + 2 * P, wp = g.width + 2 * P;
     const std::size_t planes = g.channels * g.batch;
     parallel_for(planes, [&](std::size_t p0, std::size_t p1, std::size_t) {
         for (std::size_t p = p0; p < p1; ++p) {
-            const T* src = x + p * g.height * g.width;
+            // Plane p is (c, n) = (p / N, p % N); from images it is x's plane n·C + c.
+            const std::size_t q =
+                from == plane_layout::channel_major ? p : p % g.batch * g.channels + p / g.batch;
+            const T* src = x + q * g.height * g.width;
             T* dst = xp + p * hp * wp;
             std::fill_n(dst, P * wp, T(0));
             for (std::size_t y = 0; y < g.height; ++y) {
@@ -395,7 +385,9 @@ struct patch_reader {
     /// B this panel reads from L2 (measured 1.5% faster; only when the fetch is
     /// unconditional — a branch here cost the accumulators their registers).
     [[gnu::always_inline]] void prefetch() const {
-        gemm_unroll<NV>([&](auto v) { __builtin_prefetch(p + ahead + col[v], 0, 3); });
+        gemm_unroll<NV>([&](auto v) __attribute__((always_inline)) {
+            __builtin_prefetch(p + ahead + col[v], 0, 3);
+        });
     }
     [[gnu::always_inline]] batch load(std::size_t v) const {
         return batch::load_unaligned(p + col[v]);
@@ -419,8 +411,8 @@ struct patch_reader {
             const __m512i odd =
                 _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
             // Constant indices only: the accumulators must stay in registers.
-            gemm_unroll<MR>([&](auto i) {
-                gemm_unroll<2>([&](auto dy) {
+            gemm_unroll<MR>([&](auto i) __attribute__((always_inline)) {
+                gemm_unroll<2>([&](auto dy) __attribute__((always_inline)) {
                     const __m512 l = acc[i][2 * dy], h = acc[i][2 * dy + 1];
                     acc[i][2 * dy] = _mm512_permutex2var_ps(l, even, h);
                     acc[i][2 * dy + 1] = _mm512_permutex2var_ps(l, odd, h);

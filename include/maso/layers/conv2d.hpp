@@ -41,6 +41,11 @@ struct conv2d_node {
     static constexpr std::size_t filters = Cout, kernel = K, stride = Stride;
     static constexpr padding pad_mode = Pad;
     static constexpr std::size_t pad = Pad == padding::same ? K / 2 : 0;
+    /// The packers read x zero-padded by `pad`: the network's input, stored so, needs
+    /// no padding pass (expr/node.hpp).
+    static constexpr edge_layout input_edge =
+        pad > 0 ? edge_layout::padded : edge_layout::channel_major;
+    static constexpr std::size_t input_padding = pad;
 
     static std::string name(const conv2d_node&) {
         return "conv2d<" + std::to_string(Cout) + ", " + std::to_string(K) + ", stride " +
@@ -208,12 +213,14 @@ struct conv2d_node {
         static constexpr kernels::conv_geometry transposed(std::size_t batch) {
             return kernels::transposed_geometry(geometry(batch), Cout);
         }
-        /// x as the packers read it: padded into scratch, or x itself without padding.
-        /// Backward pads again rather than keeping it: scratch is shared by the layers.
+        /// x as the packers read it: x itself without padding; the program's padded copy
+        /// (the network's input); else padded into scratch, again in backward rather than
+        /// kept, as scratch is shared by the layers.
         static const T* padded(const io& io) {
             if constexpr (pad == 0) {
                 return io.x.data;
             } else {
+                if (io.x_edge) return io.x_edge;
                 kernels::pad_input(geometry(io.x.batch), io.x.data, io.scratch.data());
                 return io.scratch.data();
             }

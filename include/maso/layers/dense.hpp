@@ -14,7 +14,7 @@
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
 #include <maso/kernels/gemm.hpp>
-#include <maso/kernels/implicit_conv.hpp>
+#include <maso/kernels/patch_order.hpp>
 #include <maso/layers/bias.hpp>
 
 #include <string>
@@ -37,6 +37,9 @@ struct dense_node {
     }
     template <class In>
     using output_shape = shape<N>;
+    /// The network's input as given, [batch][D]: the products read it as a transposed
+    /// operand, and the edge needs no transposition pass (expr/node.hpp).
+    static constexpr edge_layout input_edge = edge_layout::images;
 
     template <class In, class T>
     struct layer : no_state {
@@ -69,13 +72,21 @@ struct dense_node {
             const std::size_t n = io.x.batch;
             const auto split =
                 n < 2 * blocking::NR ? kernels::gemm_split::rows : kernels::gemm_split::columns;
-            kernels::gemm<arch>(N, n, D, kernels::detail::strided<T>{io.params.data(), D, 1},
-                                kernels::detail::matrix_b<T>{{io.x.data, n, 1}}, io.y.data, n,
-                                false, epi, split);
+            // x[d][n], or x_edge[n][d]: element (d, n) of the product's B either way.
+            const kernels::detail::matrix_b<T> x =
+                io.x_edge ? kernels::detail::matrix_b<T>{{io.x_edge, 1, D}}
+                          : kernels::detail::matrix_b<T>{{io.x.data, n, 1}};
+            kernels::gemm<arch>(N, n, D, kernels::detail::strided<T>{io.params.data(), D, 1}, x,
+                                io.y.data, n, false, epi, split);
         }
         /// dW += dz xᵀ and dx = Wᵀ dz; the bias gradient is the bias op's.
         void backward_affine(const io& io, kernels::patch_order = {}) const {
-            kernels::gemm_nt<arch>(N, D, io.x.batch, io.dy.data, io.x.data, io.grads.data(), true);
+            if (io.x_edge) // xᵀ is x_edge itself
+                kernels::gemm_nn<arch>(N, D, io.x.batch, io.dy.data, io.x_edge, io.grads.data(),
+                                       true);
+            else
+                kernels::gemm_nt<arch>(N, D, io.x.batch, io.dy.data, io.x.data, io.grads.data(),
+                                       true);
             if (io.dx.data)
                 kernels::gemm_tn<arch>(D, io.x.batch, N, io.params.data(), io.dy.data, io.dx.data,
                                        false);

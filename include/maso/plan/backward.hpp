@@ -9,6 +9,8 @@
 // identically, which gradients) have buffers.
 #pragma once
 
+#include <maso/expr/node.hpp>
+#include <maso/plan/flatten.hpp>
 #include <maso/plan/group.hpp>
 
 namespace maso::plan {
@@ -46,6 +48,23 @@ struct backward_plan {
             if (memory[k].saves_affine_output) m[groups[k].begin] = true;
         }
         return m;
+    }();
+
+    /// How the network's input is stored: as the node that reads it asks
+    /// (expr/node.hpp's edge_layout), channel-major when it does not.
+    static constexpr edge_layout input_edge = [] {
+        if constexpr (nodes > 1) {
+            using first = type_at_t<1, flatten_t<Net>>;
+            if constexpr (requires { first::input_edge; }) return first::input_edge;
+        }
+        return edge_layout::channel_major;
+    }();
+    /// Zeros around each plane of the stored input (edge_layout::padded).
+    static constexpr std::size_t input_padding = [] {
+        if constexpr (input_edge == edge_layout::padded)
+            return type_at_t<1, flatten_t<Net>>::input_padding;
+        else
+            return std::size_t{0};
     }();
 };
 

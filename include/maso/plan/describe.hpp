@@ -67,6 +67,14 @@ std::string describe(const Net& net, Policy = {}) {
     constexpr auto t = plan::tiles_v<Net, Policy>; // as a float program on the default ISA
     std::string out = std::string("plan (") + Policy::name() + "): " + names[0] + ", " +
                       std::to_string(bp::groups.size()) + " kernels\n";
+    // How the input is stored at the edge, when not channel-major (expr/node.hpp).
+    if constexpr (bp::input_edge == edge_layout::padded)
+        out += "  input: [N][C][H][W] → channel-major, zero-padded by " +
+               std::to_string(bp::input_padding) + " for " + names[1] +
+               " in the same pass (it pads nothing)\n";
+    else if constexpr (bp::input_edge == edge_layout::images)
+        out += "  input: kept as given, [N][" + shapes[0] + "]: " + names[1] +
+               " reads it as the transposed operand of its products\n";
     for (std::size_t k = 0; k < bp::groups.size(); ++k) {
         const auto& g = bp::groups[k];
         const auto& m = bp::memory[k];

@@ -119,6 +119,10 @@ public:
                 dact_[i].assign(out_shape<i>::size * batch, T(0));
             }
         });
+        // The input kept padded: its borders are zeroed here, and only the interior
+        // is ever written (load_input).
+        if constexpr (input_edge == edge_layout::padded)
+            act_[0].assign(kernels::padded_size(input_geometry()), T(0));
         // Fused windows recompute their input plane and its gradient in scratch.
         std::size_t planes = 0;
         for_each_group([&](auto k) {
@@ -193,10 +197,36 @@ public:
     auto& layer() noexcept {
         return maso::get<I>(layers_);
     }
+    /// How the input is stored, and with how many zeros around each plane (plan/backward.hpp).
+    static constexpr edge_layout input_edge = memory_plan::input_edge;
+    static constexpr std::size_t input_padding = memory_plan::input_padding;
+
+    /// Stores a batch [N][C][H][W] as the network's input, as its first node reads it:
+    /// channel-major, channel-major and zero-padded, or as given; one pass in each case.
+    void load_input(std::span<const T> images) {
+        using S = out_shape<0>;
+        if constexpr (input_edge == edge_layout::channel_major) {
+            to_channel_major(images, value<0>());
+        } else {
+            maso::detail::check_same_size(S::size * batch_, images.size(), "the input batch");
+            if constexpr (input_edge == edge_layout::padded)
+                kernels::pad_input(input_geometry(), images.data(), act_[0].data(),
+                                   kernels::plane_layout::images);
+            else
+                parallel_for(batch_, [&](std::size_t n0, std::size_t n1, std::size_t) {
+                    std::copy(images.begin() + n0 * S::size, images.begin() + n1 * S::size,
+                              act_[0].begin() + n0 * S::size);
+                });
+        }
+    }
+
     /// Node I's output, when the plan keeps it (always for the input and the last node).
     template <std::size_t I>
     activation<out_shape<I>, T> value() noexcept {
         static_assert(memory_plan::materialized[I], "this node's output is not kept by the plan");
+        static_assert(I > 0 || input_edge == edge_layout::channel_major,
+                      "the input is stored as the node that reads it asks (load_input): "
+                      "it has no channel-major view");
         return {act_[I].data(), batch_};
     }
     template <std::size_t I>
@@ -246,6 +276,8 @@ private:
     layer_io<out_shape<I - 1>, out_shape<I>, T> io(const T* x, T* y, const T* dy, T* dx) {
         layer_io<out_shape<I - 1>, out_shape<I>, T> r;
         r.x = {x, batch_};
+        if constexpr (I == 1 && input_edge != edge_layout::channel_major)
+            r.x = {nullptr, batch_}, r.x_edge = x;
         r.y = {y, batch_};
         r.dy = {dy, batch_};
         r.dx = {dx, batch_};
@@ -264,6 +296,11 @@ private:
     template <std::size_t I>
     auto io() {
         return io<I>(nullptr, nullptr, nullptr, nullptr);
+    }
+    /// The input's sizes as a "same" convolution's geometry: what padding it needs.
+    kernels::conv_geometry input_geometry() const {
+        using S = out_shape<0>;
+        return {S::channels, batch_, S::height, S::width, 2 * input_padding + 1, 1, input_padding};
     }
     T* act(std::size_t i) { return act_[i].empty() ? nullptr : act_[i].data(); }
     T* dact(std::size_t i) { return dact_[i].empty() ? nullptr : dact_[i].data(); }

@@ -30,7 +30,7 @@
 #pragma once
 
 #include <maso/kernels/gemm.hpp>
-#include <maso/kernels/implicit_conv.hpp>
+#include <maso/kernels/patch_order.hpp>
 #include <maso/plan/group.hpp>
 #include <maso/plan/infer_shapes.hpp>
 

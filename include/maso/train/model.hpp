@@ -59,7 +59,7 @@ public:
         } else if (!labels.empty()) {
             throw value_error("maso: labels given to a network without a loss node");
         }
-        to_channel_major(images, program_.template value<0>());
+        program_.load_input(images);
         program_.forward();
         return has_loss && !labels.empty() ? program_.loss : T(0);
     }
