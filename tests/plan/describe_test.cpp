@@ -96,6 +96,17 @@ BOOST_AUTO_TEST_CASE(maxout_closes_the_group) {
                        "then maxout<3> over each 3 rows of the tile\n") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_dense_layers_units_run_as_a_pass) {
+    // z of a dense layer is small: its units run after the GEMM (plan/tiles.hpp),
+    // a convolution's on the tiles.
+    const std::string d = describe(input<12>() >> dense<8>() >> beta_vq<relu>(0.9f) >> dense<4>() >>
+                                   softmax_cross_entropy());
+    BOOST_TEST_MESSAGE(d);
+    BOOST_CHECK(d.find("forward:  z = W·x (GEMM); one pass over z: bias, beta_vq<relu>(β = "
+                       "0.9)\n") != std::string::npos);
+    BOOST_CHECK(d.find("on each finished register tile: bias, beta_vq") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(the_input_as_the_first_node_reads_it) {
     const std::string conv = describe(input<3, 8, 8>() >> conv2d<4, 5>() >> flatten());
     BOOST_CHECK(conv.find("  input: [N][C][H][W] → channel-major, zero-padded by 2 for conv2d<4, "

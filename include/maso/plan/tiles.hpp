@@ -16,6 +16,13 @@
 // otherwise one pass over z per output channel runs the chain and the window after
 // the GEMM. After a dense layer (a vector) the only window is a channel window.
 //
+// A contraction whose output is a vector (a dense layer) keeps units without a
+// window or batch norm off the tiles: its z, units × batch, is small enough to be
+// in L2 when one pass runs the chain after the GEMM, so the tiles save no traffic,
+// while storing the group's output from inside the product costs the product more
+// than that pass (the MLP of bench/networks_bench.cpp, forward: 0.92–0.94× fuse::none
+// on the tiles, 0.98–1.01× with the pass; docs/performance.md (h)).
+//
 // A batch norm's apply needs its channel's statistics. In evaluation they are the
 // running ones, constants known before the GEMM, so the whole chain (bias →
 // batch-norm apply → units → window) runs on the tiles as above. In training they
@@ -59,7 +66,9 @@ constexpr tile_plan tiles() {
         // conv2d and dense: a GEMM that takes an epilogue, z laid out by columns().
         constexpr bool tiled = requires { C::columns(std::size_t{1}, kernels::patch_order{}); };
         constexpr bool norm = g.normalization;
-        if constexpr (!tiled) {
+        // A vector's units alone: one pass over z (above).
+        constexpr bool pass = C::output::is_vector && g.chain_end > g.chain_begin && !norm;
+        if constexpr (!tiled || (pass && !g.window)) {
             return {};
         } else if constexpr (!g.window) {
             return {true, false, norm};
