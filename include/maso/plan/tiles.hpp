@@ -20,7 +20,7 @@
 // window or batch norm off the tiles: its z, units × batch, is small enough to be
 // in L2 when one pass runs the chain after the GEMM, so the tiles save no traffic,
 // while storing the group's output from inside the product costs the product more
-// than that pass (the MLP of bench/networks_bench.cpp, forward: 0.92–0.94× fuse::none
+// than that pass (the MLP of bench/networks_bench.cpp, forward: 0.84–0.97× fuse::none
 // on the tiles, 0.98–1.01× with the pass; docs/performance.md (h)).
 //
 // A batch norm's apply needs its channel's statistics. In evaluation they are the
