@@ -68,7 +68,9 @@ constexpr tile_plan tiles() {
         constexpr bool norm = g.normalization;
         // A vector's units alone: one pass over z (above).
         constexpr bool pass = C::output::is_vector && g.chain_end > g.chain_begin && !norm;
-        if constexpr (!tiled || (pass && !g.window)) {
+        // Nothing for the tiles to do: a lone contraction without a bias.
+        constexpr bool bare = !C::has_bias && g.chain_end == g.chain_begin && !g.window;
+        if constexpr (!tiled || ((pass || bare) && !g.window)) {
             return {};
         } else if constexpr (!g.window) {
             return {true, false, norm};
