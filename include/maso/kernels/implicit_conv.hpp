@@ -51,6 +51,7 @@ constexpr std::size_t padded_size(const conv_geometry& g) {
     return g.channels * g.batch * (g.height + 2 * g.pad) * (g.width + 2 * g.pad);
 }
 
+namespace detail {
 /// Fetches the cache lines of [p, p + n) into L1 ahead of their use.
 template <class T>
 void prefetch_lines(const T* p, std::size_t n) {
@@ -59,6 +60,7 @@ void prefetch_lines(const T* p, std::size_t n) {
     for (auto a = reinterpret_cast<std::uintptr_t>(p) & ~(line - 1); a < end; a += line)
         __builtin_prefetch(reinterpret_cast<const void*>(a), 0, 3);
 }
+} // namespace detail
 
 /// How x's H×W planes are laid out: maso's channel-major [C][N][H][W], or the
 /// images' own [N][C][H][W] at the network's input edge.
@@ -93,7 +95,7 @@ void pad_input(const conv_geometry& g, const T* x, T* xp,
             T* dst = xp + p * hp * wp;
             std::fill_n(dst, P * wp, T(0));
             for (std::size_t y = 0; y < g.height; ++y) {
-                if (next) prefetch_lines(next + y * g.width, g.width);
+                if (next) detail::prefetch_lines(next + y * g.width, g.width);
                 T* row = dst + (P + y) * wp;
                 std::fill_n(row, P, T(0));
                 std::copy_n(src + y * g.width, g.width, row + P);

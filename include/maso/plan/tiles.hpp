@@ -69,7 +69,7 @@ constexpr tile_plan tiles() {
         // A vector's units alone: one pass over z (above).
         constexpr bool pass = C::output::is_vector && g.chain_end > g.chain_begin && !norm;
         // Nothing for the tiles to do: a lone contraction without a bias.
-        constexpr bool bare = !C::has_bias && g.chain_end == g.chain_begin && !g.window;
+        constexpr bool bare = !C::has_bias && g.chain_end == g.chain_begin;
         if constexpr (!tiled || ((pass || bare) && !g.window)) {
             return {};
         } else if constexpr (!g.window) {
