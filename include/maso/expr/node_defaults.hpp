@@ -8,17 +8,20 @@
 //                           this one, and keeps output_shape.
 //   no_state       (layer)  state_size(batch) = scratch_size(batch) = 0: nothing kept from
 //                           forward to backward, no scratch.
-//   no_parameters  (layer)  parameter_count() = 0, initialize(params, ctx) does nothing.
+//   no_parameters  (layer)  parameter_count() = 0, initialize(params, ctx) does nothing,
+//                           tensors() is empty.
 //
 // A node with data members and a base is no longer brace-initialised member by member
 // ({{}, a, b}), so such nodes declare a constructor taking the members in order.
 #pragma once
 
 #include <maso/core/diagnostics.hpp>
+#include <maso/core/tensor_slot.hpp>
 #include <maso/core/weight_init.hpp>
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 namespace maso {
 
@@ -43,6 +46,7 @@ template <class T>
 struct no_parameters {
     std::size_t parameter_count() const noexcept { return 0; }
     void initialize(std::span<T>, init_context&) const noexcept {}
+    std::vector<tensor_slot> tensors() const { return {}; }
 };
 
 } // namespace maso

@@ -20,6 +20,7 @@
 // choosing the order of Z's columns so that pooling windows fall inside tiles.
 #pragma once
 
+#include <maso/core/tensor_slot.hpp>
 #include <maso/core/weight_init.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/kernels/gemm.hpp>
@@ -29,6 +30,7 @@
 #include <algorithm>
 #include <numeric>
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -99,6 +101,14 @@ struct conv2d_node {
             init_weights(params.first(Cout * D), Cout, D, D, Cout * K * K, ctx);
             for (auto& b : params.subspan(Cout * D))
                 b = T(0);
+        }
+
+        /// W as {Cout, Cin, K, K} (PyTorch's layout: row o is filter o, (c·K + ky)·K + kx
+        /// inside it), then b.
+        std::vector<tensor_slot> tensors() const {
+            std::vector<tensor_slot> t{{"weight", parameter_kind::weight, 0, {Cout, Cin, K, K}}};
+            if constexpr (Bias) t.push_back({"bias", parameter_kind::bias, bias_offset, {Cout}});
+            return t;
         }
 
         /// Columns of z (per channel) in a given order (kernels/implicit_conv.hpp).

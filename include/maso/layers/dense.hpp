@@ -9,6 +9,7 @@
 // epilogue of the GEMM's register tiles (plan/tiles.hpp), as for a convolution.
 #pragma once
 
+#include <maso/core/tensor_slot.hpp>
 #include <maso/core/weight_init.hpp>
 #include <maso/expr/chain.hpp>
 #include <maso/expr/node.hpp>
@@ -18,6 +19,7 @@
 #include <maso/layers/bias.hpp>
 
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -55,6 +57,13 @@ struct dense_node {
             init_weights(params.first(N * D), N, D, D, N, ctx);
             for (auto& b : params.subspan(N * D))
                 b = T(0);
+        }
+
+        /// W as {N, D} (row n: unit n's weights), then b.
+        std::vector<tensor_slot> tensors() const {
+            std::vector<tensor_slot> t{{"weight", parameter_kind::weight, 0, {N, D}}};
+            if constexpr (Bias) t.push_back({"bias", parameter_kind::bias, N * D, {N}});
+            return t;
         }
 
         /// Columns of z per unit: one per image (a dense layer has only the natural

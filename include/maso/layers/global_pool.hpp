@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -91,6 +92,7 @@ struct global_softpool_node : detail::global_pool_node {
 
         explicit layer(const global_softpool_node& n) : beta(n.beta, "global_softpool") {}
         std::size_t parameter_count() const { return beta.parameter_count(C); }
+        std::vector<tensor_slot> tensors() const { return beta.tensors(C); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         void forward_plane(const io& io, std::size_t c, const T* in, T* out) const {

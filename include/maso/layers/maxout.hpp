@@ -25,6 +25,7 @@
 #include <maso/layers/detail/window_lanes.hpp>
 
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -63,6 +64,7 @@ struct maxout_node {
 
         explicit layer(const maxout_node& n) : beta(n.beta, "maxout") {}
         std::size_t parameter_count() const { return beta.parameter_count(G); }
+        std::vector<tensor_slot> tensors() const { return beta.tensors(G); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         /// Output channel g's window math on lanes (member j = input channel gK + j, the

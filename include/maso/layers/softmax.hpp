@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -59,6 +60,7 @@ struct softmax_node : keeps_shape {
 
         explicit layer(const softmax_node& n) : beta(n.beta, "softmax") { validate(n.beta); }
         std::size_t parameter_count() const { return beta.parameter_count(1); }
+        std::vector<tensor_slot> tensors() const { return beta.tensors(1); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         T eta(const io& io) const { return beta.of(io.params, 0).eta(); }

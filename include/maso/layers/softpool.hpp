@@ -22,6 +22,7 @@
 #include <maso/layers/detail/window_lanes.hpp>
 
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -44,6 +45,7 @@ struct softpool_node : detail::pool_node<K> {
 
         explicit layer(const softpool_node& n) : beta(n.beta, "softpool") {}
         std::size_t parameter_count() const { return beta.parameter_count(C); }
+        std::vector<tensor_slot> tensors() const { return beta.tensors(C); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         /// Channel c's window math on lanes, for epilogues that pool: its β, as forward_plane.

@@ -24,6 +24,7 @@
 #include <maso/vq/units/relu.hpp>
 
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -79,6 +80,7 @@ struct vq_node : keeps_shape {
         explicit layer(const vq_node& n)
             : unit(n.unit), beta(Hard ? beta_spec{1.0f} : n.beta, "beta_vq") {}
         std::size_t parameter_count() const { return beta.parameter_count(C); }
+        std::vector<tensor_slot> tensors() const { return beta.tensors(C); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         /// θ of channel c: a parameter when learnable, else the fixed value.

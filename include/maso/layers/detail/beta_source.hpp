@@ -10,12 +10,14 @@
 // (vq::theta_gradient: 0 where ∂L/∂η = 0, so η = ∞ never gives ∞·0).
 #pragma once
 
+#include <maso/core/tensor_slot.hpp>
 #include <maso/expr/beta_spec.hpp>
 #include <maso/vq/beta.hpp>
 #include <maso/vq/derive.hpp>
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 namespace maso::detail {
 
@@ -31,6 +33,11 @@ struct beta_source {
     /// θ values in the parameters of a layer of `channels` channels: 0, 1 or `channels`.
     std::size_t parameter_count(std::size_t channels) const noexcept {
         return spec.parameter_count(channels);
+    }
+    /// The θ tensor of a layer of `channels` channels, if β is learnable: {1} or {channels}.
+    std::vector<tensor_slot> tensors(std::size_t channels) const {
+        if (!spec.learnable) return {};
+        return {{"theta", parameter_kind::beta, 0, {parameter_count(channels)}}};
     }
     /// θ = logit(β) for every θ.
     void initialize(std::span<T> params) const noexcept {
