@@ -1,6 +1,8 @@
 // maso E011: input<...>() may only start a network.
-#include <maso/layers/dense.hpp>
-#include <maso/layers/input.hpp>
+// What a user writes next (describe, instantiate, forward, backward) adds no second error.
+#include <maso/maso.hpp>
+
+#include <vector>
 
 int main() {
 #ifdef MASO_COMPILE_FAIL
@@ -8,5 +10,10 @@ int main() {
 #else
     const auto net = maso::input<3>() >> maso::dense<4>();
 #endif
-    return int(net.size) - 2;
+    const std::string plan = maso::describe(net);
+    auto m = maso::instantiate(net, 2);
+    const std::vector<float> x(6, 0.5f), dy(8, 1.f);
+    m.forward(x);
+    m.backward(dy);
+    return int(net.size) - 2 + int(plan.empty());
 }

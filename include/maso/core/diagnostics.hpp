@@ -25,6 +25,8 @@ enum class diag {
     stride_zero = 19,           ///< E019
     same_needs_odd_kernel = 20, ///< E020
     softmax_needs_vector = 21,  ///< E021
+    network_after_network = 22, ///< E022
+    node_out_of_range = 23,     ///< E023
 };
 
 namespace detail {
@@ -55,6 +57,12 @@ constexpr bool report() {
                   "maso E020: conv2d with same padding needs an odd kernel size K");
     static_assert(D != diag::softmax_needs_vector,
                   "maso E021: softmax() needs a vector of scores (H = W = 1)");
+    static_assert(D != diag::network_after_network,
+                  "maso E022: a network that starts with input<...>() cannot follow another "
+                  "node; drop its input to make it a fragment, and append that");
+    static_assert(D != diag::node_out_of_range,
+                  "maso E023: the node index is past the network's last node (a network of n "
+                  "nodes, the input included, has indices 0 to n - 1)");
     return D == diag::ok;
 }
 } // namespace detail

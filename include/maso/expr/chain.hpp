@@ -134,6 +134,23 @@ constexpr auto operator>>(chain<Out, Ns...> c, chain<no_input, Ms...> fragment) 
                        fragment.nodes);
 }
 
+/// chain >> network, node >> network: E022 — the right side has an input of its own. The
+/// result is an invalid chain, so that nothing later reports a second error.
+template <class Out, class... Ns, class Out2, class... Ms>
+requires(!std::is_same_v<Out2, no_input>) constexpr auto operator>>(chain<Out, Ns...> c,
+                                                                    chain<Out2, Ms...>) {
+    [[maybe_unused]] constexpr bool reported = detail::report<(
+        std::is_same_v<Out, invalid_shape> ? diag::ok : diag::network_after_network)>();
+    return chain<invalid_shape, Ns...>{std::move(c.nodes)};
+}
+template <network_node A, class Out2, class... Ms>
+requires(!std::is_same_v<Out2, no_input>) constexpr auto operator>>(A a, chain<Out2, Ms...>) {
+    // Dependent on A, so that it is checked where it is used, not where it is declared.
+    [[maybe_unused]] constexpr bool reported =
+        detail::report<(std::is_void_v<A> ? diag::ok : diag::network_after_network)>();
+    return chain<invalid_shape, A>{flat_tuple<A>{std::in_place, std::move(a)}};
+}
+
 /// node >> fragment
 template <network_node A, class... Ms>
 constexpr auto operator>>(A a, chain<no_input, Ms...> fragment) {

@@ -55,10 +55,25 @@ constexpr std::array<bool, sizeof...(I)> biases(std::index_sequence<I...>) {
 }
 } // namespace detail
 
+namespace detail {
+template <class Net, class Policy>
+std::string describe_valid(const Net& net, Policy);
+} // namespace detail
+
 template <class Net, class Policy = fuse::all_t>
 std::string describe(const Net& net, Policy = {}) {
     [[maybe_unused]] constexpr bool ok = detail::report<(
         plan::flatten<Net>::starts_with_input ? diag::ok : diag::chain_needs_input)>();
+    // A chain that reported an error where it was built has no plan, and says so no more.
+    if constexpr (!plan::flatten<Net>::valid)
+        return std::string();
+    else
+        return detail::describe_valid(net, Policy{});
+}
+
+namespace detail {
+template <class Net, class Policy>
+std::string describe_valid(const Net& net, Policy) {
     using bp = plan::backward_plan<Net, Policy>;
     constexpr std::size_t n = plan::kinds_v<Net>.size();
     const auto names = detail::node_names(net, std::make_index_sequence<n>{});
@@ -165,5 +180,6 @@ std::string describe(const Net& net, Policy = {}) {
     }
     return out;
 }
+} // namespace detail
 
 } // namespace maso

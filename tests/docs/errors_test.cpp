@@ -1,0 +1,259 @@
+// Tests of docs/errors.md against the code: every run-time message the page lists is
+// raised by some call below, with the exception the page names, and every message those
+// calls raise is on the page. A message that changes in the code, or on the page alone,
+// fails here.
+#define BOOST_TEST_MODULE docs.errors
+#include <maso/maso.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace maso;
+
+namespace {
+
+/// One message the page lists: its exception's name, its text, and the literal pieces
+/// between the values it fills in (`<…>` or `…` on the page).
+struct listed {
+    std::string exception, text;
+    std::vector<std::string> pieces;
+
+    /// Whether `message` is the pieces in order, each value between them one or more
+    /// characters (backtracking over where each piece is found).
+    bool matches(const std::string& message) const { return match(message, 0, 0); }
+
+private:
+    bool match(const std::string& m, std::size_t at, std::size_t piece) const {
+        if (piece == pieces.size()) return at == m.size();
+        const std::string& p = pieces[piece];
+        if (piece == 0) return m.compare(0, p.size(), p) == 0 && match(m, p.size(), 1);
+        for (std::size_t k = m.find(p, at + 1); k != std::string::npos; k = m.find(p, k + 1))
+            if (match(m, k + p.size(), piece + 1)) return true;
+        // A value at the end: the last piece is empty.
+        return p.empty() && m.size() > at && piece + 1 == pieces.size();
+    }
+};
+
+/// The `maso: …` spans of the message column of every table row naming an exception.
+std::vector<listed> messages_on_the_page() {
+    std::ifstream in(MASO_SOURCE_DIR "/docs/errors.md");
+    BOOST_REQUIRE_MESSAGE(in, "cannot read docs/errors.md");
+    std::vector<listed> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] != '|') continue;
+        std::string exception;
+        for (const char* e : {"value_error", "size_error", "numeric_error", "error"})
+            if (exception.empty() && line.find(std::string("| `") + e + "` |") != std::string::npos)
+                exception = e;
+        if (exception.empty()) continue;
+        const std::size_t column = line.find("` |", line.find(std::string("| `") + exception));
+        for (std::size_t at = line.find("`maso: ", column); at != std::string::npos;
+             at = line.find("`maso: ", at)) {
+            const std::size_t end = line.find('`', at + 1);
+            const std::string text = line.substr(at + 1, end - at - 1);
+            at = end + 1;
+            listed l{exception, text, {""}};
+            for (std::size_t i = 0; i < text.size(); ++i) {
+                // "<b>" is a value; "c0 < c1" is text.
+                const std::size_t close = text.find('>', i);
+                if (text[i] == '<' && close != std::string::npos && text[i + 1] != ' ') {
+                    i = close;
+                    l.pieces.emplace_back();
+                } else if (text.compare(i, 3, "…") == 0) {
+                    i += 2;
+                    l.pieces.emplace_back();
+                } else {
+                    l.pieces.back() += text[i];
+                }
+            }
+            out.push_back(std::move(l));
+        }
+    }
+    return out;
+}
+
+/// A call that must throw, and the name of the class it throws.
+struct raised {
+    std::string exception, message;
+};
+
+template <class F>
+raised raise(F&& f) {
+    try {
+        f();
+    } catch (const numeric_error& e) {
+        return {"numeric_error", e.what()};
+    } catch (const value_error& e) {
+        return {"value_error", e.what()};
+    } catch (const size_error& e) {
+        return {"size_error", e.what()};
+    } catch (const error& e) {
+        return {"error", e.what()};
+    }
+    return {"nothing", ""};
+}
+
+/// A two-region unit whose regions are not c0·z < c1·z for z > 0.
+struct flipped {
+    static constexpr std::size_t inputs = 1, regions = 2;
+    static constexpr const char* name() noexcept { return "flipped"; }
+    template <class T>
+    constexpr T slope(std::size_t r, std::size_t) const noexcept {
+        return r == 0 ? T(1) : T(0);
+    }
+    template <class T>
+    constexpr T offset(std::size_t) const noexcept {
+        return T(0);
+    }
+};
+
+const float nan = std::numeric_limits<float>::quiet_NaN();
+const float inf = std::numeric_limits<float>::infinity();
+
+std::vector<raised> every_message() {
+    std::vector<raised> r;
+    auto add = [&](auto&& f) { r.push_back(raise(f)); };
+    // the spline-unit core
+    add([] { vq::beta::from_beta(1.5f); });
+    add([] { vq::beta::from_eta(-1.f); });
+    add([] { vq::beta::from_theta(nan); });
+    add([] { vq::leaky_relu{1.5}; });
+    // Spans of 4 and 3 over buffers of 64: the refused calls touch nothing either way.
+    std::vector<float> buffer(64), out(64);
+    const std::span<const float> z4(buffer.data(), 4), z3(buffer.data(), 3);
+    const std::span<float> y4(out.data(), 4), y3(out.data(), 3);
+    const vq::hard_pass<relu, float> pass{relu{}};
+    add([&] { vq::forward(xsimd::default_arch{}, pass, z4, y3); });
+    add([&] { vq::backward(xsimd::default_arch{}, pass, z4, z3, y4); });
+    add([&] { vq::backward(xsimd::default_arch{}, pass, z4, z4, y3); });
+    add([] { vq::hard_pass<flipped, float>{flipped{}}; });
+    // nodes
+    add([] { beta_vq<relu>(1.5f); });
+    add([] { softpool<2>(learnable(1.f)); });
+    add([] { maso::sigmoid(learnable_per_channel(0.f)); });
+    add([] { softmax(learnable_per_channel(0.5f)); });
+    add([] { batch_norm(0.f); });
+    add([] { batch_norm(0.1f, -1.f); });
+    // models
+    const auto loss_net = input<3>() >> dense<2>() >> softmax_cross_entropy();
+    const auto bn_net = input<2>() >> batch_norm();
+    const auto plain = input<3>() >> dense<2>();
+    const std::vector<float> x3{0.5f, -1.f, 2.f}, x6{0.5f, -1.f, 2.f, 1.f, 0.f, 3.f};
+    add([&] { instantiate(bn_net, 1).forward(std::vector<float>{1.f, 2.f}); });
+    add([&] { instantiate(plain, 0); });
+    add([&] { instantiate(plain, std::size_t{1} << 60); });
+    add([&] { instantiate(plain, std::size_t{1} << 44); });
+    add([&] { instantiate(plain, 1).forward(x6); });
+    add([&] { instantiate(plain, 1).forward(std::vector<float>{0.f, inf, 1.f}); });
+    add([&] { instantiate(loss_net, 1).forward(x3, std::vector<int>{0, 1}); });
+    add([&] { instantiate(loss_net, 1).forward(x3, std::vector<int>{2}); });
+    add([&] { instantiate(plain, 1).forward(x3, std::vector<int>{0}); });
+    add([&] {
+        auto m = instantiate(input<3>() >> dense<2>() >> beta_vq<relu>(learnable(0.5f)), 1);
+        m.parameters<2>()[0] = nan;
+        m.forward(x3);
+    });
+    add([&] {
+        auto m = instantiate(input<3>() >> dense<2>() >> batch_norm(), 2);
+        m.forward(std::vector<float>{1e30f, 0, 0, -1e30f, 0, 0});
+    });
+    add([&] {
+        auto m = instantiate(loss_net, 1);
+        m.parameters<1>()[0] = nan;
+        m.forward(x3, std::vector<int>{1});
+    });
+    add([&] {
+        auto m = instantiate(plain, 1);
+        m.parameters<1>()[0] = inf;
+        m.forward(x3);
+    });
+    add([&] { instantiate(loss_net, 1).backward(); });
+    add([&] {
+        auto m = instantiate(loss_net, 1);
+        m.forward(x3);
+        m.backward();
+    });
+    add([&] {
+        auto m = instantiate(plain, 1);
+        m.forward(x3);
+        m.backward(x3);
+    });
+    add([&] {
+        auto m = instantiate(plain, 1);
+        m.forward(x3);
+        m.backward(std::vector<float>{1.f, nan});
+    });
+    add([&] {
+        auto m = instantiate(plain, 1);
+        m.forward(x3);
+        std::vector<float> out(5);
+        m.output(out);
+    });
+    {
+        using S = shape<2>;
+        const softmax_cross_entropy_node::layer<S, float> layer(softmax_cross_entropy());
+        std::vector<float> scores{0.5f, 1.f}, p(2), dx(2);
+        float loss = 0;
+        layer_io<S, S, float> io;
+        io.x = {scores.data(), 1};
+        io.y = {p.data(), 1};
+        io.dx = {dx.data(), 1};
+        io.loss = &loss;
+        add([&] { layer.forward(io); });
+        const int bad = 5;
+        io.labels = &bad;
+        add([&] { layer.forward(io); });
+    }
+    // training and threads
+    std::vector<float> p(3), g(3), g4(4);
+    add([&] { sgd(p, g, {.learning_rate = -1.f}); });
+    add([&] { sgd(p, g, {.momentum = 1.f}); });
+    add([&] { sgd(p, g, {.weight_decay = nan}); });
+    add([&] { sgd(p, g4); });
+    add([] { set_num_threads(0); });
+    add([] { set_num_threads(300); });
+    add([] { parallel_for(2, [](std::size_t, std::size_t, std::size_t) { set_num_threads(1); }); });
+    add([] {
+        parallel_for(2, [](std::size_t, std::size_t, std::size_t) { on_each_thread([](auto) {}); });
+    });
+    add([] { maso::detail::parse_thread_count("two", "MASO_NUM_THREADS"); });
+    std::vector<float> img(5);
+    activation<shape<2>, float> a{img.data(), 2};
+    add([&] { to_channel_major(std::span<const float>(img), a); });
+    add([&] { from_channel_major(activation<shape<2>, const float>{img.data(), 2}, std::span(img)); });
+    return r;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(every_listed_message_is_raised_and_every_raised_one_listed) {
+    const auto page = messages_on_the_page();
+    BOOST_REQUIRE_GT(page.size(), 40u);
+    const auto calls = every_message();
+    for (std::size_t i = 0; i < calls.size(); ++i)
+        BOOST_TEST_CONTEXT("call " << i << ": " << calls[i].exception << " \"" << calls[i].message
+                                   << "\"") {
+            BOOST_CHECK_NE(calls[i].exception, "nothing");
+            bool found = false;
+            for (const auto& l : page)
+                found = found || (l.exception == calls[i].exception &&
+                                  l.matches(calls[i].message));
+            BOOST_CHECK_MESSAGE(found, "not on docs/errors.md");
+        }
+    for (const auto& l : page)
+        BOOST_TEST_CONTEXT("docs/errors.md: " << l.exception << " `" << l.text << "`") {
+            bool raised = false;
+            for (const auto& c : calls)
+                raised = raised ||
+                         (l.exception == c.exception && l.matches(c.message));
+            BOOST_CHECK_MESSAGE(raised, "no call raises it");
+        }
+}
