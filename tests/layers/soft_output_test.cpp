@@ -85,6 +85,35 @@ BOOST_AUTO_TEST_CASE(saturated_inputs_stay_finite) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(beta_one_is_the_hard_readout_without_gradient) {
+    // β = 1 is the hard VQ: the sigmoid is the step 1{z > 0}, tanh the sign, z = 0 taking
+    // region 0 (the tie rule). Their derivative is 0: the capped η = 1e30 of the soft pass
+    // gave ≈ 1e-5 everywhere and ≈ 1e30 at z = 0 instead.
+    using S = shape<1, 1, 7>;
+    const std::vector<float> x{-3.f, -1e-20f, 0.f, 1e-20f, 1e-6f, 2.f, -0.f};
+    const std::vector<float> step{0, 0, 0, 1, 1, 1, 0}, sign{-1, -1, -1, 1, 1, 1, -1};
+    const auto check = [&](const auto& node, const std::vector<float>& expected) {
+        using L = typename std::decay_t<decltype(node)>::template layer<S, float>;
+        const L layer(node);
+        std::vector<float> y(7), dx(7, 99.f);
+        const std::vector<float> dy{1, 2, 3, 4, 5, 6, 7};
+        layer_io<S, S, float> io;
+        io.x = {x.data(), 1};
+        io.y = {y.data(), 1};
+        io.dy = {dy.data(), 1};
+        io.dx = {dx.data(), 1};
+        layer.forward(io);
+        layer.backward(io);
+        for (std::size_t i = 0; i < 7; ++i)
+            BOOST_TEST_CONTEXT("z = " << x[i]) {
+                BOOST_CHECK_EQUAL(y[i], expected[i]);
+                BOOST_CHECK_EQUAL(dx[i], 0.f);
+            }
+    };
+    check(maso::sigmoid(1.f), step);
+    check(maso::tanh(1.f), sign);
+}
+
 BOOST_AUTO_TEST_CASE(per_channel_beta_is_per_channel) {
     using S = shape<2, 1, 3>;
     using L = soft_output_node<vq::sigmoid_output>::layer<S, double>;

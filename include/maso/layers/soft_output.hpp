@@ -28,23 +28,28 @@
 #include <maso/vq/soft/tanh_output.hpp>
 
 #include <string>
+#include <vector>
 
 namespace maso {
 
-/// One channel's soft-layer output as a pointwise op (kernels/pointwise_chain.hpp).
+/// One channel's soft-layer output as a pointwise op (kernels/pointwise_chain.hpp). β = 1
+/// (θ = +∞) takes the hard readout, as vq_op takes the hard unit: η would be capped at
+/// 1e30, not infinite, and the soft pass's gradient would be a spike of ≈ 1e30 at z = 0.
 template <vq::two_region_readout S, class T>
 struct soft_output_op {
     static constexpr std::size_t accumulators = 1;
     vq::soft_pass<S, T> pass;
+    vq::hard_readout_pass<S, T> hard;
+    bool is_hard;
     T* grad; ///< ∂L/∂θ of this channel's β, or null when β is fixed
 
     template <class V>
     V forward(V z) const {
-        return pass.forward(z);
+        return is_hard ? hard.forward(z) : pass.forward(z);
     }
     template <class V>
     V backward(V z, V dy, V* acc) const {
-        return pass.backward(z, dy, acc[0]);
+        return is_hard ? hard.backward(z, dy, acc[0]) : pass.backward(z, dy, acc[0]);
     }
     void commit(const T* sums) const {
         if (grad) *grad += sums[0];
@@ -71,6 +76,7 @@ struct soft_output_node : keeps_shape {
 
         explicit layer(const soft_output_node& n) : beta(n.beta, S::name()) {}
         std::size_t parameter_count() const { return beta.parameter_count(C); }
+        std::vector<tensor_slot> tensors() const { return beta.tensors(C); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
         /// θ of channel c: a parameter when learnable, else the fixed value.
@@ -78,7 +84,8 @@ struct soft_output_node : keeps_shape {
             return beta.of(io.params, c);
         }
         soft_output_op<S, T> op(const io& io, std::size_t c) const {
-            return {vq::soft_pass<S, T>(beta_of(io, c)), beta.gradient(io.grads, c)};
+            const auto b = beta_of(io, c);
+            return {vq::soft_pass<S, T>(b), {}, b.is_hard(), beta.gradient(io.grads, c)};
         }
     };
 };

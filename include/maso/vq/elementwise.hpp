@@ -144,6 +144,24 @@ struct beta_pass {
     }
 };
 
+/// Hard (β = 1) readout of S: the weight of the region that wins, w_1 for z > 0 and w_0
+/// otherwise (the tie rule) — a step for the sigmoid, the sign for tanh. Its derivative
+/// is 0 wherever it exists, and β = 1 has no gradient in θ.
+template <two_region_readout S, class T>
+struct hard_readout_pass {
+    T w0 = T(S::weight[0]), w1 = T(S::weight[1]);
+
+    template <class V>
+    MASO_ALWAYS_INLINE V forward(V z) const {
+        using O = simd::ops<V>;
+        return O::select(z > O::broadcast(0), O::broadcast(w1), O::broadcast(w0));
+    }
+    template <class V>
+    MASO_ALWAYS_INLINE V backward(V, V, V& /*dtheta*/) const {
+        return simd::ops<V>::broadcast(0);
+    }
+};
+
 /// Soft-layer output pass (sigmoid, tanh) of a two-region readout S.
 template <two_region_readout S, class T>
 struct soft_pass {
