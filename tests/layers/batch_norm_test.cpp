@@ -137,8 +137,8 @@ BOOST_AUTO_TEST_CASE(training_output_is_normalised_per_channel) {
 
     // float: the statistics are summed in double, so float keeps ~1e-6
     const std::vector<float> xf(x.begin(), x.end());
-    std::vector<float> yf(xf.size()), params(2 * S::channels), state(1 + 6 * S::channels);
     const batch_norm_node::layer<S, float> lf(batch_norm());
+    std::vector<float> yf(xf.size()), params(2 * S::channels), state(lf.state_size(B));
     std::mt19937_64 rng(1);
     init_context ctx{rng};
     lf.initialize(std::span<float>(params), ctx);
@@ -366,6 +366,58 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_refused) {
     BOOST_CHECK_NO_THROW(run.layer.forward(run.io(x, mode::evaluation)));
 }
 
+BOOST_AUTO_TEST_CASE(non_finite_statistics_leave_the_running_ones) {
+    // All channels or none: channel 1's overflow must not let channel 0 move either.
+    using S = shape<2, 1, 3>;
+    using L = batch_norm_node::layer<S, float>;
+    const L layer(batch_norm(0.5f));
+    std::vector<float> params(4), state(layer.state_size(1)), y(6);
+    std::mt19937_64 rng(1);
+    init_context ctx{rng};
+    layer.initialize(std::span<float>(params), ctx);
+    layer.initialize_state(state);
+    layer_io<S, S, float> io;
+    io.y = {y.data(), 1};
+    io.params = params;
+    io.state = state;
+    const std::vector<float> good{1, 2, 3, 4, 5, 6};
+    io.x = {good.data(), 1};
+    layer.forward(io);
+    const std::vector<float> before = state;
+    for (const float bad : {std::numeric_limits<float>::quiet_NaN(), 1e30f, -1e25f}) {
+        const std::vector<float> x{1, 2, 3, 4, bad, 6};
+        io.x = {x.data(), 1};
+        BOOST_TEST_CONTEXT("value " << bad) {
+            BOOST_CHECK_EXCEPTION(layer.forward(io), numeric_error, [](const numeric_error& e) {
+                return std::string(e.what()).find("channel 1's batch") != std::string::npos;
+            });
+            for (std::size_t c = 0; c < 2; ++c) {
+                BOOST_CHECK_EQUAL(L::running_mean(state, c), L::running_mean(before, c));
+                BOOST_CHECK_EQUAL(L::running_var(state, c), L::running_var(before, c));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(tensors_and_initial_state) {
+    using L = batch_norm_node::layer<shape<3, 2, 2>, float>;
+    const L l(batch_norm());
+    const auto t = l.tensors();
+    BOOST_REQUIRE_EQUAL(t.size(), 4u);
+    BOOST_CHECK_EQUAL(std::string(t[0].name) + t[1].name + t[2].name + t[3].name,
+                      "weightbiasrunning_meanrunning_var");
+    BOOST_CHECK(t[0].kind == parameter_kind::scale && t[1].kind == parameter_kind::shift);
+    BOOST_CHECK(t[2].in_state() && t[3].in_state() && !t[0].in_state());
+    BOOST_CHECK_EQUAL(t[2].offset, L::running_mean_at);
+    BOOST_CHECK_EQUAL(t[3].offset, L::running_var_at);
+    std::vector<float> state(l.state_size(1), 7.f);
+    l.initialize_state(state);
+    for (std::size_t c = 0; c < 3; ++c) {
+        BOOST_CHECK_EQUAL(state[L::running_mean_at + c], 0.f);
+        BOOST_CHECK_EQUAL(state[L::running_var_at + c], 1.f);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(metadata) {
     static_assert(batch_norm_node::kind == node_kind::normalization);
     static_assert(batch_norm_node::check<shape<3, 8, 8>>() == diag::ok);
@@ -374,7 +426,7 @@ BOOST_AUTO_TEST_CASE(metadata) {
     static_assert(batch_norm_op<float>::accumulators == 2);
     const batch_norm_node::layer<shape<4, 2, 2>, float> l(batch_norm());
     BOOST_CHECK_EQUAL(l.parameter_count(), 8u);
-    BOOST_CHECK_EQUAL(l.state_size(5), 25u);
+    BOOST_CHECK_EQUAL(l.state_size(5), 29u);
     BOOST_CHECK_EQUAL(batch_norm_node::name(batch_norm()),
                       "batch_norm(momentum = 0.1, eps = 1e-05)");
 }

@@ -6,6 +6,11 @@
 #include <maso_test/check.hpp>
 #include <maso_test/count_allocations.hpp>
 
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
 using namespace maso;
 
 const auto mlp = input<6>() >> dense<5>() >> beta_vq<relu>(learnable(0.7f)) >> dense<4>() >>
@@ -196,4 +201,290 @@ BOOST_AUTO_TEST_CASE(labels_are_optional_for_prediction_and_checked_before_runni
     BOOST_CHECK_THROW(m.forward(std::vector<float>(7)), size_error);
     const std::vector<int> good{0, 2};
     BOOST_CHECK_GT(m.forward(x, good), 0.f);
+}
+
+// ---- the model owns what backward needs -------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(labels_are_copied_at_forward) {
+    const auto net = input<4>() >> dense<3>() >> softmax_cross_entropy();
+    const auto x = maso_test::uniform_vector<float>(16, -1, 1);
+    const std::vector<int> labels{0, 1, 2, 1};
+    auto reference = instantiate(net, 4, fuse::all, {.seed = 2});
+    reference.forward(x, labels);
+    reference.backward();
+    const std::vector<float> expected(reference.gradients().begin(), reference.gradients().end());
+    // A temporary list, gone before backward() (read after free under ASan once).
+    auto a = instantiate(net, 4, fuse::all, {.seed = 2});
+    a.forward(x, std::vector<int>{0, 1, 2, 1});
+    a.backward();
+    BOOST_TEST(std::vector<float>(a.gradients().begin(), a.gradients().end()) == expected,
+               boost::test_tools::per_element());
+    // A loader's loop refills its buffer between forward and backward: the gradients are
+    // still those of the labels the forward saw.
+    auto b = instantiate(net, 4, fuse::none, {.seed = 2});
+    std::vector<int> buffer = labels;
+    b.forward(x, buffer);
+    buffer = {2, 2, 0, 0};
+    b.backward();
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        MASO_CHECK_CLOSE(b.gradients()[i], expected[i], 1e-6, 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(backward_needs_a_successful_forward) {
+    const auto net = input<4>() >> dense<3>() >> softmax_cross_entropy();
+    auto m = instantiate(net, 2);
+    const auto message = [&](auto&& f) -> std::string {
+        try {
+            f();
+        } catch (const value_error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    BOOST_CHECK_EQUAL(message([&] { m.backward(); }),
+                      "maso: backward() needs a successful forward() first");
+    const auto x = maso_test::uniform_vector<float>(8, -1, 1);
+    m.forward(x);
+    BOOST_CHECK_EQUAL(message([&] { m.backward(); }),
+                      "maso: backward() needs the labels of the last forward()");
+    m.forward(x, std::vector<int>{1, 2});
+    BOOST_CHECK_EQUAL(message([&] { m.backward(); }), "");
+    // A forward refused before it runs changes nothing: backward is still the last one's.
+    std::vector<float> bad = x;
+    bad[3] = std::numeric_limits<float>::quiet_NaN();
+    BOOST_CHECK_THROW(m.forward(bad, std::vector<int>{1, 2}), value_error);
+    BOOST_CHECK_EQUAL(message([&] { m.backward(); }), "");
+    // One that failed while running leaves nothing to go back through.
+    m.parameters<1>()[0] = std::numeric_limits<float>::infinity();
+    m.parameters<1>()[4] = -std::numeric_limits<float>::infinity();
+    BOOST_CHECK_THROW(m.forward(x, std::vector<int>{1, 2}), numeric_error);
+    BOOST_CHECK_EQUAL(message([&] { m.backward(); }),
+                      "maso: backward() needs a successful forward() first");
+}
+
+// ---- sizes ------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(an_impossible_batch_is_a_value_error) {
+    const auto net = input<64>() >> dense<64>();
+    // 2⁵⁸ · 64 wraps to 0 in a std::size_t; SIZE_MAX / 16 overflowed a vector's size; 2⁴⁰
+    // images of 64 values fit a std::size_t but no address space.
+    for (const std::size_t batch :
+         {std::size_t{1} << 58, std::numeric_limits<std::size_t>::max() / 16,
+          std::numeric_limits<std::size_t>::max(), std::size_t{1} << 40})
+        BOOST_TEST_CONTEXT("batch " << batch) {
+            BOOST_CHECK_EXCEPTION(instantiate(net, batch), value_error, [&](const value_error& e) {
+                return std::string(e.what()).find(std::to_string(batch)) != std::string::npos;
+            });
+        }
+    const auto cnn = input<3, 32, 32>() >> conv2d<96, 3>() >> maxpool<2>();
+    BOOST_CHECK_THROW(instantiate(cnn, std::size_t{1} << 50, fuse::none), value_error);
+}
+
+// ---- non-finite values ------------------------------------------------------------------
+
+namespace {
+const auto bn_net = input<2, 4, 4>() >> conv2d<3, 3>() >>
+                    batch_norm() >> beta_vq<relu>(learnable(0.5f)) >> maxpool<2>() >>
+                    flatten() >> dense<3>() >> softmax_cross_entropy();
+
+template <class Model>
+std::vector<float> running_statistics(Model& m) {
+    std::vector<float> s;
+    for (const auto& p : m.state_dict())
+        if (!is_trainable(p.kind)) s.insert(s.end(), p.value.begin(), p.value.end());
+    return s;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_non_finite_pixel_is_refused_before_anything_runs) {
+    for (const float bad :
+         {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+          -std::numeric_limits<float>::infinity()}) {
+        auto m = instantiate(bn_net, 3);
+        const auto x = maso_test::uniform_vector<float>(32 * 3, -1, 1);
+        const std::vector<int> labels{0, 1, 2};
+        m.forward(x, labels);
+        const auto stats = running_statistics(m);
+        std::vector<float> y(9), y2(9);
+        m.output(y);
+        auto poisoned = x;
+        poisoned[32 + 17] = bad; // image 1, offset 17
+        BOOST_CHECK_EXCEPTION(m.forward(poisoned, labels), value_error, [](const value_error& e) {
+            return std::string(e.what()).find("non-finite value") != std::string::npos &&
+                   std::string(e.what()).find("image 1 at offset 17") != std::string::npos;
+        });
+        BOOST_TEST(running_statistics(m) == stats, boost::test_tools::per_element());
+        m.output(y2);
+        BOOST_TEST(y2 == y, boost::test_tools::per_element());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(overflowing_batch_statistics_leave_the_running_ones) {
+    // 1e30 is finite, but its square is not: the batch variance overflows. Before, that
+    // was silent, and the running variance stayed infinite for every later evaluation.
+    for (int fused = 0; fused < 2; ++fused) {
+        auto run = [&](auto m) {
+            const auto x = maso_test::uniform_vector<float>(32 * 3, -1, 1);
+            const std::vector<int> labels{0, 1, 2};
+            m.forward(x, labels);
+            const auto stats = running_statistics(m);
+            auto huge = x;
+            huge[5] = 1e30f;
+            BOOST_CHECK_EXCEPTION(m.forward(huge, labels), numeric_error,
+                                  [](const numeric_error& e) {
+                                      const std::string w = e.what();
+                                      return w.find("node 2 (batch_norm") != std::string::npos &&
+                                             w.find("batch variance is inf") != std::string::npos &&
+                                             w.find("left unchanged") != std::string::npos;
+                                  });
+            BOOST_TEST(running_statistics(m) == stats, boost::test_tools::per_element());
+            m.set_mode(mode::evaluation);
+            BOOST_CHECK(std::isfinite(m.forward(x, labels)));
+        };
+        if (fused)
+            run(instantiate(bn_net, 3));
+        else
+            run(instantiate(bn_net, 3, fuse::none));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_nan_theta_is_refused_naming_its_node) {
+    auto m = instantiate(bn_net, 2);
+    const auto x = maso_test::uniform_vector<float>(64, -1, 1);
+    m.parameters<3>()[0] = std::numeric_limits<float>::quiet_NaN();
+    BOOST_CHECK_EXCEPTION(m.forward(x, std::vector<int>{0, 1}), numeric_error,
+                          [](const numeric_error& e) {
+                              return std::string(e.what()) ==
+                                     "maso: node 3 (beta_vq<relu>(β = 0.5, learnable)): theta[0] "
+                                     "is nan";
+                          });
+    m.parameters<3>()[0] = std::numeric_limits<float>::infinity(); // β = 1: the hard path
+    BOOST_CHECK(std::isfinite(m.forward(x, std::vector<int>{0, 1})));
+}
+
+BOOST_AUTO_TEST_CASE(a_non_finite_loss_names_the_first_node_it_came_from) {
+    for (int fused = 0; fused < 2; ++fused) {
+        auto run = [&](auto m, const std::string& node) {
+            const auto x = maso_test::uniform_vector<float>(64, -1, 1);
+            m.template parameters<6>()[4] =
+                std::numeric_limits<float>::quiet_NaN(); // a dense weight
+            BOOST_CHECK_EXCEPTION(m.forward(x, std::vector<int>{0, 1}), numeric_error,
+                                  [&](const numeric_error& e) {
+                                      const std::string w = e.what();
+                                      BOOST_TEST_MESSAGE(w);
+                                      return w.find("the loss is nan") != std::string::npos &&
+                                             w.find(node) != std::string::npos;
+                                  });
+            BOOST_CHECK_THROW(m.backward(), value_error);
+        };
+        // Unfused, node 6's output is kept; fused, dense<3> is a kernel of its own too.
+        if (fused)
+            run(instantiate(bn_net, 2), "output of node 6 (dense<3>)");
+        else
+            run(instantiate(bn_net, 2, fuse::none), "output of node 6 (dense<3>)");
+    }
+    // Without a loss, the output is checked.
+    auto m = instantiate(input<3>() >> dense<2>(), 2);
+    m.parameters<1>()[0] = std::numeric_limits<float>::infinity();
+    const std::vector<float> x{1, 0, 0, 0, 1, 0};
+    BOOST_CHECK_THROW(m.forward(x), numeric_error);
+    std::vector<float> dy(4, 1.f);
+    dy[1] = std::numeric_limits<float>::quiet_NaN();
+    m.parameters<1>()[0] = 0.5f;
+    m.forward(x);
+    BOOST_CHECK_THROW(m.backward(dy), value_error);
+}
+
+// ---- the model's tensors by name ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(state_dict_names_kinds_shapes_and_spans) {
+    auto m = instantiate(bn_net, 2);
+    const auto d = m.state_dict();
+    struct expected {
+        const char* name;
+        parameter_kind kind;
+        std::vector<std::size_t> shape;
+    };
+    const std::vector<expected> want{
+        {"1.conv2d.weight", parameter_kind::weight, {3, 2, 3, 3}},
+        {"1.conv2d.bias", parameter_kind::bias, {3}},
+        {"2.batch_norm.weight", parameter_kind::scale, {3}},
+        {"2.batch_norm.bias", parameter_kind::shift, {3}},
+        {"2.batch_norm.running_mean", parameter_kind::running_mean, {3}},
+        {"2.batch_norm.running_var", parameter_kind::running_var, {3}},
+        {"3.beta_vq.theta", parameter_kind::beta, {1}},
+        {"6.dense.weight", parameter_kind::weight, {3, 12}},
+        {"6.dense.bias", parameter_kind::bias, {3}},
+    };
+    BOOST_REQUIRE_EQUAL(d.size(), want.size());
+    std::size_t trainable = 0;
+    for (std::size_t i = 0; i < d.size(); ++i)
+        BOOST_TEST_CONTEXT(want[i].name) {
+            BOOST_CHECK_EQUAL(d[i].name, want[i].name);
+            BOOST_CHECK(d[i].kind == want[i].kind);
+            BOOST_TEST(d[i].shape == want[i].shape, boost::test_tools::per_element());
+            std::size_t n = 1;
+            for (std::size_t e : d[i].shape)
+                n *= e;
+            BOOST_CHECK_EQUAL(d[i].value.size(), n);
+            BOOST_CHECK_EQUAL(d[i].gradient.size(), is_trainable(d[i].kind) ? n : 0);
+            if (is_trainable(d[i].kind)) trainable += n;
+        }
+    // The trainable tensors tile the parameter buffer, in order.
+    BOOST_CHECK_EQUAL(trainable, m.parameters().size());
+    BOOST_CHECK(d[0].value.data() == m.parameters().data());
+    BOOST_CHECK(d[0].gradient.data() == m.gradients().data());
+    // Running statistics start at (0, 1) and are stored so.
+    for (std::size_t c = 0; c < 3; ++c) {
+        BOOST_CHECK_EQUAL(d[4].value[c], 0.f);
+        BOOST_CHECK_EQUAL(d[5].value[c], 1.f);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(running_statistics_set_through_the_state_dict_are_used) {
+    // In evaluation y = γ(x − μ)/√(σ² + ε) + β: set μ and σ² and read the output.
+    const auto net = input<2>() >> batch_norm(0.1f, 1e-5f);
+    auto m = instantiate(net, 1);
+    m.set_mode(mode::evaluation);
+    auto d = m.state_dict();
+    d[2].value[0] = 3.f; // running_mean of channel 0
+    d[3].value[1] = 4.f; // running_var of channel 1
+    m.forward(std::vector<float>{5.f, 2.f});
+    const auto y = m.output();
+    MASO_CHECK_CLOSE(y.data[0], 2.0 / std::sqrt(1 + 1e-5), 1e-6, 0);
+    MASO_CHECK_CLOSE(y.data[1], 2.0 / std::sqrt(4 + 1e-5), 1e-6, 0);
+}
+
+BOOST_AUTO_TEST_CASE(double_models_and_input_gradients_as_images) {
+    const auto net =
+        input<2, 3, 3>() >> conv2d<2, 3>() >> soft_vq<relu>() >> flatten() >> dense<2>();
+    auto d = instantiate<double>(net, 2, fuse::all, {.seed = 4});
+    auto f = instantiate(net, 2, fuse::all, {.seed = 4});
+    static_assert(std::is_same_v<decltype(d)::value_type, double>);
+    const auto x = maso_test::uniform_vector<double>(36, -1, 1);
+    const std::vector<float> xf(x.begin(), x.end());
+    const std::vector<double> dy{0.5, -1, 2, 0.25};
+    d.enable_input_gradient();
+    f.enable_input_gradient();
+    d.forward(x);
+    d.backward(dy);
+    f.forward(xf);
+    f.backward(std::vector<float>(dy.begin(), dy.end()));
+    std::vector<double> gd(36);
+    std::vector<float> gf(36);
+    d.input_gradient(gd);
+    f.input_gradient(gf);
+    // [N][C][H][W]: element (n, c, p) of the images is (c, n, p) channel-major.
+    const auto cm = d.input_gradient();
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t c = 0; c < 2; ++c)
+            for (std::size_t p = 0; p < 9; ++p) {
+                BOOST_CHECK_EQUAL(gd[(n * 2 + c) * 9 + p], cm.data[(c * 2 + n) * 9 + p]);
+                MASO_CHECK_CLOSE(gf[(n * 2 + c) * 9 + p], gd[(n * 2 + c) * 9 + p], 1e-5, 1e-3);
+            }
+}
+
+BOOST_AUTO_TEST_CASE(signature_lists_nodes_and_shapes) {
+    auto m = instantiate(input<3>() >> dense<2>() >> hard_vq<relu>(), 1);
+    BOOST_CHECK_EQUAL(m.signature(), "0 input<3, 1, 1> [3]\n1 dense<2> [2]\n2 hard_vq<relu> [2]\n");
 }

@@ -29,6 +29,13 @@ public:
     using error::error;
 };
 
+/// A computed value is not finite: a loss, a batch statistic or a parameter has become NaN
+/// or infinite. The message names the node and what was found (docs/errors.md).
+class numeric_error : public error {
+public:
+    using error::error;
+};
+
 namespace detail {
 inline void check_same_size(std::size_t expected, std::size_t got, const char* what) {
     if (expected != got)

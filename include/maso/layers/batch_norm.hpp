@@ -5,10 +5,11 @@
 // Training: μ_c and σ²_c are the mean and the biased variance of channel c over
 // its M = batch·H·W values, and the running statistics move towards the batch
 // ones, running ← (1 − momentum)·running + momentum·batch, the variance with the
-// unbiased M/(M − 1) estimate. Evaluation: μ, σ² are the running statistics and
-// nothing is updated. paper-spec §7 (BN between each conv and its nonlinearity
-// in the authors' runs) and §9.9 (training mode for gradients, evaluation mode
-// for test).
+// unbiased M/(M − 1) estimate — only from a batch whose statistics are all finite
+// (commit_batch: maso::numeric_error otherwise, the running ones untouched). Evaluation: μ, σ² are
+// the running statistics and nothing is updated. paper-spec §7 (BN between each conv and its
+// nonlinearity in the authors' runs) and §9.9 (training mode for gradients, evaluation mode for
+// test).
 //
 // Backward in training, with x̂ = (x − μ)s and dy the gradient at y:
 //   dγ += Σ dy·x̂,   dβ += Σ dy,
@@ -20,7 +21,8 @@
 //
 // Parameters: [γ_0 … γ_{C−1}, β_0 … β_{C−1}], γ = 1 and β = 0 at start.
 // State (persists for the model's life; see layout below). The caller
-// zero-fills it, and a zero-filled state must mean "running mean 0, running
+// zero-fills it (a model then calls initialize_state, which stores what the zeros
+// stand for), and a zero-filled state must mean "running mean 0, running
 // variance 1": the first slot is a flag that is 0 until the first training
 // forward has set the running statistics, and while it is 0 the running
 // statistics read as (0, 1) whatever the slots hold. This keeps both values
@@ -29,6 +31,7 @@
 #pragma once
 
 #include <maso/core/error.hpp>
+#include <maso/core/tensor_slot.hpp>
 #include <maso/core/thread_pool.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
@@ -40,6 +43,7 @@
 #include <cstddef>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -112,6 +116,7 @@ struct batch_norm_node : keeps_shape {
         static constexpr std::size_t inv_std_at = 1 + 3 * C;     ///< s used by the last forward
         static constexpr std::size_t sum_dy_xhat_at = 1 + 4 * C; ///< of the last backward
         static constexpr std::size_t sum_dy_at = 1 + 5 * C;      ///< of the last backward
+        static constexpr std::size_t batch_var_at = 1 + 6 * C;   ///< unbiased, of the last batch
 
         T momentum, eps;
 
@@ -119,13 +124,30 @@ struct batch_norm_node : keeps_shape {
             n.validate();
         }
         std::size_t parameter_count() const { return 2 * C; }
-        std::size_t state_size(std::size_t) const { return 1 + 6 * C; }
+        std::size_t state_size(std::size_t) const { return 1 + 7 * C; }
         std::size_t scratch_size(std::size_t) const { return 0; }
         void initialize(std::span<T> params, init_context&) const {
             for (std::size_t c = 0; c < C; ++c) {
                 params[c] = T(1);
                 params[C + c] = T(0);
             }
+        }
+        /// Running mean 0 and variance 1, marked as set: what a zero-filled state reads as,
+        /// stored, so that the state dict's spans hold the values they stand for.
+        void initialize_state(std::span<T> state) const {
+            for (std::size_t c = 0; c < C; ++c) {
+                state[running_mean_at + c] = T(0);
+                state[running_var_at + c] = T(1);
+            }
+            state[running_set_at] = T(1);
+        }
+        /// γ ("weight") and β ("bias") as PyTorch's BatchNorm names them, then the running
+        /// statistics in the state.
+        std::vector<tensor_slot> tensors() const {
+            return {{"weight", parameter_kind::scale, 0, {C}},
+                    {"bias", parameter_kind::shift, C, {C}},
+                    {"running_mean", parameter_kind::running_mean, running_mean_at, {C}},
+                    {"running_var", parameter_kind::running_var, running_var_at, {C}}};
         }
 
         /// The running statistics as they stand, honouring the "not yet set" flag.
@@ -163,6 +185,7 @@ struct batch_norm_node : keeps_shape {
                     batch_statistics(io, c, mu, ss, m);
                 }
             });
+            commit_batch(io, m);
         }
 
         /// Evaluation: μ_c and s_c of the running statistics into the state, for op().
@@ -196,19 +219,40 @@ struct batch_norm_node : keeps_shape {
         }
 
         /// Training: channel c's batch mean μ and sum of squared deviations ss = Σ(x − μ)²
-        /// over its m values give μ_c and s_c (biased variance ss/m), and move the
-        /// running statistics (unbiased, ss/(m − 1)). Writes only channel c's entries.
+        /// over its m values give μ_c and s_c (biased variance ss/m), and the unbiased
+        /// variance ss/(m − 1) that commit_batch moves the running statistics with.
+        /// Writes only channel c's entries.
         void batch_statistics(const io& io, std::size_t c, double mu, double ss,
                               std::size_t m) const {
             const std::span<T> st = io.state;
             const T var = T(ss / double(m));
-            const T unbiased = T(ss / double(m - 1));
             st[mean_at + c] = T(mu);
             st[inv_std_at + c] = T(1) / std::sqrt(var + eps);
-            st[running_mean_at + c] =
-                (T(1) - momentum) * st[running_mean_at + c] + momentum * T(mu);
-            st[running_var_at + c] =
-                (T(1) - momentum) * st[running_var_at + c] + momentum * unbiased;
+            st[batch_var_at + c] = T(ss / double(m - 1));
+        }
+
+        /// Training, once every channel's batch_statistics is in: the running statistics
+        /// move towards the batch's, all channels or none. A mean or variance that is not
+        /// finite (a NaN or an infinity in the batch, or values whose squares overflow)
+        /// raises maso::numeric_error naming the channel, and the running statistics stay
+        /// as they were: one bad batch must not poison every later evaluation.
+        void commit_batch(const io& io, std::size_t m) const {
+            const std::span<T> st = io.state;
+            for (std::size_t c = 0; c < C; ++c)
+                if (!std::isfinite(st[mean_at + c]) || !std::isfinite(st[batch_var_at + c]))
+                    throw numeric_error("maso: batch_norm: channel " + std::to_string(c) +
+                                        "'s batch " +
+                                        (std::isfinite(st[mean_at + c])
+                                             ? "variance is " + number(st[batch_var_at + c])
+                                             : "mean is " + number(st[mean_at + c])) +
+                                        " over its " + std::to_string(m) +
+                                        " values; the running statistics are left unchanged");
+            for (std::size_t c = 0; c < C; ++c) {
+                st[running_mean_at + c] =
+                    (T(1) - momentum) * st[running_mean_at + c] + momentum * st[mean_at + c];
+                st[running_var_at + c] =
+                    (T(1) - momentum) * st[running_var_at + c] + momentum * st[batch_var_at + c];
+            }
         }
 
         /// Channel c's apply with the statistics of the last statistics() call.
@@ -240,6 +284,12 @@ struct batch_norm_node : keeps_shape {
                     const V xhat = (in[0] - O::broadcast(mean)) * O::broadcast(inv_std);
                     return std::array{in[1] - O::fma(xhat, O::broadcast(b), O::broadcast(a))};
                 });
+        }
+
+        static std::string number(T v) {
+            std::ostringstream s;
+            s << v;
+            return s.str();
         }
 
         void forward(const io& io) const {

@@ -57,7 +57,11 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
+#include <new>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -106,8 +110,79 @@ public:
     using out_shape = output_shape_t<Net, I>;
 
     program(const Net& net, std::size_t batch)
-        : layers_(make_layers(net, std::make_index_sequence<node_count>{})), batch_(batch) {
+        : net_(net), layers_(make_layers(net, std::make_index_sequence<node_count>{})),
+          batch_(batch) {
         if (batch == 0) throw value_error("maso: the batch size must be at least 1");
+        check_batch(batch);
+        try {
+            allocate(batch);
+        } catch (const std::bad_alloc&) {
+            throw value_error("maso: a batch of " + std::to_string(batch) +
+                              " images needs more memory than can be allocated");
+        } catch (const std::length_error&) {
+            throw value_error("maso: a batch of " + std::to_string(batch) +
+                              " images needs more memory than can be allocated");
+        }
+    }
+
+    // ---- running -----------------------------------------------------------------------
+    /// Runs every group; a maso::numeric_error from a layer (batch statistics that are not
+    /// finite) comes out naming the node: "maso: node 4 (batch_norm(…)): …".
+    void forward() {
+        for_each_group([&](auto k) {
+            try {
+                group_forward<k>();
+            } catch (const numeric_error& e) {
+                throw numeric_error(named(
+                    groups[k].normalization ? groups[k].chain_begin : groups[k].begin, e.what()));
+            }
+        });
+    }
+    void backward() {
+        for_each_group_reversed([&](auto k) { group_backward<k>(); });
+    }
+
+    /// Node i's name, as describe() prints it: "conv2d<96, 3, stride 1, same>".
+    std::string node_name(std::size_t i) const {
+        std::string s;
+        for_each_node([&](auto j) {
+            if (j == i) s = node_t<j>::name(maso::get<j>(net_.nodes));
+        });
+        return s;
+    }
+
+private:
+    /// Every buffer's size is a product of the batch and a size per image that the shapes
+    /// fix; a batch for which the largest of them, with room to spare, would not fit a
+    /// std::size_t (or a vector) is refused before any product can wrap around.
+    void check_batch(std::size_t batch) const {
+        std::size_t per_image = 1;
+        for_each_node([&](auto i) {
+            const auto& L = maso::get<i>(layers_);
+            per_image += 2 * out_shape<i>::size + L.scratch_size(1) + L.state_size(1);
+        });
+        per_image += kernels::padded_size(input_geometry_for(1)) + 1;
+        // 64: the window orders and tile statistics add at most a few times an activation.
+        const std::size_t limit =
+            std::size_t(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(T) / 64 / per_image;
+        if (batch > limit)
+            throw value_error("maso: a batch of " + std::to_string(batch) +
+                              " images is impossible: this network's buffers hold " +
+                              std::to_string(per_image) +
+                              " values per image, and the largest "
+                              "batch they can be sized for is " +
+                              std::to_string(limit));
+    }
+
+    std::string named(std::size_t node, const std::string& what) const {
+        // The layer's message is "maso: <layer>: <what>"; the node's index and name replace
+        // the layer's tag.
+        const std::size_t tag = what.find(": ", 6);
+        return "maso: node " + std::to_string(node) + " (" + node_name(node) + ")" +
+               (tag == std::string::npos ? ": " + what : what.substr(tag));
+    }
+
+    void allocate(std::size_t batch) {
         std::size_t scratch = 0;
         for_each_node([&](auto i) {
             const auto& L = maso::get<i>(layers_);
@@ -164,16 +239,11 @@ public:
         kernels::reserve_workspace<xsimd::default_arch, T>();
     }
 
-    // ---- running -----------------------------------------------------------------------
-    void forward() {
-        for_each_group([&](auto k) { group_forward<k>(); });
-    }
-    void backward() {
-        for_each_group_reversed([&](auto k) { group_backward<k>(); });
-    }
-
+public:
     // ---- data ----------------------------------------------------------------------------
     std::size_t batch() const noexcept { return batch_; }
+    /// Where node i's parameters start in parameters().
+    std::size_t parameter_offset(std::size_t i) const noexcept { return param_offset_[i]; }
     std::span<T> parameters() noexcept { return params_; }
     std::span<T> gradients() noexcept { return grads_; }
     template <std::size_t I>
@@ -298,9 +368,10 @@ private:
         return io<I>(nullptr, nullptr, nullptr, nullptr);
     }
     /// The input's sizes as a "same" convolution's geometry: what padding it needs.
-    kernels::conv_geometry input_geometry() const {
+    kernels::conv_geometry input_geometry() const { return input_geometry_for(batch_); }
+    static kernels::conv_geometry input_geometry_for(std::size_t batch) {
         using S = out_shape<0>;
-        return {S::channels, batch_, S::height, S::width, 2 * input_padding + 1, 1, input_padding};
+        return {S::channels, batch, S::height, S::width, 2 * input_padding + 1, 1, input_padding};
     }
     T* act(std::size_t i) { return act_[i].empty() ? nullptr : act_[i].data(); }
     T* dact(std::size_t i) { return dact_[i].empty() ? nullptr : dact_[i].data(); }
@@ -682,6 +753,7 @@ private:
                 bn.batch_statistics(nio, c, mean, ss, m);
             }
         });
+        bn.commit_batch(nio, m);
     }
 
     /// dz of group K from its z (kept in the GEMM's column order) and the group
@@ -1098,6 +1170,7 @@ private:
         });
     }
 
+    Net net_; ///< the nodes, for their names in messages
     layers_t layers_;
     std::size_t batch_;
     std::array<std::size_t, node_count + 1> param_offset_{};

@@ -5,16 +5,34 @@
 // go out as [N][C][H][W]; inside, activations are channel-major (core/tensor.hpp).
 //
 //   auto m = instantiate(net, 64);                 // fuse::all, Glorot-uniform, seed 0
+//   auto d = instantiate<double>(net, 64);         // the same network in double
 //   float loss = m.forward(images, labels);        // the network ends in a loss
 //   m.zero_gradients(); m.backward();              // gradients ADD up until zeroed
+//   for (auto& p : m.state_dict()) …               // "3.conv2d.weight", its kind, shape, spans
 //   std::span<float> theta = m.parameters<3>();    // node 3's parameters (a learnable β's θ)
+//
+// What forward() refuses, before anything runs (nothing changes): a batch of the wrong
+// size, a label outside the classes, an image value that is NaN or infinite
+// (maso::value_error), a θ of a learnable β that is NaN (maso::numeric_error). What it
+// refuses after running: a batch norm whose batch statistics are not finite (its running
+// statistics stay as they were), and a loss — or, without a loss node, an output — that
+// is not finite: maso::numeric_error naming the first node whose output holds a NaN or an
+// infinity. backward() then refuses to run until a forward() succeeds.
 #pragma once
 
+#include <maso/core/error.hpp>
+#include <maso/core/tensor_slot.hpp>
+#include <maso/plan/describe.hpp>
 #include <maso/plan/lower.hpp>
+#include <maso/simd/batch_loop.hpp>
+#include <maso/train/parameter.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace maso {
 
@@ -23,20 +41,52 @@ struct init_options {
     std::uint64_t seed = 0;
 };
 
+namespace detail {
+/// The index of the first value of x that is NaN or infinite, or x.size(). One vector pass
+/// decides whether there is any (x·0 is 0 for every finite x, NaN otherwise); the scalar
+/// search runs only when there is.
+template <class T>
+std::size_t first_non_finite(std::span<const T> x) {
+    const auto s =
+        simd::fused_loop<1>(xsimd::default_arch{}, x.size(), std::array<const T*, 1>{x.data()},
+                            std::array<T*, 0>{}, [](const auto& v, auto& acc) {
+                                acc[0] += v[0] * decltype(v[0])(T(0));
+                                return std::array<std::decay_t<decltype(v[0])>, 0>{};
+                            });
+    if (s[0] == T(0)) return x.size();
+    for (std::size_t i = 0; i < x.size(); ++i)
+        if (!std::isfinite(x[i])) return i;
+    return x.size();
+}
+
+/// "nan", "inf" or "-inf".
+template <class T>
+std::string non_finite_name(T v) {
+    return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+} // namespace detail
+
 template <class Net, class Policy = fuse::all_t, class T = float>
 class model {
 public:
     using program_type = plan::program<Net, Policy, T>;
+    using value_type = T;
     static constexpr std::size_t node_count = program_type::node_count;
     static constexpr std::size_t last = node_count - 1;
     using input_shape = plan::output_shape_t<Net, 0>;
     using output_shape = plan::output_shape_t<Net, last>;
     static constexpr bool has_loss = plan::kinds_v<Net>[last] == node_kind::loss;
 
-    model(const Net& net, std::size_t batch, init_options init = {}) : program_(net, batch) {
+    model(const Net& net, std::size_t batch, init_options init = {})
+        : program_(net, batch), labels_(has_loss ? batch : 0) {
         std::mt19937_64 rng(init.seed);
         init_context ctx{rng, init.weights};
         initialize_layers(ctx, std::make_index_sequence<node_count>{});
+        for_each_node([&](auto i) {
+            if constexpr (i > 0)
+                for (const tensor_slot& s : program_.template layer<i>().tensors())
+                    if (s.kind == parameter_kind::beta) thetas_.push_back({i, s.offset, s.size()});
+        });
     }
 
     std::size_t batch() const noexcept { return program_.batch(); }
@@ -44,7 +94,8 @@ public:
     /// Runs the network on a batch of images [N][C][H][W]. With a loss node,
     /// `labels` holds one class per image and the mean loss is returned; without
     /// labels a loss network only predicts (output() holds the probabilities) and
-    /// returns 0. Labels are checked before anything runs.
+    /// returns 0. The labels are copied: the caller may reuse its buffer at once.
+    /// See the header comment for what is refused, and when.
     T forward(std::span<const T> images, std::span<const int> labels = {}) {
         if constexpr (has_loss) {
             if (!labels.empty()) {
@@ -55,19 +106,54 @@ public:
                                           std::to_string(labels[n]) + ", outside [0, " +
                                           std::to_string(output_shape::channels) + ")");
             }
-            program_.labels = labels.empty() ? nullptr : labels.data();
         } else if (!labels.empty()) {
             throw value_error("maso: labels given to a network without a loss node");
         }
+        detail::check_same_size(input_shape::size * batch(), images.size(), "the input batch");
+        if (const std::size_t i = detail::first_non_finite(images); i < images.size())
+            throw value_error("maso: the input batch has a non-finite value (" +
+                              detail::non_finite_name(images[i]) + ") in image " +
+                              std::to_string(i / input_shape::size) + " at offset " +
+                              std::to_string(i % input_shape::size));
+        check_thetas();
+        forwarded_ = false;
+        if constexpr (has_loss) {
+            std::copy(labels.begin(), labels.end(), labels_.begin());
+            program_.labels = labels.empty() ? nullptr : labels_.data();
+        }
         program_.load_input(images);
         program_.forward();
+        if constexpr (has_loss) {
+            if (!labels.empty() && !std::isfinite(program_.loss))
+                throw non_finite_result("the loss is " + detail::non_finite_name(program_.loss));
+        } else {
+            const auto y = program_.template value<last>().span();
+            if (const std::size_t i = detail::first_non_finite<T>(y); i < y.size())
+                throw non_finite_result("the output has a non-finite value (" +
+                                        detail::non_finite_name(y[i]) + ")");
+        }
+        forwarded_ = true;
         return has_loss && !labels.empty() ? program_.loss : T(0);
     }
 
-    /// Backward from the loss; parameter gradients are added to.
-    void backward() requires has_loss { program_.backward(); }
+    /// Backward from the loss of the last forward (which needs labels); parameter
+    /// gradients are added to.
+    void backward() requires has_loss {
+        check_forwarded();
+        if (!program_.labels)
+            throw value_error("maso: backward() needs the labels of the last forward()");
+        program_.backward();
+    }
     /// Backward from ∂L/∂output given as [N][C][H][W]; parameter gradients are added to.
     void backward(std::span<const T> output_gradient) requires(!has_loss) {
+        check_forwarded();
+        detail::check_same_size(output_shape::size * batch(), output_gradient.size(),
+                                "the output gradient");
+        if (const std::size_t i = detail::first_non_finite(output_gradient);
+            i < output_gradient.size())
+            throw value_error("maso: the output gradient has a non-finite value (" +
+                              detail::non_finite_name(output_gradient[i]) + ") at " +
+                              std::to_string(i));
         to_channel_major(output_gradient, program_.template gradient<last>(),
                          "the output gradient");
         program_.backward();
@@ -81,21 +167,61 @@ public:
     }
     /// ∂L/∂input, channel-major; computed only after enable_input_gradient().
     activation<input_shape, T> input_gradient() noexcept { return program_.template gradient<0>(); }
+    /// ∂L/∂input as [N][C][H][W], the images' layout.
+    void input_gradient(std::span<T> nchw) {
+        from_channel_major(activation<input_shape, const T>{input_gradient().data, batch()}, nchw);
+    }
     void enable_input_gradient(bool on = true) noexcept { program_.input_gradient = on; }
 
     std::span<T> parameters() noexcept { return program_.parameters(); }
     std::span<T> gradients() noexcept { return program_.gradients(); }
     template <std::size_t I>
     std::span<T> parameters() noexcept {
-        return program_.template parameters<I>();
+        if constexpr (check_node<I>()) return program_.template parameters<I>();
+        return {};
     }
     template <std::size_t I>
     std::span<T> gradients() noexcept {
-        return program_.template gradients<I>();
+        if constexpr (check_node<I>()) return program_.template gradients<I>();
+        return {};
     }
     void zero_gradients() noexcept {
         for (auto& g : program_.gradients())
             g = T(0);
+    }
+
+    /// Every tensor of the model by name, with its kind, shape and spans into the model
+    /// (train/parameter.hpp): the parameters with their gradients, and the batch-norm
+    /// running statistics (no gradient), in node order. Writing through a span sets it.
+    std::vector<parameter_ref<T>> state_dict() {
+        std::vector<parameter_ref<T>> out;
+        for_each_node([&](auto i) {
+            if constexpr (i > 0) {
+                const std::string prefix = std::to_string(i) + "." + node_key(i) + ".";
+                for (tensor_slot& s : program_.template layer<i>().tensors()) {
+                    const bool state = s.in_state();
+                    const std::size_t n = s.size();
+                    const std::span<T> from =
+                        state ? program_.template state<i>() : program_.template parameters<i>();
+                    out.push_back({prefix + s.name, s.kind, std::move(s.shape),
+                                   from.subspan(s.offset, n),
+                                   state ? std::span<T>()
+                                         : program_.template gradients<i>().subspan(s.offset, n)});
+                }
+            }
+        });
+        return out;
+    }
+
+    /// The network as a line per node: index, name and output shape. Two models with the
+    /// same signature have the same tensors (checkpoints compare it).
+    std::string signature() const {
+        std::string s;
+        for_each_node([&](auto i) {
+            s += std::to_string(i) + " " + node_name(i) + " [" +
+                 maso::detail::shape_string<plan::output_shape_t<Net, i>>() + "]\n";
+        });
+        return s;
     }
 
     void set_mode(mode m) noexcept { program_.phase = m; }
@@ -104,26 +230,129 @@ public:
     program_type& program() noexcept { return program_; }
 
 private:
+    /// E023 for a node index past the last node; true when it is in range.
+    template <std::size_t I>
+    static constexpr bool check_node() {
+        return maso::detail::report<(I < node_count ? diag::ok : diag::node_out_of_range)>();
+    }
+
+    template <class F>
+    static void for_each_node(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (f(std::integral_constant<std::size_t, I>{}), ...);
+        }
+        (std::make_index_sequence<node_count>{});
+    }
+
+    std::string node_name(std::size_t i) const { return program_.node_name(i); }
+    /// The node's name up to its first '<' or '(': "conv2d", "batch_norm", "beta_vq".
+    std::string node_key(std::size_t i) const {
+        const std::string n = node_name(i);
+        return n.substr(0, n.find_first_of("<("));
+    }
+
     template <std::size_t... I>
     void initialize_layers(init_context& ctx, std::index_sequence<I...>) {
         (initialize_one<I>(ctx), ...);
     }
     template <std::size_t I>
     void initialize_one(init_context& ctx) {
-        if constexpr (I > 0)
-            program_.template layer<I>().initialize(program_.template parameters<I>(), ctx);
+        if constexpr (I > 0) {
+            auto& layer = program_.template layer<I>();
+            layer.initialize(program_.template parameters<I>(), ctx);
+            if constexpr (requires { layer.initialize_state(program_.template state<I>()); })
+                layer.initialize_state(program_.template state<I>());
+        }
     }
 
+    /// A learnable β's θ that is NaN would hide itself (the kernels' guards keep the loss
+    /// and dθ finite): refused before anything runs. ±∞ are β = 1 and β = 0, both valid.
+    void check_thetas() {
+        for (const theta_slot& t : thetas_) {
+            const std::span<const T> p =
+                program_.parameters().subspan(program_.parameter_offset(t.node) + t.offset, t.size);
+            for (std::size_t c = 0; c < p.size(); ++c)
+                if (std::isnan(p[c]))
+                    throw numeric_error("maso: node " + std::to_string(t.node) + " (" +
+                                        node_name(t.node) + "): theta[" + std::to_string(c) +
+                                        "] is nan");
+        }
+    }
+
+    void check_forwarded() const {
+        if (!forwarded_) throw value_error("maso: backward() needs a successful forward() first");
+    }
+
+    /// The error for a non-finite loss or output: names the first node, in order, whose kept
+    /// output holds a NaN or an infinity (a fused kernel keeps only its last node's output
+    /// and its contraction's z: the values arose inside that kernel).
+    numeric_error non_finite_result(const std::string& what) {
+        std::string where;
+        for_each_node([&](auto i) {
+            if constexpr (i > 0 && program_type::memory_plan::materialized[i]) {
+                if (!where.empty()) return;
+                const auto v = program_.template value<i>().span();
+                if (const std::size_t k = detail::first_non_finite<T>(v); k < v.size())
+                    where = "; the first non-finite value (" + detail::non_finite_name(v[k]) +
+                            ") is in the output of node " + std::to_string(i) + " (" +
+                            node_name(i) + ")";
+            }
+        });
+        return numeric_error("maso: " + what + (where.empty() ? "" : where));
+    }
+
+    struct theta_slot {
+        std::size_t node, offset, size;
+    };
+
     program_type program_;
+    std::vector<int> labels_; ///< the last forward's labels, owned: backward reads them
+    std::vector<theta_slot> thetas_;
+    bool forwarded_ = false;
 };
 
-/// Allocates a network's parameters, gradients and workspaces for `batch` images.
-template <class Net, class Policy = fuse::all_t>
+namespace detail {
+/// What instantiate returns after a coded error in the network (the chain reported it
+/// where it happened): every call compiles and does nothing, so that one mistake gives
+/// one error rather than a cascade from inside the program.
+struct invalid_model {
+    template <class... A>
+    float forward(A&&...) {
+        return 0;
+    }
+    template <class... A>
+    void backward(A&&...) {}
+    template <std::size_t = 0, class... A>
+    std::span<float> parameters(A&&...) {
+        return {};
+    }
+    template <std::size_t = 0, class... A>
+    std::span<float> gradients(A&&...) {
+        return {};
+    }
+    template <class... A>
+    void output(A&&...) {}
+    template <class... A>
+    void input_gradient(A&&...) {}
+    void zero_gradients() {}
+    void enable_input_gradient(bool = true) {}
+    void set_mode(mode) {}
+    std::size_t batch() const { return 0; }
+    std::vector<parameter_ref<float>> state_dict() { return {}; }
+};
+} // namespace detail
+
+/// Allocates a network's parameters, gradients and workspaces for `batch` images, in
+/// float unless T says otherwise (`instantiate<double>(net, batch)`).
+template <class T = float, class Net, class Policy = fuse::all_t>
 auto instantiate(const Net& net, std::size_t batch, Policy = {}, init_options init = {}) {
     using flat = plan::flatten<Net>;
     [[maybe_unused]] constexpr bool ok =
         detail::report<(flat::starts_with_input ? diag::ok : diag::chain_needs_input)>();
-    return model<Net, Policy, float>(net, batch, init);
+    if constexpr (flat::valid)
+        return model<Net, Policy, T>(net, batch, init);
+    else
+        return detail::invalid_model{};
 }
 
 } // namespace maso
