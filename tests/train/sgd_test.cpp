@@ -36,6 +36,20 @@ void compute_gradients(Model& m, int seed) {
 
 std::vector<double> to_double(std::span<const float> s) { return {s.begin(), s.end()}; }
 
+/// Each parameter's weight decay as an sgd built from the model applies it: wd, but 0 on
+/// the θ of a learnable β unless decay_beta.
+template <class Model>
+std::vector<double> decay_of(Model& m, double wd, bool decay_beta = false) {
+    std::vector<double> d(m.parameters().size(), wd);
+    std::size_t thetas = 0;
+    for (const auto& p : m.state_dict())
+        if (p.kind == parameter_kind::beta && !decay_beta)
+            for (std::size_t i = 0; i < p.value.size(); ++i, ++thetas)
+                d[std::size_t(p.value.data() - m.parameters().data()) + i] = 0;
+    BOOST_REQUIRE(decay_beta || thetas == 1); // tiny has one θ
+    return d;
+}
+
 /// The message of the value_error an option set raises ("" if none).
 std::string refusal(sgd_options o) {
     std::vector<float> p(3), g(3);
@@ -60,8 +74,9 @@ BOOST_AUTO_TEST_CASE(one_step_is_p_minus_lr_times_g_plus_wd_p) {
     BOOST_CHECK(opt.velocity().empty()); // no momentum: no velocity buffer
     opt.step();
     std::size_t moved = 0;
+    const auto decay = decay_of(m, wd);
     for (std::size_t i = 0; i < p0.size(); ++i) {
-        const double expected = p0[i] - lr * (g[i] + wd * p0[i]);
+        const double expected = p0[i] - lr * (g[i] + decay[i] * p0[i]);
         MASO_CHECK_CLOSE(m.parameters()[i], expected, 1e-6,
                          std::fabs(p0[i]) + lr * std::fabs(g[i]));
         moved += m.parameters()[i] != float(p0[i]);
@@ -105,11 +120,12 @@ BOOST_AUTO_TEST_CASE(momentum_and_weight_decay_over_three_training_steps) {
     sgd opt(m, {.learning_rate = 0.05f, .momentum = 0.9f, .weight_decay = 0.01f});
     auto p = to_double(m.parameters());
     std::vector<double> v(p.size(), 0.0);
+    const auto decay = decay_of(m, wd);
     for (int step = 0; step < 3; ++step) {
         compute_gradients(m, step);
         const auto g = to_double(m.gradients());
         for (std::size_t i = 0; i < p.size(); ++i) {
-            v[i] = mu * v[i] + (g[i] + wd * p[i]);
+            v[i] = mu * v[i] + (g[i] + decay[i] * p[i]);
             p[i] -= lr * v[i];
         }
         opt.step();
@@ -163,5 +179,23 @@ BOOST_AUTO_TEST_CASE(no_allocation_in_step) {
             opt.step();
         BOOST_CHECK_EQUAL(maso_test::allocations() - before, 0);
         BOOST_CHECK_EQUAL(opt.velocity().size(), mu > 0.f ? m.parameters().size() : 0u);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(weight_decay_leaves_theta_unless_asked) {
+    // Decay would pull θ to 0, β to ½: by default a learnable β is left to its gradient.
+    for (const bool decay_beta : {false, true}) {
+        auto m = instantiate(tiny, batch, fuse::all, {.seed = 7});
+        m.parameters<2>()[0] = 0.8f; // θ starts at logit(½) = 0, which decay leaves alone
+        m.zero_gradients();          // zero gradients: only the decay moves a parameter
+        const auto p0 = to_double(m.parameters());
+        sgd opt(m, {.learning_rate = 0.5f, .weight_decay = 0.25f, .decay_beta = decay_beta});
+        opt.step();
+        const auto decay = decay_of(m, 0.25, decay_beta);
+        for (std::size_t i = 0; i < p0.size(); ++i)
+            MASO_CHECK_CLOSE(m.parameters()[i], p0[i] * (1 - 0.5 * decay[i]), 1e-7, 1e-7);
+        const auto theta = m.parameters<2>();
+        BOOST_REQUIRE_EQUAL(theta.size(), 1u);
+        BOOST_CHECK_EQUAL(theta[0] == 0.8f, !decay_beta);
     }
 }
