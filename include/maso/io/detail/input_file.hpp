@@ -83,14 +83,8 @@ public:
         return got;
     }
 
-    /// Reads exactly n bytes of `what` ("header", "images", …) or throws
-    /// "truncated: expected <n> bytes of <what>, got <k>".
-    void read_exactly(std::span<std::uint8_t> out, const char* what) {
-        const std::size_t got = read(out);
-        if (got < out.size()) truncated(out.size(), got, what);
-    }
-
-    /// Reads exactly n bytes into a buffer that grows as the bytes arrive, so a
+    /// Reads exactly n bytes of `what` ("images", …) or throws "truncated: expected
+    /// <n> bytes of <what>, got <k>". The buffer grows as the bytes arrive, so a
     /// corrupt n costs no more memory than the data the file really holds.
     std::vector<std::uint8_t> read_exactly(std::uint64_t n, const char* what) {
         if (n > max_file_bytes) too_large();
