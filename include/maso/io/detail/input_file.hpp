@@ -100,18 +100,21 @@ public:
         return buf;
     }
 
-    /// Everything left, up to max_file_bytes.
+    /// Everything left, up to max_file_bytes. The chunks start at 64 KiB at most (a
+    /// small plain file: its size + 1, which also sees the end) and double up to
+    /// 4 MiB, so a small file costs no large buffer and a large one few reads.
     std::vector<std::uint8_t> read_rest() {
         std::vector<std::uint8_t> buf;
-        buf.reserve(std::size_t(std::min<std::uint64_t>(capacity(), 1u << 24)));
-        constexpr std::size_t step = 1u << 22;
+        const std::uint64_t left = capacity() > read_ ? capacity() - read_ : 0;
+        std::size_t chunk = std::size_t(std::min<std::uint64_t>(left + 1, 1u << 16));
         for (;;) {
             const std::size_t old = buf.size();
-            buf.resize(old + step);
+            buf.resize(old + chunk);
             const std::size_t got = read(std::span(buf).subspan(old));
             buf.resize(old + got);
-            if (got < step) break;
+            if (got < chunk) break;
             if (buf.size() > max_file_bytes) too_large();
+            chunk = std::min<std::size_t>(2 * chunk, 1u << 22);
         }
         return buf;
     }
