@@ -103,8 +103,10 @@ inline channel_statistics channel_statistics_of(const dataset& d) {
 /// are not of d's channel count.
 inline void standardise(dataset& d, const channel_statistics& s) {
     const std::size_t channels = d.shape().channels, plane = d.shape().plane();
-    maso::detail::check_same_size(channels, s.mean.size(), "the channel means");
-    maso::detail::check_same_size(channels, s.stddev.size(), "the channel standard deviations");
+    maso::detail::check_same_size(channels, s.mean.size(),
+                                  "standardise: the list of channel means");
+    maso::detail::check_same_size(channels, s.stddev.size(),
+                                  "standardise: the list of channel standard deviations");
     for (std::size_t n = 0; n < d.size(); ++n)
         for (std::size_t c = 0; c < channels; ++c) {
             const double scale = s.stddev[c] > 0 ? 1 / s.stddev[c] : 1;
