@@ -79,7 +79,8 @@ struct channel_statistics {
 /// Throws value_error for an empty set.
 inline channel_statistics channel_statistics_of(const dataset& d) {
     if (d.empty())
-        throw value_error("maso: " + d.name() + ": channel statistics of an empty data set");
+        throw value_error("maso: " + (d.name().empty() ? "channel_statistics_of" : d.name()) +
+                          ": channel statistics of an empty data set");
     const std::size_t channels = d.shape().channels, plane = d.shape().plane();
     const double count = double(d.size()) * double(plane);
     channel_statistics s{std::vector<double>(channels, 0.0), std::vector<double>(channels, 0.0)};
