@@ -16,4 +16,5 @@ run(${CMAKE_COMMAND} -S ${MASO_SOURCE}/tests/install/consumer -B ${WORK}/consume
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${WORK}/prefix)
 run(${CMAKE_COMMAND} --build ${WORK}/consumer-build)
 run(${WORK}/consumer-build/consumer)
+run(${WORK}/consumer-build/io_consumer)
 message(STATUS "consumer built and ran against ${WORK}/prefix")

@@ -36,6 +36,20 @@ public:
     using error::error;
 };
 
+/// A file is missing, unreadable, truncated or malformed (a data set, a checkpoint).
+/// The message is "maso: <path>: <what is wrong>", so the user sees which file to
+/// replace and why; path() returns the path alone, for programs that retry or skip.
+class file_error : public error {
+public:
+    file_error(const std::string& path, const std::string& problem)
+        : error("maso: " + path + ": " + problem), path_(path) {}
+
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+};
+
 namespace detail {
 inline void check_same_size(std::size_t expected, std::size_t got, const char* what) {
     if (expected != got)

@@ -1,0 +1,16 @@
+// maso/io.hpp — the data side: data sets, their readers, preprocessing and batches.
+//
+// Separate from <maso/maso.hpp> because it needs zlib: link maso::io (maso plus
+// ZLIB::ZLIB) rather than maso::maso to use it.
+#pragma once
+
+#include <maso/io/augment.hpp>
+#include <maso/io/batch_sampler.hpp>
+#include <maso/io/cifar.hpp>
+#include <maso/io/dataset.hpp>
+#include <maso/io/gather.hpp>
+#include <maso/io/idx.hpp>
+#include <maso/io/image_shape.hpp>
+#include <maso/io/prefetch.hpp>
+#include <maso/io/preprocess.hpp>
+#include <maso/io/train_test.hpp>
