@@ -296,6 +296,25 @@ void pack_b(T* dst, strided<T> b, std::size_t pc, std::size_t jc, std::size_t kc
 /// stores it (see gemm's `Epi`).
 struct no_epilogue {};
 
+/// An epilogue behind a function pointer: what gemm_block and micro_kernel see of any
+/// epilogue, so that they are compiled once per (ISA, value type, B source) instead of
+/// once per epilogue — once per fused group of every network. The tile crosses the call
+/// in memory: 24 vector stores and loads beside the kc·MR·NV multiply-adds of a tile.
+template <class Arch, class T, std::size_t MR, std::size_t NV>
+struct tile_callback {
+    using batch = xsimd::batch<T, Arch>;
+    void* self;
+    void (*fn)(void*, batch (&)[MR][NV], std::size_t, std::size_t, std::size_t, std::size_t);
+
+    /// A callback that runs `epi` (which must outlive it).
+    template <class Epi>
+    static tile_callback of(Epi& epi) noexcept {
+        return {&epi,
+                [](void* e, batch(&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
+                   std::size_t n) { (*static_cast<Epi*>(e))(acc, i0, j0, m, n); }};
+    }
+};
+
 /// acc into an aligned MR×NR buffer, row i at tile + i·NR: how the part of a tile
 /// inside C is read or written when the tile sticks out of C.
 template <class Arch, std::size_t MR, std::size_t NV, class T>
@@ -436,7 +455,14 @@ template <class Arch, class Blocking, class T, class Reader, class Epi>
     if (add) add_tile<Arch>(acc, c, ldc, m, n);
     if constexpr (!std::is_same_v<Epi, no_epilogue>) {
         if (epi) {
-            (*epi)(acc, i0, j0, m, n);
+            // A copy crosses the call: were acc's address to escape, the compiler would
+            // keep the accumulators in memory through the k loop.
+            batch tile[MR][NV];
+            gemm_unroll<MR>([&](auto i) __attribute__((always_inline)) {
+                gemm_unroll<NV>([&](auto v)
+                                    __attribute__((always_inline)) { tile[i][v] = acc[i][v]; });
+            });
+            epi->fn(epi->self, tile, i0, j0, m, n);
             return;
         }
     }
@@ -687,9 +713,16 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, detail::strided<T> a, con
         return;
     }
     auto run = [&](detail::index_range rows, detail::index_range cols) {
-        Epi e = epi;
-        detail::gemm_block<Arch, Blocking>(M, K, a, b, C, ldc, accumulate, has_epi ? &e : nullptr,
-                                           rows, cols);
+        if constexpr (has_epi) {
+            Epi e = epi;
+            auto callback = detail::tile_callback<Arch, T, MR, Blocking::NV>::template of<Epi>(e);
+            detail::gemm_block<Arch, Blocking>(M, K, a, b, C, ldc, accumulate, &callback, rows,
+                                               cols);
+        } else {
+            detail::gemm_block<Arch, Blocking>(M, K, a, b, C, ldc, accumulate,
+                                               static_cast<detail::no_epilogue*>(nullptr), rows,
+                                               cols);
+        }
     };
     if (M * N * K < (std::size_t(1) << 20) || num_threads() == 1) {
         run({0, M}, {0, N});
