@@ -119,7 +119,7 @@ void run_block(benchmark::State& state, const Net& net, Policy policy, std::size
 /// The forward product alone: Z = W · cols with cols gathered from the padded input.
 void run_kernel(benchmark::State& state, kernels::patch_order order, std::size_t threads) {
     if (!maso_bench::use_threads(state, threads)) return;
-    using blocking = kernels::detail::gemm_blocking<native_arch, float>;
+    using blocking = kernels::gemm_blocking<native_arch, float>;
     const kernels::conv_geometry g{channels, batch, height, width, 3, 1, 1};
     const std::size_t n = order.columns(g), d = g.rows();
     const std::vector<float> x = normal_values(channels * batch * height * width, 7u);
@@ -128,7 +128,7 @@ void run_kernel(benchmark::State& state, kernels::patch_order order, std::size_t
     kernels::pad_input(g, x.data(), xp.data());
     kernels::reserve_workspace<native_arch, float>();
     for (auto _ : state) {
-        kernels::gemm<native_arch>(channels, n, d, kernels::detail::strided<float>{w.data(), d, 1},
+        kernels::gemm<native_arch>(channels, n, d, kernels::strided<float>{w.data(), d, 1},
                                    kernels::patch_rows<float, blocking::NC>{g, order, xp.data()},
                                    z.data(), n, false);
         benchmark::DoNotOptimize(z.data());

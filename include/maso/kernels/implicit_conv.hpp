@@ -408,7 +408,7 @@ struct patch_reader {
     /// B this panel reads from L2 (measured 1.5% faster; only when the fetch is
     /// unconditional — a branch here cost the accumulators their registers).
     [[gnu::always_inline]] void prefetch() const {
-        gemm_unroll<NV>([&](auto v) __attribute__((always_inline)) {
+        unroll<NV>([&](auto v) __attribute__((always_inline)) {
             __builtin_prefetch(p + ahead + col[v], 0, 3);
         });
     }
@@ -434,8 +434,8 @@ struct patch_reader {
             const __m512i odd =
                 _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
             // Constant indices only: the accumulators must stay in registers.
-            gemm_unroll<MR>([&](auto i) __attribute__((always_inline)) {
-                gemm_unroll<2>([&](auto dy) __attribute__((always_inline)) {
+            unroll<MR>([&](auto i) __attribute__((always_inline)) {
+                unroll<2>([&](auto dy) __attribute__((always_inline)) {
                     const __m512 l = acc[i][2 * dy], h = acc[i][2 * dy + 1];
                     acc[i][2 * dy] = _mm512_permutex2var_ps(l, even, h);
                     acc[i][2 * dy + 1] = _mm512_permutex2var_ps(l, odd, h);

@@ -76,16 +76,16 @@ struct dense_node {
         /// (kernels/gemm.hpp) and z receives only partial sums. A batch narrower than
         /// two tiles is shared between the threads by rows (units), as by columns one
         /// thread would take it all.
-        template <class Epi = kernels::detail::no_epilogue>
+        template <class Epi = kernels::no_epilogue>
         void forward_affine(const io& io, kernels::patch_order = {}, const Epi& epi = {}) const {
             const std::size_t n = io.x.batch;
             const auto split =
                 n < 2 * blocking::NR ? kernels::gemm_split::rows : kernels::gemm_split::columns;
             // x[d][n], or x_edge[n][d]: element (d, n) of the product's B either way.
-            const kernels::detail::matrix_b<T> x =
-                io.x_edge ? kernels::detail::matrix_b<T>{{io.x_edge, 1, D}}
-                          : kernels::detail::matrix_b<T>{{io.x.data, n, 1}};
-            kernels::gemm<arch>(N, n, D, kernels::detail::strided<T>{io.params.data(), D, 1}, x,
+            const kernels::matrix_b<T> x =
+                io.x_edge ? kernels::matrix_b<T>{{io.x_edge, 1, D}}
+                          : kernels::matrix_b<T>{{io.x.data, n, 1}};
+            kernels::gemm<arch>(N, n, D, kernels::strided<T>{io.params.data(), D, 1}, x,
                                 io.y.data, n, false, epi, split);
         }
         /// dW += dz xᵀ and dx = Wᵀ dz; the bias gradient is the bias op's.
@@ -124,7 +124,7 @@ struct dense_node {
 
     private:
         using arch = xsimd::default_arch;
-        using blocking = kernels::detail::gemm_blocking<arch, T>;
+        using blocking = kernels::gemm_blocking<arch, T>;
     };
 };
 

@@ -422,7 +422,7 @@ private:
     // ---- the tile epilogue ------------------------------------------------------------
 
     using arch = xsimd::default_arch;
-    using gemm_blocks = kernels::detail::gemm_blocking<arch, T>;
+    using gemm_blocks = kernels::gemm_blocking<arch, T>;
 
     /// The ops of group K's chain, one channel's.
     /// The program as a type that depends on K: clang looks into a non-dependent
@@ -572,7 +572,7 @@ private:
                         acc[i][v] += Batch(t->bias[row(i)]);
             // z is kept for backward, unless it is the output itself (a convolution
             // whose chain is its bias alone: the bias's backward does not read it).
-            if (z != out) kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
+            if (z != out) kernels::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             for (std::size_t i = 0; i < MR; ++i)
                 for (std::size_t v = 0; v < NV; ++v)
                     acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
@@ -615,10 +615,10 @@ private:
                             members[r] = acc[o * R + r][v];
                         acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
                     }
-                kernels::detail::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R,
+                kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R,
                                                   n);
             } else {
-                kernels::detail::store_tile<arch>(acc, out + i0 * out_ld + j0, out_ld, m, n);
+                kernels::store_tile<arch>(acc, out + i0 * out_ld + j0, out_ld, m, n);
             }
         }
     };
@@ -670,7 +670,7 @@ private:
                     for (std::size_t v = 0; v < NV; ++v)
                         acc[i][v] += Batch(bias[i0 + (i < m ? i : 0)]);
             }
-            kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
+            kernels::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             if (!partial) return;
             for (std::size_t i = 0; i < m; ++i) {
                 alignas(64) T r[NR];
@@ -688,7 +688,7 @@ private:
                     Batch q(T(0));
                     for (std::size_t v = 0; v < NV; ++v) {
                         const Batch d = (acc[i][v] - shift) - mean;
-                        q = kernels::detail::gemm_fma<arch>(d, d, q);
+                        q = simd::fmadd(d, d, q);
                     }
                     ss = xsimd::hadd(q);
                 } else { // the last tile of the row: only its n columns count
