@@ -69,4 +69,5 @@
 
 #include <maso/train/adam.hpp>
 #include <maso/train/model.hpp>
+#include <maso/train/schedule.hpp>
 #include <maso/train/sgd.hpp>
