@@ -14,5 +14,6 @@
 #include <maso/io/image_shape.hpp>
 #include <maso/io/prefetch.hpp>
 #include <maso/io/preprocess.hpp>
+#include <maso/io/random_state.hpp>
 #include <maso/io/safetensors.hpp>
 #include <maso/io/train_test.hpp>
