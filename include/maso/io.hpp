@@ -1,5 +1,5 @@
 // maso/io.hpp — the data side: data sets, their readers, preprocessing and batches; and
-// the safetensors format of checkpoints.
+// checkpoints, in the safetensors format.
 //
 // Separate from <maso/maso.hpp> because it needs zlib and nlohmann-json: link maso::io (maso
 // plus ZLIB::ZLIB and nlohmann_json::nlohmann_json) rather than maso::maso to use it.
@@ -7,6 +7,7 @@
 
 #include <maso/io/augment.hpp>
 #include <maso/io/batch_sampler.hpp>
+#include <maso/io/checkpoint.hpp>
 #include <maso/io/cifar.hpp>
 #include <maso/io/dataset.hpp>
 #include <maso/io/gather.hpp>
