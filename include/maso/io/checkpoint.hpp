@@ -107,7 +107,7 @@ inline std::string version_string() {
            std::to_string(version_patch);
 }
 
-inline std::string hex32(std::uint32_t v) {
+inline std::string checksum_text(std::uint32_t v) {
     char text[16];
     std::snprintf(text, sizeof text, "0x%08x", unsigned(v));
     return text;
@@ -186,8 +186,8 @@ void save(const std::filesystem::path& path, Model& model, Optimizer& optimizer,
         w.set_metadata("maso.optimizer.options", optimizer.options_json());
         w.set_metadata("maso.optimizer.step_count", std::to_string(optimizer.step_count()));
     }
-    w.set_metadata("maso.data_crc32", hex32(w.data_crc32()));
-    w.set_metadata("maso.header_crc32", hex32(header_crc32(w.layout(), w.metadata())));
+    w.set_metadata("maso.data_crc32", checksum_text(w.data_crc32()));
+    w.set_metadata("maso.header_crc32", checksum_text(header_crc32(w.layout(), w.metadata())));
     w.write(path);
 }
 
@@ -233,12 +233,12 @@ checkpoint_state load(const std::filesystem::path& path, Model& model, Optimizer
     }
     const auto header_crc = std::uint32_t(number("maso.header_crc32"));
     if (const std::uint32_t c = header_crc32(f.tensors(), meta); c != header_crc)
-        fail("the header is corrupt: its CRC-32 is " + hex32(c) + ", maso.header_crc32 says " +
-             hex32(header_crc));
+        fail("the header is corrupt: its CRC-32 is " + checksum_text(c) +
+             ", maso.header_crc32 says " + checksum_text(header_crc));
     const auto data_crc = std::uint32_t(number("maso.data_crc32"));
     if (const std::uint32_t c = f.data_crc32(); c != data_crc)
-        fail("the data is corrupt: its CRC-32 is " + hex32(c) + ", maso.data_crc32 says " +
-             hex32(data_crc));
+        fail("the data is corrupt: its CRC-32 is " + checksum_text(c) + ", maso.data_crc32 says " +
+             checksum_text(data_crc));
 
     // The network: the same nodes and shapes, line by line.
     const std::string* signature = entry("maso.signature");
