@@ -1,17 +1,18 @@
 // Tests of include/maso/io/checkpoint.hpp: a round trip of a model, its Adam state, the step,
-// a random state and metadata; resuming — k steps, save, load into a fresh model and optimiser,
-// N − k steps — gives bitwise the parameters, statistics and optimiser state of N steps
-// straight; the file read as a plain safetensors file; each refusal (another network, another
-// dtype, shape or optimiser, a missing or unknown tensor, truncated, a flipped byte in the data
-// or the header, a future format, not a checkpoint) leaving the model and optimiser untouched;
-// a save into a read-only directory failing cleanly; and a few hundred random corruptions of a
-// real checkpoint, each refused with a maso::error or harmless.
+// a random state and metadata; resuming — k steps at 2 threads, save, load into a fresh model
+// and optimiser, N − k steps at 1 thread — gives bitwise the parameters, statistics and
+// optimiser state of N steps straight; the file read as a plain safetensors file; each refusal
+// (another network, another dtype, shape or optimiser, a missing or unknown tensor, truncated, a
+// flipped byte in the data or the header, a future format, not a checkpoint) leaving the model and
+// optimiser untouched; a save into a read-only directory failing cleanly; and a few hundred random
+// corruptions of a real checkpoint, each refused with a maso::error or harmless.
 #define BOOST_TEST_MODULE io.checkpoint
 #include <maso/io/checkpoint.hpp>
 #include <maso/io/random_state.hpp>
 #include <maso/maso.hpp>
 
 #include <maso_test/io_files.hpp>
+#include <maso_test/thread_count_guard.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -211,6 +212,8 @@ BOOST_AUTO_TEST_CASE(resuming_gives_bitwise_the_run_that_never_stopped) {
     // Adam with bias correction, SGD with Nesterov momentum: each optimiser's whole state.
     const auto run = [](auto make_optimizer) {
         maso_test::temp_dir dir;
+        maso_test::thread_count_guard guard;
+        set_num_threads(2);
         auto straight = instantiate(net, batch, fuse::all, {.seed = 1});
         auto opt = make_optimizer(straight);
         std::mt19937_64 rng(11);
@@ -223,7 +226,10 @@ BOOST_AUTO_TEST_CASE(resuming_gives_bitwise_the_run_that_never_stopped) {
         io::save_checkpoint(dir / "k.safetensors", first, first_opt,
                             {.step = before, .random_state = io::random_state_text(first_rng)});
 
-        // A new process, as it were: other initial weights, a new optimiser, a new engine.
+        // A new process, as it were: other initial weights, a new optimiser, a new engine,
+        // and another thread count (the straight run had 2).
+        maso_test::thread_count_guard one_thread;
+        set_num_threads(1);
         auto resumed = instantiate(net, batch, fuse::all, {.seed = 1234});
         auto resumed_opt = make_optimizer(resumed);
         std::mt19937_64 resumed_rng(999);
