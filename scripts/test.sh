@@ -9,9 +9,10 @@ root=$PWD
 jobs=${MASO_JOBS:-2}
 
 # ---- packages ------------------------------------------------------------------------
-# zlib1g-dev: maso::io reads gzip; dataset-fashion-mnist: tests/io/idx_test.cpp reads the real set.
+# zlib1g-dev: maso::io reads gzip; nlohmann-json3-dev: maso::io's safetensors headers;
+# dataset-fashion-mnist: tests/io/idx_test.cpp reads the real set.
 packages=(cmake g++ clang libboost-dev libboost-test-dev libxsimd-dev libbenchmark-dev zlib1g-dev
-  dataset-fashion-mnist)
+  nlohmann-json3-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")

@@ -67,5 +67,8 @@
 #include <maso/plan/infer_shapes.hpp>
 #include <maso/plan/lower.hpp>
 
+#include <maso/train/adam.hpp>
+#include <maso/train/clip.hpp>
 #include <maso/train/model.hpp>
+#include <maso/train/schedule.hpp>
 #include <maso/train/sgd.hpp>
