@@ -112,6 +112,7 @@ public:
     program(const Net& net, std::size_t batch)
         : net_(net), layers_(make_layers(net, std::make_index_sequence<node_count>{})),
           batch_(batch) {
+        for_each_node([&](auto i) { names_[i] = node_t<i>::name(maso::get<i>(net_.nodes)); });
         if (batch == 0) throw value_error("maso: the batch size must be at least 1");
         check_batch(batch);
         try {
@@ -143,13 +144,7 @@ public:
     }
 
     /// Node i's name, as describe() prints it: "conv2d<96, 3, stride 1, same>".
-    std::string node_name(std::size_t i) const {
-        std::string s;
-        for_each_node([&](auto j) {
-            if (j == i) s = node_t<j>::name(maso::get<j>(net_.nodes));
-        });
-        return s;
-    }
+    const std::string& node_name(std::size_t i) const { return names_[i]; }
 
 private:
     /// Every buffer's size is a product of the batch and a size per image that the shapes
@@ -242,8 +237,12 @@ private:
 public:
     // ---- data ----------------------------------------------------------------------------
     std::size_t batch() const noexcept { return batch_; }
-    /// Where node i's parameters start in parameters().
+    /// Where node i's parameters start in parameters(), its state in state().
     std::size_t parameter_offset(std::size_t i) const noexcept { return param_offset_[i]; }
+    std::size_t state_offset(std::size_t i) const noexcept { return state_offset_[i]; }
+    /// Node i's output as the plan keeps it (empty if it does not): in the layout the
+    /// kernels wrote it in, for checks that read every value whatever its place.
+    std::span<const T> kept_output(std::size_t i) const noexcept { return act_[i]; }
     std::span<T> parameters() noexcept { return params_; }
     std::span<T> gradients() noexcept { return grads_; }
     template <std::size_t I>
@@ -615,8 +614,7 @@ private:
                             members[r] = acc[o * R + r][v];
                         acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
                     }
-                kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R,
-                                                  n);
+                kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R, n);
             } else {
                 kernels::store_tile<arch>(acc, out + i0 * out_ld + j0, out_ld, m, n);
             }
@@ -1171,6 +1169,7 @@ private:
     }
 
     Net net_; ///< the nodes, for their names in messages
+    std::array<std::string, node_count> names_;
     layers_t layers_;
     std::size_t batch_;
     std::array<std::size_t, node_count + 1> param_offset_{};
