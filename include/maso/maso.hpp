@@ -65,7 +65,10 @@
 #include <maso/plan/fuse.hpp>
 #include <maso/plan/group.hpp>
 #include <maso/plan/infer_shapes.hpp>
-#include <maso/plan/lower.hpp>
+#include <maso/plan/kernel_plan.hpp>
+#include <maso/plan/tiles.hpp>
+
+#include <maso/run/program.hpp>
 
 #include <maso/train/adam.hpp>
 #include <maso/train/clip.hpp>

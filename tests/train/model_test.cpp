@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(the_input_is_stored_as_its_first_node_reads_it) {
     const auto strided = input<2, 8, 8>() >> conv2d<3, 5, 2, padding::same, false>();
     const auto valid = input<2, 6, 5>() >> conv2d<3, 3, 1, padding::valid>();
     const auto flat = input<37>() >> dense<9>();
-    using plan::program;
+    using run::program;
     using std::decay_t;
     static_assert(program<decay_t<decltype(padded)>, fuse::all_t>::input_edge ==
                   edge_layout::padded);

@@ -25,7 +25,7 @@
 // and output_shape = In; no state or scratch; no parameters) are empty bases in
 // expr/node_defaults.hpp.
 //
-// What the fusion planner (plan/lower.hpp) needs in addition, by kind:
+// What the fusion planner (run/program.hpp) needs in addition, by kind:
 //   contraction    forward_affine(io) (y = W x, no bias), backward_affine(io)
 //                  (dW += …, dx = …; io.dy is ∂L/∂z), has_bias, bias(io, c) → bias_op;
 //                  optionally input_edge and input_padding: how it would rather read

@@ -50,7 +50,7 @@
 // block, while it is still in registers: `gemm(…, epi)` hands each such tile — the
 // MR×NV batches, its origin (i0, j0) and the part inside C (m, n) — to
 // `epi(acc, i0, j0, m, n)`, which then owns it (stores it, or applies bias, units
-// and pooling first and stores something else: plan/lower.hpp). Earlier k blocks
+// and pooling first and stores something else: run/program.hpp). Earlier k blocks
 // store their partial sums to C as usual; a product given no C runs K as one block.
 // Per-row epilogues (per channel in maso's [channel][pixel] layout) need only i0;
 // pooling needs whole windows in a tile, which the B source arranges by the order

@@ -20,7 +20,7 @@
 // order) make a group of k²·L columns, member r = (dy, dx) of window l at column
 // r·L + l. With k²·L = NR (2×2 windows and 16 float lanes on AVX-512) a tile of C
 // holds, per row, k² batches whose lanes are the members r of the same L windows,
-// and pooling is lane-wise across them, in registers (plan/lower.hpp). When the
+// and pooling is lane-wise across them, in registers (run/program.hpp). When the
 // window count is not a multiple of L the last group is padded with columns that
 // read 0 and are never scattered.
 //

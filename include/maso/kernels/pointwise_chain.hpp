@@ -14,7 +14,7 @@
 // intermediate values in registers from the chain's input (nothing but the input
 // is saved) and runs the ops' backward in reverse, reducing every op's parameter
 // gradients in the same pass. One read of x (and dy), one write of y (or dx):
-// this is the fused epilogue of plan/lower.hpp, and with a single op it is also
+// this is the fused epilogue of run/program.hpp, and with a single op it is also
 // the unfused layer's own pass. Padded tail lanes see dy = 0, so every op's
 // accumulator contribution must carry a factor dy (simd/fused_loop.hpp).
 #pragma once

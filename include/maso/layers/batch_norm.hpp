@@ -199,7 +199,7 @@ struct batch_norm_node : keeps_shape {
 
         /// Training, before batch_statistics: checks that a channel has M ≥ 2 values,
         /// sets the running statistics on their first use, and returns M. Callers that
-        /// gather the sums themselves (plan/lower.hpp: on the GEMM's register tiles)
+        /// gather the sums themselves (run/program.hpp: on the GEMM's register tiles)
         /// use this and batch_statistics, so both paths share the arithmetic below.
         std::size_t begin_batch(const io& io) const {
             const std::span<T> st = io.state;

@@ -1,7 +1,7 @@
 // maso/layers/bias.hpp — the bias of an affine map as a pointwise op.
 //
 // Under fusion the bias is the first op of the epilogue chain that follows a
-// GEMM (plan/lower.hpp); unfused, dense and conv2d apply it with the same op.
+// GEMM (run/program.hpp); unfused, dense and conv2d apply it with the same op.
 #pragma once
 
 #include <maso/simd/ops.hpp>

@@ -15,6 +15,7 @@
 #include <maso/plan/backward.hpp>
 #include <maso/plan/fuse.hpp>
 #include <maso/plan/infer_shapes.hpp>
+#include <maso/plan/kernel_plan.hpp>
 #include <maso/plan/tiles.hpp>
 
 #include <string>
@@ -72,6 +73,25 @@ std::string describe(const Net& net, Policy = {}) {
 }
 
 namespace detail {
+/// "      kernels:  forward a, b; backward c, d" — the names the runtime records for the
+/// kernels it runs (run/trace.hpp), in training and, where it differs, in evaluation.
+inline std::string kernel_names(const plan::kernel_plan& p) {
+    auto list = [](plan::kernel_list l) {
+        std::string s;
+        for (std::size_t i = 0; i < l.size; ++i)
+            s += (i ? ", " : "") + std::string(l.names[i]);
+        return s;
+    };
+    const std::string ft = list(plan::forward_kernels(p, mode::training)),
+                      fe = list(plan::forward_kernels(p, mode::evaluation)),
+                      bt = list(plan::backward_kernels(p, mode::training)),
+                      be = list(plan::backward_kernels(p, mode::evaluation));
+    std::string s = "      kernels:  forward " + ft + "; backward " + bt + "\n";
+    if (fe != ft || be != bt)
+        s += "                in evaluation: forward " + fe + "; backward " + be + "\n";
+    return s;
+}
+
 template <class Net, class Policy>
 std::string describe_valid(const Net& net, Policy) {
     using bp = plan::backward_plan<Net, Policy>;
@@ -79,7 +99,8 @@ std::string describe_valid(const Net& net, Policy) {
     const auto names = detail::node_names(net, std::make_index_sequence<n>{});
     const auto shapes = detail::shape_names<Net>(std::make_index_sequence<n>{});
     constexpr auto bias = detail::biases<Net>(std::make_index_sequence<n>{});
-    constexpr auto t = plan::tiles_v<Net, Policy>; // as a float program on the default ISA
+    // As a float program on the default ISA runs it: the plan the runtime dispatches on.
+    constexpr auto plans = plan::kernel_plans_v<Net, Policy>;
     std::string out = std::string("plan (") + Policy::name() + "): " + names[0] + ", " +
                       std::to_string(bp::groups.size()) + " kernels\n";
     // How the input is stored at the edge, when not channel-major (expr/node.hpp).
@@ -93,6 +114,11 @@ std::string describe_valid(const Net& net, Policy) {
     for (std::size_t k = 0; k < bp::groups.size(); ++k) {
         const auto& g = bp::groups[k];
         const auto& m = bp::memory[k];
+        const plan::kernel_plan& p = plans[k];
+        // What the register tiles do, read off the plan.
+        const plan::tile_plan t_k{p.evaluation.product == plan::product_kind::tiles,
+                                  p.window != 0 || p.channels_on_tiles,
+                                  p.training.product == plan::product_kind::statistics};
         std::string nodes;
         for (std::size_t i = g.begin; i < g.end; ++i)
             nodes += (i > g.begin ? " → " : "") + names[i];
@@ -102,7 +128,7 @@ std::string describe_valid(const Net& net, Policy) {
             out += std::string("      forward:  the node's own pass (") +
                    to_string(plan::kinds_v<Net>[g.begin]) +
                    ")\n      keeps:    its input and output\n" +
-                   "      backward: the node's own backward\n";
+                   "      backward: the node's own backward\n" + kernel_names(p);
             continue;
         }
         // The epilogue's steps, in order: bias (unless batch norm follows), then the chain.
@@ -129,8 +155,8 @@ std::string describe_valid(const Net& net, Policy) {
         const std::string tile = "z = W·x (GEMM), and on each finished register tile: ";
         const std::string on_tiles =
             tile + (bias_first ? "z += bias, " : "") +
-            (steps.empty() ? std::string() : steps + (t[k].window ? ", then " : "")) +
-            (t[k].window ? names[g.end - 1] + (g.channel_window
+            (steps.empty() ? std::string() : steps + (t_k.window ? ", then " : "")) +
+            (t_k.window ? names[g.end - 1] + (g.channel_window
                                                    ? " over each " + members + " rows of the tile"
                                                    : std::string(" over the tile's windows"))
                          : "");
@@ -138,14 +164,14 @@ std::string describe_valid(const Net& net, Policy) {
         if (g.contraction) fwd = "z = W·x (GEMM)";
         if (bias_first) fwd += "; z += bias";
         if (g.normalization) fwd += "; batch statistics of z";
-        if (t[k].statistics) {
+        if (t_k.statistics) {
             // A batch norm's statistics: the batch's in training, gathered on the tiles;
             // the running ones in evaluation, so the chain can join the tiles there.
             const std::string stored = tile + (bias_first ? "z += bias, " : "") + "z stored";
             fwd = "in training, " + stored + " and its batch statistics gathered; then " + pass +
                   "\n                in evaluation (the running statistics), " +
-                  (t[k].chain ? on_tiles : stored + "; then " + pass);
-        } else if (t[k].chain) {
+                  (t_k.chain ? on_tiles : stored + "; then " + pass);
+        } else if (t_k.chain) {
             fwd = on_tiles;
         } else if (!pass.empty()) {
             fwd += (fwd.empty() ? "" : "; ") + pass;
@@ -162,8 +188,8 @@ std::string describe_valid(const Net& net, Policy) {
                         (steps.empty() ? "" : "recomputed ") + "group of " + members + " channels";
             else if (g.window)
                 back += ": " + names[g.end - 1] + " backward on each " +
-                        (!t[k].window       ? plane
-                         : !t[k].statistics ? std::string("group of windows")
+                        (!t_k.window       ? plane
+                         : !t_k.statistics ? std::string("group of windows")
                                             : plane + " (group of windows after an evaluation "
                                                       "forward)");
             if (!steps.empty())
@@ -176,7 +202,7 @@ std::string describe_valid(const Net& net, Policy) {
         if (g.contraction && g.normalization && bias[g.begin]) then("bias gradient");
         if (g.contraction) then("dW += dz·xᵀ, dx = Wᵀ·dz");
         out += "      forward:  " + fwd + "\n      keeps:    " + keeps +
-               "\n      backward: " + back + "\n";
+               "\n      backward: " + back + "\n" + kernel_names(p);
     }
     return out;
 }

@@ -8,7 +8,7 @@
 // any number of units and soft outputs, then one window: a pooling window inside
 // the plane (after a batch norm too: its forward applies the chain once the batch
 // statistics are known, and its backward sums each channel's gradients over all
-// the channel's planes before the batch-norm correction, plan/lower.hpp) — or,
+// the channel's planes before the batch-norm correction, run/program.hpp) — or,
 // when the group has a contraction (conv2d or dense), a channel window: maxout<K>,
 // which reduces each K consecutive channels (K rows of the GEMM's output) to one,
 // pointwise along the columns. Whether the register tiles can hold that reduction

@@ -3,7 +3,7 @@
 // A fused group [contraction] [normalization] elementwise* [window] whose
 // contraction is a convolution or a dense layer runs its bias and units as the
 // epilogue of the contraction's GEMM, on each finished register tile
-// (plan/lower.hpp). Its window joins them when a tile can hold whole windows: a K×K
+// (run/program.hpp). Its window joins them when a tile can hold whole windows: a K×K
 // pooling layer with lane math (`lanes`: max, average, softpool) whose K² members
 // divide the tile's NR columns, which then hold L = NR/K² windows (window order,
 // kernels/implicit_conv.hpp) — 2×2 on every ISA (L = 16 with AVX-512 float, where

@@ -1,6 +1,6 @@
 // maso/train/model.hpp — an instantiated network: parameters, gradients, forward, backward.
 //
-// A model owns a lowered program (plan/lower.hpp): every buffer is allocated
+// A model owns a lowered program (run/program.hpp): every buffer is allocated
 // when it is built, and forward/backward allocate nothing. Images come in and
 // go out as [N][C][H][W]; inside, activations are channel-major (core/tensor.hpp).
 //
@@ -23,7 +23,7 @@
 #include <maso/core/error.hpp>
 #include <maso/core/tensor_slot.hpp>
 #include <maso/plan/describe.hpp>
-#include <maso/plan/lower.hpp>
+#include <maso/run/program.hpp>
 #include <maso/simd/batch_loop.hpp>
 #include <maso/train/parameter.hpp>
 
@@ -69,7 +69,7 @@ std::string non_finite_name(T v) {
 template <class Net, class Policy = fuse::all_t, class T = float>
 class model {
 public:
-    using program_type = plan::program<Net, Policy, T>;
+    using program_type = run::program<Net, Policy, T>;
     using value_type = T;
     static constexpr std::size_t node_count = program_type::node_count;
     static constexpr std::size_t last = node_count - 1;

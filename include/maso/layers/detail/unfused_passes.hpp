@@ -7,7 +7,7 @@
 //   a fusable window layer                  forward_plane(io, c, in, out) and
 //                                           backward_plane(io, c, in, dout, din) on one
 //                                           image's plane of channel c
-// and the planner runs those inside fused groups (plan/lower.hpp). A layer that inherits
+// and the planner runs those inside fused groups (run/program.hpp). A layer that inherits
 // unfused_passes<layer> gets from them the forward(io) and backward(io) it runs alone with:
 // the op over each channel's batch·H·W values in one run, or the plane functions over every
 // channel and image. backward adds the parameter gradients and overwrites dx; with dx null

@@ -1,9 +1,9 @@
-// Tests of include/maso/plan/lower.hpp, built once per ISA: groups beyond a
+// Tests of include/maso/run/program.hpp, built once per ISA: groups beyond a
 // convolution's units and pooling — batch-norm groups, whose tiles gather the batch
 // statistics in training and run the whole chain in evaluation; maxout as a group's
 // channel window, on the tiles (maxout<R>, R | 6) or as a pass; dense layers' groups
 // on their tiles — compute what the unfused program computes.
-#define BOOST_TEST_MODULE plan.lower_groups
+#define BOOST_TEST_MODULE run.program_groups
 #include <maso/maso.hpp>
 
 #include <maso_test/fused_vs_unfused.hpp>

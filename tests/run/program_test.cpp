@@ -1,10 +1,10 @@
-// Tests of include/maso/plan/lower.hpp, built once per ISA: the program keeps the
+// Tests of include/maso/run/program.hpp, built once per ISA: the program keeps the
 // buffers the plan says, and the tile epilogue (bias → units → pooling on the GEMM's
 // register tiles: 2×2 on every ISA, 4×4 on AVX-512 float) computes what the unfused
 // program computes, forward and backward, and keeps z in the order it pooled in.
-// Batch-norm, maxout and dense groups: lower_groups_test.cpp; threads:
-// lower_threads_test.cpp (three executables, so that they build in parallel).
-#define BOOST_TEST_MODULE plan.lower
+// Batch-norm, maxout and dense groups: program_groups_test.cpp; threads:
+// program_threads_test.cpp (three executables, so that they build in parallel).
+#define BOOST_TEST_MODULE run.program
 #include <maso/maso.hpp>
 
 #include <maso_test/fused_vs_unfused.hpp>
@@ -24,7 +24,7 @@ const auto net = input<2, 4, 4>() >> conv2d<3, 3>() >> beta_vq<relu>(0.9f) >> ma
                  global_avgpool() >> softmax_cross_entropy();
 
 BOOST_AUTO_TEST_CASE(the_program_keeps_what_the_plan_says) {
-    using P = plan::program<std::decay_t<decltype(net)>, fuse::all_t, float>;
+    using P = run::program<std::decay_t<decltype(net)>, fuse::all_t, float>;
     // input, conv z, pooled output, conv z, pooled (the batch-norm kernel's output), loss
     static_assert(P::memory_plan::materialized ==
                   std::array<bool, 9>{true, true, false, true, true, false, false, true, true});
@@ -39,7 +39,7 @@ namespace {
 
 /// 3×3 pooling never fits the tiles (no NR is a multiple of 9); 4×4 only in AVX-512's
 /// 64 floats.
-static_assert(kernels::detail::gemm_blocking<maso_test::test_arch, float>::NR % 9 != 0);
+static_assert(kernels::gemm_blocking<maso_test::test_arch, float>::NR % 9 != 0);
 
 /// Every epilogue the tiles run after `head` (an input and a convolution): a unit and
 /// each pooling, each pooling alone, and units without pooling.
@@ -122,7 +122,7 @@ void check_kept_z(const Net& n, std::size_t batch) {
     const T* bias = params.data() + A::program_type::template layer_t<1>::bias_offset;
 
     constexpr bool windows = Pool && pools_in_tiles<T>;
-    constexpr std::size_t L = kernels::detail::gemm_blocking<maso_test::test_arch, T>::NR / 4;
+    constexpr std::size_t L = kernels::gemm_blocking<maso_test::test_arch, T>::NR / 4;
     const std::size_t hp = S::height / 2, wp = S::width / 2, count = batch * hp * wp;
     const std::size_t cols = windows ? (count + L - 1) / L * 4 * L : batch * S::plane;
     const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;

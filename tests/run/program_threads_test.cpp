@@ -1,6 +1,6 @@
-// Tests of include/maso/plan/lower.hpp, built once per ISA: the threaded products
+// Tests of include/maso/run/program.hpp, built once per ISA: the threaded products
 // and per-channel passes give bitwise the same results at every thread count.
-#define BOOST_TEST_MODULE plan.lower_threads
+#define BOOST_TEST_MODULE run.program_threads
 #include <maso/maso.hpp>
 
 #include <maso_test/fused_vs_unfused.hpp>

@@ -1,0 +1,164 @@
+// maso/run/tile_epilogue.hpp — a group's chain and window on the contraction's register
+// tiles (plan product_kind::tiles).
+//
+// On each finished tile of z = W·x: the bias first before a batch norm (whose input is
+// z + bias), z stored for backward, then per row (channel) the chain in registers and
+// the window — a K×K pooling across the tile's columns (z's columns in window order:
+// kernels/patch_order.hpp) or a channel window (maxout<R>) across its rows — and the
+// group's output stored. The tile reaches the epilogue through a function pointer
+// (kernels/gemm/register_tile.hpp), in memory.
+#pragma once
+
+#include <maso/kernels/gemm/register_tile.hpp>
+#include <maso/kernels/patch_order.hpp>
+#include <maso/kernels/pointwise_chain.hpp>
+#include <maso/run/group_context.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+
+namespace maso::run {
+
+namespace detail {
+
+/// The window math a context's tiles pool with (`char`, unused, without a tile window).
+template <class Ctx, bool = Ctx::strategy.window != 0 || Ctx::strategy.channels_on_tiles>
+struct tile_lanes {
+    using type = char;
+};
+template <class Ctx>
+struct tile_lanes<Ctx, true> {
+    using type = std::decay_t<decltype(std::declval<const Ctx&>().lanes(0))>;
+};
+
+/// What the epilogue needs of every channel — its chain's ops, its window math (per
+/// output channel), its bias before a batch norm — built once per forward on the
+/// caller's stack and shared by the threads' copies of the epilogue. (A cache of the
+/// current tile row's was rebuilt at nearly every tile: inside a block of columns the
+/// GEMM moves to the next row of tiles.)
+template <class Ctx>
+struct tile_tables {
+    static constexpr auto strategy = Ctx::strategy;
+    static constexpr std::size_t rows = Ctx::z_shape::channels;
+    static constexpr std::size_t windows =
+        strategy.channels_on_tiles ? rows / strategy.channel_group : rows;
+    static constexpr bool before_norm = strategy.bias == maso::plan::bias_kind::before_norm;
+    std::array<std::optional<typename Ctx::chain_type>, rows> ops{}; ///< not default-constructible
+    std::array<std::optional<typename tile_lanes<Ctx>::type>, windows> lanes{};
+    std::array<typename Ctx::T, before_norm ? rows : 0> bias{};
+
+    explicit tile_tables(const Ctx& ctx) {
+        for (std::size_t c = 0; c < rows; ++c)
+            ops[c].emplace(ctx.chain_ops(c));
+        if constexpr (before_norm)
+            for (std::size_t c = 0; c < rows; ++c)
+                bias[c] = ctx.bias_before_norm(c);
+        if constexpr (strategy.window != 0 || strategy.channels_on_tiles)
+            for (std::size_t c = 0; c < windows; ++c)
+                lanes[c].emplace(ctx.lanes(c));
+    }
+};
+
+/// The epilogue on one finished tile. A channel window (maxout<R>, R | MR) reduces each R
+/// rows lane-wise into one output row (i0 + i)/R, in the natural column order: i0 is a
+/// multiple of MR, and the m rows of a partial tile a multiple of R, as the channel count
+/// is. Each thread has its own copy.
+template <class Ctx>
+struct tile_epilogue {
+    using T = typename Ctx::T;
+    using arch = typename Ctx::arch;
+    static constexpr auto strategy = Ctx::strategy;
+    static constexpr std::size_t MR = Ctx::blocking::MR, NV = Ctx::blocking::NV;
+    T* z;
+    std::size_t z_ld; ///< columns of z per channel
+    T* out;
+    std::size_t out_ld;  ///< group output per channel
+    std::size_t windows; ///< per channel, window order only
+    const tile_tables<Ctx>* t;
+
+    template <class Batch>
+    void operator()(Batch (&acc)[MR][NV], std::size_t i0, std::size_t j0, std::size_t m,
+                    std::size_t n) {
+        constexpr std::size_t W = Batch::size;
+        // Rows past m (a partial tile) reuse row 0's ops: their values are dropped.
+        auto row = [&](std::size_t i) { return i0 + (i < m ? i : 0); };
+        if constexpr (tile_tables<Ctx>::before_norm)
+            for (std::size_t i = 0; i < MR; ++i)
+                for (std::size_t v = 0; v < NV; ++v)
+                    acc[i][v] += Batch(t->bias[row(i)]);
+        // z is kept for backward, unless it is the output itself (a convolution whose
+        // chain is its bias alone: the bias's backward does not read it).
+        if (z != out) kernels::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
+        for (std::size_t i = 0; i < MR; ++i)
+            for (std::size_t v = 0; v < NV; ++v)
+                acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
+        if constexpr (strategy.window != 0) {
+            // The tile is one group of L windows, member r of window l at column r·L + l.
+            // With L = W (AVX-512 float: R = NV) batch r holds member r; with L < W the
+            // row goes through memory and member r is the batch at r·L, whose lanes past
+            // L (other members) make windows nobody reads.
+            constexpr std::size_t R = strategy.window * strategy.window, L = NV * W / R;
+            const std::size_t w0 = j0 / (NV * W) * L, valid = std::min(L, windows - w0);
+            for (std::size_t i = 0; i < m; ++i) {
+                std::array<Batch, R> v;
+                if constexpr (L == W) {
+                    for (std::size_t r = 0; r < R; ++r)
+                        v[r] = acc[i][r];
+                } else {
+                    alignas(64) T members[NV * W + W] = {};
+                    for (std::size_t u = 0; u < NV; ++u)
+                        acc[i][u].store_aligned(members + u * W);
+                    for (std::size_t r = 0; r < R; ++r)
+                        v[r] = Batch::load_unaligned(members + r * L);
+                }
+                const Batch y = t->lanes[i0 + i]->template forward<R>(v);
+                T* o = out + (i0 + i) * out_ld + w0;
+                if (valid == W) {
+                    y.store_unaligned(o);
+                } else {
+                    alignas(64) T lane[W];
+                    y.store_aligned(lane);
+                    std::copy_n(lane, valid, o);
+                }
+            }
+        } else if constexpr (strategy.channels_on_tiles) {
+            // Output row o of the tile: rows oR … oR + R − 1 reduced lane-wise.
+            constexpr std::size_t R = strategy.channel_group;
+            for (std::size_t o = 0; o < m / R; ++o)
+                for (std::size_t v = 0; v < NV; ++v) {
+                    std::array<Batch, R> members;
+                    for (std::size_t r = 0; r < R; ++r)
+                        members[r] = acc[o * R + r][v];
+                    acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
+                }
+            kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R, n);
+        } else {
+            kernels::store_tile<arch>(acc, out + i0 * out_ld + j0, out_ld, m, n);
+        }
+    }
+};
+
+} // namespace detail
+
+/// The group's forward as the contraction's product with the chain and window on its
+/// tiles; z is written in `order` (window order when the tiles pool).
+template <class Ctx>
+void tile_forward(const Ctx& ctx, kernels::patch_order order) {
+    constexpr auto strategy = Ctx::strategy;
+    auto& contraction = ctx.template layer<Ctx::g.begin>(); // conv2d or dense
+    const std::size_t cols = contraction.columns(ctx.batch, order);
+    std::size_t out_ld = ctx.batch * Ctx::z_shape::plane, windows = 0;
+    if constexpr (strategy.window != 0) {
+        windows = ctx.batch * Ctx::out_shape::plane;
+        out_ld = windows;
+    }
+    const detail::tile_tables<Ctx> tables(ctx);
+    contraction.forward_affine(
+        ctx.template io<Ctx::g.begin>(ctx.x, ctx.z), order,
+        detail::tile_epilogue<Ctx>{ctx.z, cols, ctx.out, out_ld, windows, &tables});
+}
+
+} // namespace maso::run
