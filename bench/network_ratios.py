@@ -13,7 +13,8 @@ With repetitions the median aggregate rows are used; without them, the median of
 the iteration rows. The ratio is fused images/s divided by unfused images/s
 (> 1: fusion is faster); "noise" is the two sides' coefficients of variation
 over the repetitions, combined (root of the sum of squares), so a ratio within
-about that distance of 1 is a tie. The share of the in-run FMA peak counts only the FLOP of
+about that distance of 1 is a tie; "per repetition" is the range of repetition i of
+the fused case over repetition i of the unfused one. The share of the in-run FMA peak counts only the FLOP of
 the convolutions and dense layers. The losses of the two forms are compared too:
 same seed, same parameters, so they must agree.
 """
@@ -41,7 +42,7 @@ def load_rows(path):
         # cv of the CPU time = cv of the rate, to first order
         if name in rows and "cpu_time" in row:
             rows[name] = dict(rows[name], cv=row["cpu_time"])
-    return run.context, rows, run.repetitions
+    return run.context, rows, run.repetitions, run
 
 
 def cases(rows):
@@ -68,7 +69,7 @@ def main():
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     args = parser.parse_args()
     try:
-        context, rows, repetitions = load_rows(args.json)
+        context, rows, repetitions, run = load_rows(args.json)
     except (OSError, ValueError, KeyError) as e:
         sys.exit(f"network_ratios.py: cannot read {args.json}: {e}")
     found = cases(rows)
@@ -83,8 +84,8 @@ def main():
         print(f"FMA peak (in-run reference): {peak / 1e9:.1f} GFLOP/s")
     print()
 
-    header = ("network", "batch", "pass", "fused img/s", "none img/s", "fused / none", "noise",
-              "fused % peak", "none % peak", "loss match")
+    header = ("network", "batch", "pass", "fused img/s", "none img/s", "fused / none",
+              "per repetition", "noise", "fused % peak", "none % peak", "loss match")
     table = []
     missed = []
     for network, kind in found:
@@ -109,8 +110,11 @@ def main():
             rel = abs(la - lb) / max(abs(lb), 1e-30)
             match = f"{'yes' if rel <= 1e-4 else 'NO'} ({rel:.1e})"
         batch = a.get("batch")
+        spread = bench_json.fmt_spread(bench_json.paired_ratios(
+            run, f"{network}/{kind}/{FUSED}", f"{network}/{kind}/{UNFUSED}"))
         table.append((network, "?" if batch is None else f"{batch:.0f}", kind.replace("_", "+"),
-                      fmt_rate(ia), fmt_rate(ib), verdict, noise, share(a), share(b), match))
+                      fmt_rate(ia), fmt_rate(ib), verdict, spread, noise, share(a), share(b),
+                      match))
 
     if args.markdown:
         print("| " + " | ".join(header) + " |")

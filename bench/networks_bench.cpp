@@ -19,7 +19,11 @@
 // without the optimiser). items/s is images/s; the pool is set to one thread (main()).
 // Rates are per CPU second (Google Benchmark's default), not wall-clock: other
 // tenants preempt the process, and CPU time is the steadier of the two here.
+// Before its first timing each case checks its loss, output and gradients against the
+// other policy's (support/cross_check.hpp); the FMA peak is support/fma_peak.hpp's, one
+// vfmadd per multiply-add under g++ and clang++.
 #include "support/bench_main.hpp"
+#include "support/cross_check.hpp"
 #include "support/fma_peak.hpp"
 #include <maso/maso.hpp>
 
@@ -100,22 +104,52 @@ batch_data make_batch(std::size_t batch, std::size_t pixels_per_image) {
 
 enum class pass { forward, forward_backward };
 
-/// One case: the model is built (and its buffers touched once) outside the timed loop.
+/// The pass once on a model: the loss (and the gradients, zeroed first).
+template <pass P, class Model>
+float run_pass(Model& m, std::span<const float> images, std::span<const int> labels) {
+    const float loss = m.forward(images, labels);
+    if constexpr (P == pass::forward_backward) {
+        m.zero_gradients();
+        m.backward();
+    }
+    return loss;
+}
+
+/// Model m, which ran the pass once, against the network under the other policy: the same
+/// loss, probabilities and (forward+backward) gradients to float rounding, or the binary stops.
+template <pass P, class Model, class Net, class Other>
+void check_against(Model& m, const Net& net, Other other, std::size_t batch,
+                   std::span<const float> images, std::span<const int> labels, float loss,
+                   const std::string& name) {
+    auto o = instantiate(net, batch, other, {.seed = 1});
+    const float other_loss = run_pass<P>(o, images, labels);
+    const std::string against = name + " against " + Other::name();
+    maso_bench::agree_or_abort(loss, other_loss, against + ": losses");
+    maso_bench::agree_or_abort({m.output().data, m.output().size()},
+                               {o.output().data, o.output().size()}, against + ": outputs");
+    if constexpr (P == pass::forward_backward)
+        maso_bench::agree_or_abort(m.gradients(), o.gradients(), against + ": gradients");
+}
+
+/// One case: the model is built (and its buffers touched once) outside the timed loop, and
+/// its result checked once against the other policy's (support/cross_check.hpp).
 /// Counters: items/s = images/s; FLOP/s of the affine maps; the last loss, which must
 /// agree between fuse::all and fuse::none (same seed, same parameters, no update).
 template <pass P, class Net, class Policy>
-void run_network(benchmark::State& state, const Net& net, Policy policy, std::size_t batch,
-                 flops f) {
+void run_network(benchmark::State& state, const std::string& name, const Net& net, Policy policy,
+                 std::size_t batch, flops f) {
     auto m = instantiate(net, batch, policy, {.seed = 1});
     using input_shape = typename decltype(m)::input_shape;
     const batch_data data = make_batch(batch, input_shape::size);
     const std::span<const float> images(data.images);
     const std::span<const int> labels(data.labels);
 
-    float loss = m.forward(images, labels); // warm-up: first touch of every buffer
-    if constexpr (P == pass::forward_backward) {
-        m.zero_gradients();
-        m.backward();
+    float loss = run_pass<P>(m, images, labels); // warm-up: first touch of every buffer
+    if (maso_bench::first_time(name)) {
+        if constexpr (Policy::fused)
+            check_against<P>(m, net, fuse::none, batch, images, labels, loss, name);
+        else
+            check_against<P>(m, net, fuse::all, batch, images, labels, loss, name);
     }
     for (auto _ : state) {
         if constexpr (P == pass::forward_backward) m.zero_gradients();
@@ -138,8 +172,7 @@ void run_network(benchmark::State& state, const Net& net, Policy policy, std::si
 
 /// The in-run FMA peak (bench/support/fma_peak.hpp).
 void fma_peak(benchmark::State& state) {
-    const double flop = maso_bench::fma_peak_loop<xsimd::batch<float, native_arch>>(
-        state, [](auto a, auto b, auto c) { return xsimd::fma(a, b, c); });
+    const double flop = maso_bench::fma_peak_loop<xsimd::batch<float, native_arch>>(state);
     state.counters["FLOP/s"] = benchmark::Counter(flop * static_cast<double>(state.iterations()),
                                                   benchmark::Counter::kIsRate);
 }
@@ -151,11 +184,12 @@ template <pass P, class Net>
 void register_case(const std::string& network, const Net& net, std::size_t batch, flops f) {
     const std::string base =
         network + (P == pass::forward ? "/forward" : "/forward_backward") + "/fuse_";
-    benchmark::RegisterBenchmark((base + "all").c_str(), [&net, batch, f](benchmark::State& s) {
-        run_network<P>(s, net, fuse::all, batch, f);
+    const std::string all = base + "all", none = base + "none";
+    benchmark::RegisterBenchmark(all.c_str(), [&net, all, batch, f](benchmark::State& s) {
+        run_network<P>(s, all, net, fuse::all, batch, f);
     })->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark((base + "none").c_str(), [&net, batch, f](benchmark::State& s) {
-        run_network<P>(s, net, fuse::none, batch, f);
+    benchmark::RegisterBenchmark(none.c_str(), [&net, none, batch, f](benchmark::State& s) {
+        run_network<P>(s, none, net, fuse::none, batch, f);
     })->Unit(benchmark::kMillisecond);
 }
 
