@@ -30,6 +30,7 @@
 #include <maso/kernels/pointwise_chain.hpp>
 #include <maso/simd/batch_loop.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <tuple>
