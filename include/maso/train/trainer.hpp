@@ -124,7 +124,7 @@ public:
     const trainer_options& options() const noexcept { return options_; }
 
     /// The data order as a checkpoint records it: "order=class_balanced batch=100 seed=1
-    /// augment=none".
+    /// augment=none" (or augment=flip, pad_4, pad_4_flip).
     std::string data_order() const {
         std::string s = std::string("order=") +
                         (options_.order == io::sampling::class_balanced ? "class_balanced"
@@ -132,9 +132,10 @@ public:
                                                                         : "sequential") +
                         " batch=" + std::to_string(model_.batch()) +
                         " seed=" + std::to_string(options_.seed) + " augment=";
-        if (!options_.augment) return s + "none";
-        return s + "pad_" + std::to_string(options_.augment->pad) +
-               (options_.augment->flip ? "_flip" : "");
+        const auto& a = options_.augment;
+        if (!a || (a->pad == 0 && !a->flip)) return s + "none";
+        if (a->pad == 0) return s + "flip";
+        return s + "pad_" + std::to_string(a->pad) + (a->flip ? "_flip" : "");
     }
 
     /// Loads a checkpoint's model, optimiser and step; the next fit() goes on from that step.
