@@ -10,9 +10,12 @@ jobs=${MASO_JOBS:-2}
 
 # ---- packages ------------------------------------------------------------------------
 # zlib1g-dev: maso::io reads gzip; nlohmann-json3-dev: maso::io's safetensors headers;
-# dataset-fashion-mnist: tests/io/idx_test.cpp reads the real set.
+# dataset-fashion-mnist: tests/io/idx_test.cpp reads the real set, and ctest runs the demo
+# (dsl_examples/fashion_mnist.cpp) on part of it; libcli11-dev: the command-line trainer
+# (dsl_examples/train.cpp) parses its options with CLI11, a maintained parser, rather than
+# one of our own.
 packages=(cmake g++ clang libboost-dev libboost-test-dev libxsimd-dev libbenchmark-dev zlib1g-dev
-  nlohmann-json3-dev dataset-fashion-mnist)
+  nlohmann-json3-dev dataset-fashion-mnist libcli11-dev)
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")

@@ -1,5 +1,6 @@
-// maso/io.hpp — the data side: data sets, their readers, preprocessing and batches; and
-// checkpoints, in the safetensors format.
+// maso/io.hpp — the data side: data sets, their readers, preprocessing and batches;
+// checkpoints, in the safetensors format; and the trainer (train/trainer.hpp), the loop that
+// feeds a model its batches and writes its checkpoints.
 //
 // Separate from <maso/maso.hpp> because it needs zlib and nlohmann-json: link maso::io (maso
 // plus ZLIB::ZLIB and nlohmann_json::nlohmann_json) rather than maso::maso to use it.
@@ -18,3 +19,5 @@
 #include <maso/io/random_state.hpp>
 #include <maso/io/safetensors.hpp>
 #include <maso/io/train_test.hpp>
+
+#include <maso/train/trainer.hpp>

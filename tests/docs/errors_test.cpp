@@ -277,6 +277,36 @@ void checkpoint_messages(Add add) {
     });
 }
 
+/// The messages of train/trainer.hpp, train/evaluate.hpp and train/metrics_csv.hpp, on a
+/// network of one dense layer over `toys` (four 1x2x2 images of two classes).
+template <class Add>
+void training_loop_messages(Add add, const maso::io::dataset& toys) {
+    using namespace maso::io;
+    const auto net = input<1, 2, 2>() >> flatten() >> dense<2>() >> softmax_cross_entropy();
+    auto m = instantiate(net, 2);
+    sgd opt(m);
+    std::ostream sink(nullptr);
+    const progress_options quiet{.style = progress_style::none, .out = &sink};
+    const dataset wide(std::vector<float>(18), {0, 1}, {1, 3, 3}, 2, "wide");
+    const dataset three(std::vector<float>(12), {0, 1, 2}, {1, 2, 2}, 3, "three");
+    add([&] { trainer(m, opt, toys, {.epochs = 0}); });
+    add([&] { trainer(m, opt, toys, {.clip_norm = nan}); });
+    add([&] { trainer(m, opt, toys, wide); });
+    add([&] { trainer(m, opt, three); });
+    maso_test::temp_dir dir;
+    trainer(m, opt, toys, {.seed = 1}).save(dir / "run.safetensors");
+    add([&] { trainer(m, opt, toys, {.seed = 2}).resume(dir / "run.safetensors"); });
+    add([&] {
+        trainer_options o{.epochs = 2, .progress = quiet};
+        o.on_step = [&](const step_report&) { m.parameters<2>()[0] = inf; };
+        trainer(m, opt, toys, o).fit();
+    });
+    add([&] { evaluate(m, std::vector<float>(5), std::vector<int>{0}); });
+    add([&] { evaluate(m, std::vector<float>(4), std::vector<int>{2}); });
+    add([&] { metrics_csv(dir / "no-such-directory" / "run.csv"); });
+    add([] { metrics_csv("/dev/full"); });
+}
+
 std::vector<raised> every_message() {
     std::vector<raised> r;
     auto add = [&](auto&& f) { r.push_back(raise(f)); };
@@ -452,6 +482,7 @@ std::vector<raised> every_message() {
         prefetcher p(toys, batch_sampler(toys, {.batch = 2}),
                      {.augment = augmenter(image_shape{1, 4, 4}, {.pad = 1}, 0)});
     });
+    training_loop_messages(add, toys);
     checkpoint_messages(add);
     return r;
 }

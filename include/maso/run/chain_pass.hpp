@@ -9,9 +9,11 @@
 
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
+#include <maso/layers/bias.hpp>
 #include <maso/run/group_context.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <tuple>
 
@@ -50,26 +52,19 @@ void chain_backward_pass(const Ctx& ctx) {
 template <class Ctx>
 void bias_before_norm_pass(const Ctx& ctx) {
     using S = typename Ctx::z_shape;
-    auto& contraction = ctx.template layer<Ctx::g.begin>();
+    std::array<typename Ctx::T, S::channels> bias;
     for (std::size_t c = 0; c < S::channels; ++c)
-        kernels::chain_forward(typename Ctx::arch{},
-                               std::tuple{contraction.bias(ctx.template io<Ctx::g.begin>(), c)},
-                               ctx.z_channel(c), ctx.z_channel(c), ctx.batch * S::plane);
+        bias[c] = ctx.bias_before_norm(c);
+    const std::size_t n = ctx.batch * S::plane;
+    maso::detail::add_bias(bias.data(), ctx.z, S::channels, n, n);
 }
 
 /// The bias gradient of a bias added before a norm: Σ dz per channel over z_ld columns (a
 /// window order's padding columns have dz = 0).
 template <class Ctx>
 void bias_before_norm_gradient(const Ctx& ctx, std::size_t z_ld) {
-    using T = typename Ctx::T;
-    auto& contraction = ctx.template layer<Ctx::g.begin>();
-    for (std::size_t c = 0; c < Ctx::z_shape::channels; ++c) {
-        T s = 0;
-        const T* d = ctx.dz + c * z_ld;
-        for (std::size_t i = 0; i < z_ld; ++i)
-            s += d[i];
-        contraction.bias(ctx.template io<Ctx::g.begin>(), c).commit(&s);
-    }
+    const auto b = ctx.template layer<Ctx::g.begin>().bias(ctx.template io<Ctx::g.begin>(), 0);
+    maso::detail::add_bias_gradient(ctx.dz, b.grad, Ctx::z_shape::channels, z_ld, z_ld);
 }
 
 /// The batch norm's statistics of z: the batch's in training, the running ones in

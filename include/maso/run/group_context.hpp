@@ -183,11 +183,9 @@ public:
             kernels::chain_commit(chain_ops(c), sums);
             if constexpr (g.window && !g.channel_window) {
                 auto& w = layer<last>();
-                if constexpr (requires { w.beta; })
-                    if (window_sums) {
-                        const auto wio = io<last>();
-                        w.beta.add_gradient(wio.grads, c, sums[n], w.lanes(wio, c).eta);
-                    }
+                const auto wio = io<last>();
+                if constexpr (requires { w.commit_planes(wio, c, sums[n]); })
+                    if (window_sums) w.commit_planes(wio, c, sums[n]);
             }
             if constexpr (g.channel_window) {
                 constexpr std::size_t R = strategy.channel_group;
