@@ -78,7 +78,7 @@ namespace {
 /// the input as the model stores it (load_input) must give the same output, parameter
 /// and input gradients, whatever layout the layer asked for. Unfused, the model runs
 /// the layer's own forward and backward, so every figure is bitwise the same (fused,
-/// the bias gradient is summed in another order; lower_test checks fused == unfused).
+/// the bias gradient is summed in another order; run/program_test checks fused == unfused).
 template <class Net>
 void expect_model_reads_the_images(const Net& net, std::size_t batch) {
     auto m = instantiate(net, batch, fuse::none, {.seed = 3});

@@ -14,7 +14,7 @@
 // whose head is a contraction as the group's channel window (`channel_window`,
 // plan/group.hpp): the K channels are K rows of the contraction's output, reduced by
 // `lanes(io, g)` — the window math of layers/detail/window_lanes.hpp with output channel
-// g's β — on the GEMM's register tiles or in one pass over z (plan/tiles.hpp, lower.hpp).
+// g's β — on the GEMM's register tiles or in one pass over z (plan/tiles.hpp, run/).
 #pragma once
 
 #include <maso/core/error.hpp>

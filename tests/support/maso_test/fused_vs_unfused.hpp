@@ -1,5 +1,5 @@
 // maso_test/fused_vs_unfused.hpp — for the tests of run/program.hpp, built once per ISA
-// (tests/plan/lower*_test.cpp): a network's fused program against its unfused one.
+// (tests/run/program*_test.cpp): a network's fused program against its unfused one.
 #pragma once
 
 #include <maso/maso.hpp>

@@ -22,7 +22,7 @@
 // whose dy is 0: window_lanes adds exactly 0 for them.
 //
 // This is what fuse::none runs, and what a fused group runs for a window the GEMM's tiles
-// cannot hold (plan/lower.hpp): one pass, vectorised, where pool_window.hpp's
+// cannot hold (run/plane_window.hpp): one pass, vectorised, where pool_window.hpp's
 // forward_windows and backward_windows (one window at a time, one std::exp per member) are
 // the scalar reference the tests hold it to.
 #pragma once
