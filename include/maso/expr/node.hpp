@@ -9,7 +9,9 @@
 //   static std::string name(const N&);                 // "conv2d<96, 3, stride 2, same>"
 //   template <class In> static consteval diag check(); // diag::ok or an E-code
 //   template <class In> using output_shape = shape<…>; // only read when check is ok
-//   template <class In, class T> struct layer {       // In: input shape; T: float or double
+//   template <class In, class T, class Arch = xsimd::default_arch>
+//   struct layer {                                     // In: input shape; T: float or double
+//       using arch = Arch;                             // the ISA its passes are built for
 //       using output = output_shape<In>;
 //       explicit layer(const N&);
 //       std::size_t parameter_count() const;           // values of parameters

@@ -103,8 +103,9 @@ struct batch_norm_node : keeps_shape {
         s << "batch_norm(momentum = " << n.momentum << ", eps = " << n.eps << ")";
         return s.str();
     }
-    template <class In, class T>
-    struct layer : detail::unfused_passes<layer<In, T>> {
+    template <class In, class T, class Arch = xsimd::default_arch>
+    struct layer : detail::unfused_passes<layer<In, T, Arch>> {
+        using arch = Arch;
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;
@@ -170,7 +171,7 @@ struct batch_norm_node : keeps_shape {
             // Channels on the pool's threads: each writes only its own entries.
             parallel_for(C, [&](std::size_t c0, std::size_t c1, std::size_t) {
                 for (std::size_t c = c0; c < c1; ++c) {
-                    const auto [mu, ss] = detail::channel_moments(io.x.channel(c), m);
+                    const auto [mu, ss] = detail::channel_moments<T, Arch>(io.x.channel(c), m);
                     batch_statistics(io, c, mu, ss, m);
                 }
             });
@@ -266,7 +267,7 @@ struct batch_norm_node : keeps_shape {
             const T k = io.params[c] * inv_std / T(n);
             const T a = k * io.state[sum_dy_at + c], b = k * io.state[sum_dy_xhat_at + c];
             simd::fused_loop(
-                xsimd::default_arch{}, n, std::array<const T*, 2>{x_channel, dx_channel},
+                Arch{}, n, std::array<const T*, 2>{x_channel, dx_channel},
                 std::array<T*, 1>{dx_channel}, [&](const auto& in, auto&) {
                     using V = std::decay_t<decltype(in[0])>;
                     using O = simd::ops<V>;

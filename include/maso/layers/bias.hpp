@@ -41,22 +41,22 @@ struct bias_op {
 namespace detail {
 
 /// y[c·ld + i] += b[c] for i < n, c < channels: one vectorised pass per channel.
-template <class T>
+template <class Arch = xsimd::default_arch, class T>
 void add_bias(const T* b, T* y, std::size_t channels, std::size_t n, std::size_t ld) {
     parallel_for(channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
         for (std::size_t c = c0; c < c1; ++c)
-            kernels::chain_forward(xsimd::default_arch{}, std::tuple{bias_op<T>{b[c], nullptr}},
+            kernels::chain_forward(Arch{}, std::tuple{bias_op<T>{b[c], nullptr}},
                                    y + c * ld, y + c * ld, n);
     });
 }
 
 /// db[c] += Σ_{i < n} dy[c·ld + i] for c < channels: one vectorised sum per channel.
-template <class T>
+template <class Arch = xsimd::default_arch, class T>
 void add_bias_gradient(const T* dy, T* db, std::size_t channels, std::size_t n, std::size_t ld) {
     parallel_for(channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
         for (std::size_t c = c0; c < c1; ++c)
             db[c] +=
-                simd::fused_loop<1>(xsimd::default_arch{}, n, std::array<const T*, 1>{dy + c * ld},
+                simd::fused_loop<1>(Arch{}, n, std::array<const T*, 1>{dy + c * ld},
                                     std::array<T*, 0>{}, [](const auto& v, auto& acc) {
                                         acc[0] += v[0];
                                         return std::array<std::decay_t<decltype(v[0])>, 0>{};

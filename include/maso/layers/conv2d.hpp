@@ -73,8 +73,9 @@ struct conv2d_node {
     template <class In>
     using output_shape = shape<Cout, out_extent(In::height), out_extent(In::width)>;
 
-    template <class In, class T>
+    template <class In, class T, class Arch = xsimd::default_arch>
     struct layer {
+        using arch = Arch;
         using output = output_shape<In>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t Cin = In::channels;
@@ -189,20 +190,19 @@ struct conv2d_node {
             forward_affine(io);
             if constexpr (Bias) {
                 const std::size_t n = pixels(io.y.batch);
-                detail::add_bias(io.params.data() + bias_offset, io.y.data, Cout, n, n);
+                detail::add_bias<Arch>(io.params.data() + bias_offset, io.y.data, Cout, n, n);
             }
         }
         void backward(const io& io) const {
             if constexpr (Bias) {
                 const std::size_t n = pixels(io.dy.batch);
-                detail::add_bias_gradient(io.dy.data, io.grads.data() + bias_offset, Cout, n, n);
+                detail::add_bias_gradient<Arch>(io.dy.data, io.grads.data() + bias_offset, Cout, n, n);
             }
             backward_affine(io);
         }
 
     private:
-        using arch = xsimd::default_arch;
-        using blocking = kernels::gemm_blocking<arch, T>;
+                using blocking = kernels::gemm_blocking<arch, T>;
         /// Output pixels of the batch: the columns of cols and of z in natural order.
         static constexpr std::size_t pixels(std::size_t batch) { return batch * output::plane; }
         static constexpr kernels::conv_geometry geometry(std::size_t batch) {

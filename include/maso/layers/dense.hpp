@@ -43,8 +43,9 @@ struct dense_node {
     /// operand, and the edge needs no transposition pass (expr/node.hpp).
     static constexpr edge_layout input_edge = edge_layout::images;
 
-    template <class In, class T>
+    template <class In, class T, class Arch = xsimd::default_arch>
     struct layer : no_state {
+        using arch = Arch;
         using output = shape<N>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t D = In::size;
@@ -108,18 +109,17 @@ struct dense_node {
         void forward(const io& io) const {
             forward_affine(io);
             if constexpr (Bias)
-                detail::add_bias(io.params.data() + N * D, io.y.data, N, io.y.batch, io.y.batch);
+                detail::add_bias<Arch>(io.params.data() + N * D, io.y.data, N, io.y.batch, io.y.batch);
         }
         void backward(const io& io) const {
             if constexpr (Bias)
-                detail::add_bias_gradient(io.dy.data, io.grads.data() + N * D, N, io.dy.batch,
+                detail::add_bias_gradient<Arch>(io.dy.data, io.grads.data() + N * D, N, io.dy.batch,
                                           io.dy.batch);
             backward_affine(io);
         }
 
     private:
-        using arch = xsimd::default_arch;
-        using blocking = kernels::gemm_blocking<arch, T>;
+                using blocking = kernels::gemm_blocking<arch, T>;
     };
 };
 

@@ -11,6 +11,7 @@
 
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
+#include <maso/simd/batch_ops.hpp>
 
 #include <algorithm>
 #include <string>
@@ -28,8 +29,9 @@ struct flatten_node {
     template <class In>
     using output_shape = shape<In::size>;
 
-    template <class In, class T>
+    template <class In, class T, class Arch = xsimd::default_arch>
     struct layer : no_parameters<T>, no_state {
+        using arch = Arch;
         using output = shape<In::size>;
         using io = layer_io<In, output, T>;
 

@@ -56,8 +56,9 @@ struct global_pool_node {
 struct global_avgpool_node : detail::global_pool_node {
     static std::string name(const global_avgpool_node&) { return "global_avgpool"; }
 
-    template <class In, class T>
-    struct layer : no_parameters<T>, no_state, detail::unfused_passes<layer<In, T>> {
+    template <class In, class T, class Arch = xsimd::default_arch>
+    struct layer : no_parameters<T>, no_state, detail::unfused_passes<layer<In, T, Arch>> {
+        using arch = Arch;
         using output = output_shape<In>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels, P = In::plane;
@@ -68,7 +69,7 @@ struct global_avgpool_node : detail::global_pool_node {
         void forward_planes(const io&, std::size_t, const T* in, T* out, std::size_t planes) const {
             for (std::size_t n = 0; n < planes; ++n) {
                 const auto sum = simd::fused_loop<1>(
-                    xsimd::default_arch{}, P, std::array<const T*, 1>{in + n * P},
+                    Arch{}, P, std::array<const T*, 1>{in + n * P},
                     std::array<T*, 0>{}, [](const auto& v, auto& acc) {
                         acc[0] += v[0];
                         return std::array<std::decay_t<decltype(v[0])>, 0>{};
@@ -95,8 +96,9 @@ struct global_softpool_node : detail::global_pool_node {
         return "global_softpool(" + n.beta.label() + ")";
     }
 
-    template <class In, class T>
-    struct layer : no_state, detail::unfused_passes<layer<In, T>> {
+    template <class In, class T, class Arch = xsimd::default_arch>
+    struct layer : no_state, detail::unfused_passes<layer<In, T, Arch>> {
+        using arch = Arch;
         using output = output_shape<In>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels, P = In::plane;
@@ -110,7 +112,7 @@ struct global_softpool_node : detail::global_pool_node {
         /// Each plane's window, its members W at a time (layers/detail/plane_window.hpp).
         void forward_planes(const io& io, std::size_t c, const T* in, T* out,
                             std::size_t planes) const {
-            const detail::plane_window<T> window(beta.of(io.params, c));
+            const detail::plane_window<T, Arch> window(beta.of(io.params, c));
             for (std::size_t n = 0; n < planes; ++n)
                 out[n] = window.forward({in + n * P, P});
         }
@@ -119,7 +121,7 @@ struct global_softpool_node : detail::global_pool_node {
         /// commit_planes adds to ∂L/∂θ.
         T backward_planes(const io& io, std::size_t c, const T* in, const T* dout, T* din,
                           std::size_t planes) const {
-            const detail::plane_window<T> window(beta.of(io.params, c));
+            const detail::plane_window<T, Arch> window(beta.of(io.params, c));
             T deta = 0;
             for (std::size_t n = 0; n < planes; ++n)
                 deta += window.backward({in + n * P, P}, dout[n],

@@ -60,8 +60,9 @@ struct maxout_node {
     template <class In>
     using output_shape = detail::grouped_shape_t<In, K>;
 
-    template <class In, class T>
+    template <class In, class T, class Arch = xsimd::default_arch>
     struct layer : no_state {
+        using arch = Arch;
         using output = output_shape<In>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t G = output::channels; ///< groups = output channels
@@ -88,7 +89,7 @@ struct maxout_node {
             parallel_for(G, [&](std::size_t g0, std::size_t g1, std::size_t) {
                 for (std::size_t g = g0; g < g1; ++g) {
                     const detail::window_lanes<T> math = lanes(io, g);
-                    simd::fused_loop(xsimd::default_arch{}, sites, members(io.x, g),
+                    simd::fused_loop(Arch{}, sites, members(io.x, g),
                                      std::array<T*, 1>{io.y.channel(g)},
                                      [math](const auto& v, auto&) {
                                          return std::array{math.template forward<K>(v)};
@@ -118,7 +119,7 @@ struct maxout_node {
                         for (std::size_t j = 0; j < K; ++j)
                             dx[j] = io.dx.channel(g * K + j);
                         deta = simd::fused_loop<1>(
-                            xsimd::default_arch{}, sites, in, dx, [math](const auto& v, auto& acc) {
+                            Arch{}, sites, in, dx, [math](const auto& v, auto& acc) {
                                 std::array<std::decay_t<decltype(v[0])>, K> u, dv;
                                 std::copy_n(v.begin(), K, u.begin());
                                 acc[0] += math.template backward<K>(u, v[K], dv);
@@ -126,7 +127,7 @@ struct maxout_node {
                             })[0];
                     } else {
                         deta = simd::fused_loop<1>(
-                            xsimd::default_arch{}, sites, in, std::array<T*, 0>{},
+                            Arch{}, sites, in, std::array<T*, 0>{},
                             [math](const auto& v, auto& acc) {
                                 using V = std::decay_t<decltype(v[0])>;
                                 std::array<V, K> u, dv;

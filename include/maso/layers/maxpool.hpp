@@ -26,8 +26,9 @@ template <std::size_t K>
 struct maxpool_node : detail::pool_node<K> {
     static std::string name(const maxpool_node&) { return "maxpool<" + std::to_string(K) + ">"; }
 
-    template <class In, class T>
-    struct layer : no_parameters<T>, no_state, detail::unfused_passes<layer<In, T>> {
+    template <class In, class T, class Arch = xsimd::default_arch>
+    struct layer : no_parameters<T>, no_state, detail::unfused_passes<layer<In, T, Arch>> {
+        using arch = Arch;
         using output = detail::pooled_shape_t<In, K>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;
@@ -43,13 +44,13 @@ struct maxpool_node : detail::pool_node<K> {
         /// (layers/detail/window_pass.hpp).
         void forward_planes(const io& io, std::size_t c, const T* in, T* out,
                             std::size_t planes) const {
-            detail::forward_window_pass<In, K>(lanes(io, c), in, out, planes);
+            detail::forward_window_pass<In, K, Arch>(lanes(io, c), in, out, planes);
         }
         /// The winner is found again from the input: nothing is kept from forward. No β:
         /// returns 0.
         T backward_planes(const io& io, std::size_t c, const T* in, const T* dout, T* din,
                           std::size_t planes) const {
-            return detail::backward_window_pass<In, K>(lanes(io, c), in, dout, din, planes);
+            return detail::backward_window_pass<In, K, Arch>(lanes(io, c), in, dout, din, planes);
         }
     };
 };

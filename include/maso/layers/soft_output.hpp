@@ -67,8 +67,9 @@ struct soft_output_node : keeps_shape {
         return std::string(S::name()) + "(" + n.beta.label() + ")";
     }
 
-    template <class In, class T>
-    struct layer : no_state, detail::unfused_passes<layer<In, T>> {
+    template <class In, class T, class Arch = xsimd::default_arch>
+    struct layer : no_state, detail::unfused_passes<layer<In, T, Arch>> {
+        using arch = Arch;
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;

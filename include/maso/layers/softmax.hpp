@@ -17,6 +17,7 @@
 #include <maso/expr/beta_spec.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
+#include <maso/simd/batch_ops.hpp>
 #include <maso/layers/detail/beta_source.hpp>
 #include <maso/vq/derive.hpp>
 
@@ -51,8 +52,9 @@ struct softmax_node : keeps_shape {
         return diag::ok;
     }
 
-    template <class In, class T>
+    template <class In, class T, class Arch = xsimd::default_arch>
     struct layer : no_state {
+        using arch = Arch;
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;

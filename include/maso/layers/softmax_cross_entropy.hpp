@@ -14,6 +14,7 @@
 #include <maso/core/error.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
+#include <maso/simd/batch_ops.hpp>
 
 #include <array>
 #include <cmath>
@@ -33,8 +34,9 @@ struct softmax_cross_entropy_node : keeps_shape {
         return diag::ok;
     }
 
-    template <class In, class T>
+    template <class In, class T, class Arch = xsimd::default_arch>
     struct layer : no_parameters<T>, no_state {
+        using arch = Arch;
         using output = In;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;

@@ -37,8 +37,9 @@ struct softpool_node : detail::pool_node<K> {
         return "softpool<" + std::to_string(K) + ">(" + n.beta.label() + ")";
     }
 
-    template <class In, class T>
-    struct layer : no_state, detail::unfused_passes<layer<In, T>> {
+    template <class In, class T, class Arch = xsimd::default_arch>
+    struct layer : no_state, detail::unfused_passes<layer<In, T, Arch>> {
+        using arch = Arch;
         using output = detail::pooled_shape_t<In, K>;
         using io = layer_io<In, output, T>;
         static constexpr std::size_t C = In::channels;
@@ -58,13 +59,13 @@ struct softpool_node : detail::pool_node<K> {
         /// (layers/detail/window_pass.hpp).
         void forward_planes(const io& io, std::size_t c, const T* in, T* out,
                             std::size_t planes) const {
-            detail::forward_window_pass<In, K>(lanes(io, c), in, out, planes);
+            detail::forward_window_pass<In, K, Arch>(lanes(io, c), in, out, planes);
         }
         /// din may be null (the layer's input needs no gradient). Returns ∂L/∂η of channel
         /// c's windows, which commit_planes adds to ∂L/∂θ.
         T backward_planes(const io& io, std::size_t c, const T* in, const T* dout, T* din,
                           std::size_t planes) const {
-            return detail::backward_window_pass<In, K>(lanes(io, c), in, dout, din, planes);
+            return detail::backward_window_pass<In, K, Arch>(lanes(io, c), in, dout, din, planes);
         }
         void commit_planes(const io& io, std::size_t c, T deta) const {
             beta.add_gradient(io.grads, c, deta, beta.of(io.params, c).eta());

@@ -47,8 +47,9 @@
 namespace maso::plan {
 
 /// Node I's layer for values T.
-template <class Net, std::size_t I, class T>
-using layer_at_t = typename type_at_t<I, flatten_t<Net>>::template layer<input_shape_t<Net, I>, T>;
+template <class Net, std::size_t I, class T, class Arch = xsimd::default_arch>
+using layer_at_t =
+    typename type_at_t<I, flatten_t<Net>>::template layer<input_shape_t<Net, I>, T, Arch>;
 
 struct tile_plan {
     bool chain = false;      ///< bias and units run on the GEMM's tiles (z in the GEMM's order);
@@ -62,7 +63,7 @@ template <class Net, class Policy, std::size_t K, class T = float, class Arch = 
 constexpr tile_plan tiles() {
     constexpr group g = groups_v<Net, Policy>[K];
     if constexpr (g.fused && g.contraction) {
-        using C = layer_at_t<Net, g.begin, T>;
+        using C = layer_at_t<Net, g.begin, T, Arch>;
         // conv2d and dense: a GEMM that takes an epilogue, z laid out by columns().
         constexpr bool tiled = requires { C::columns(std::size_t{1}, kernels::patch_order{}); };
         constexpr bool norm = g.normalization;
@@ -79,7 +80,7 @@ constexpr tile_plan tiles() {
             constexpr bool fits = kernels::gemm_blocking<Arch, T>::MR % r == 0;
             return {fits, fits, norm};
         } else {
-            using W = layer_at_t<Net, g.end - 1, T>;
+            using W = layer_at_t<Net, g.end - 1, T, Arch>;
             constexpr bool lanes = requires(const W& w, const typename W::io& io) {
                 w.lanes(io, std::size_t{0});
             };

@@ -56,7 +56,7 @@ void bias_before_norm_pass(const Ctx& ctx) {
     for (std::size_t c = 0; c < S::channels; ++c)
         bias[c] = ctx.bias_before_norm(c);
     const std::size_t n = ctx.batch * S::plane;
-    maso::detail::add_bias(bias.data(), ctx.z, S::channels, n, n);
+    maso::detail::add_bias<typename Ctx::arch>(bias.data(), ctx.z, S::channels, n, n);
 }
 
 /// The bias gradient of a bias added before a norm: Σ dz per channel over z_ld columns (a
@@ -64,7 +64,7 @@ void bias_before_norm_pass(const Ctx& ctx) {
 template <class Ctx>
 void bias_before_norm_gradient(const Ctx& ctx, std::size_t z_ld) {
     const auto b = ctx.template layer<Ctx::g.begin>().bias(ctx.template io<Ctx::g.begin>(), 0);
-    maso::detail::add_bias_gradient(ctx.dz, b.grad, Ctx::z_shape::channels, z_ld, z_ld);
+    maso::detail::add_bias_gradient<typename Ctx::arch>(ctx.dz, b.grad, Ctx::z_shape::channels, z_ld, z_ld);
 }
 
 /// The batch norm's statistics of z: the batch's in training, the running ones in

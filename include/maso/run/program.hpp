@@ -1,7 +1,7 @@
 // maso/run/program.hpp — a network's plan as a running program: its layers, every buffer,
 // and forward and backward as one kernel per group.
 //
-// program<Net, Policy, T> owns every layer, the parameter, gradient, state and scratch
+// program<Net, Policy, T, Arch> owns every layer, the parameter, gradient, state and scratch
 // buffers and the activations the plan keeps (plan/backward.hpp), all allocated once in
 // the constructor; forward() and backward() then run one kernel per group, in order and in
 // reverse, each as its kernel plan says (plan/kernel_plan.hpp, run/group_kernel.hpp) — no
@@ -47,29 +47,32 @@ struct no_layer {
     std::size_t scratch_size(std::size_t) const { return 0; }
 };
 
-template <class Net, class T, std::size_t I>
+template <class Net, class T, class Arch, std::size_t I>
 struct layer_of {
     using node = type_at_t<I, plan::flatten_t<Net>>;
-    using type = typename node::template layer<plan::input_shape_t<Net, I>, T>;
+    using type = typename node::template layer<plan::input_shape_t<Net, I>, T, Arch>;
 };
-template <class Net, class T>
-struct layer_of<Net, T, 0> {
+template <class Net, class T, class Arch>
+struct layer_of<Net, T, Arch, 0> {
     using type = no_layer;
 };
 
-template <class Net, class T, class Seq>
+template <class Net, class T, class Arch, class Seq>
 struct layers_tuple;
-template <class Net, class T, std::size_t... I>
-struct layers_tuple<Net, T, std::index_sequence<I...>> {
-    using type = flat_tuple<typename layer_of<Net, T, I>::type...>;
+template <class Net, class T, class Arch, std::size_t... I>
+struct layers_tuple<Net, T, Arch, std::index_sequence<I...>> {
+    using type = flat_tuple<typename layer_of<Net, T, Arch, I>::type...>;
 };
 } // namespace detail
 
-template <class Net, class Policy, class T = float>
+/// Arch: the instruction set every kernel of the program is built for; by default the
+/// widest the compile flags allow. It is part of the type (and of every layer's), so two
+/// translation units built for different instruction sets share no symbol of a program.
+template <class Net, class Policy, class T = float, class Arch = xsimd::default_arch>
 class program {
 public:
     using value_type = T;
-    using arch_type = xsimd::default_arch;
+    using arch_type = Arch;
     using nodes = plan::flatten_t<Net>;
     using shapes = plan::shapes_t<Net>;
     using memory_plan = plan::backward_plan<Net, Policy>;
@@ -80,9 +83,9 @@ public:
     template <std::size_t I>
     using node_t = type_at_t<I, nodes>;
     template <std::size_t I>
-    using layer_t = typename detail::layer_of<Net, T, I>::type;
+    using layer_t = typename detail::layer_of<Net, T, Arch, I>::type;
     using layers_t =
-        typename detail::layers_tuple<Net, T, std::make_index_sequence<node_count>>::type;
+        typename detail::layers_tuple<Net, T, Arch, std::make_index_sequence<node_count>>::type;
     template <std::size_t I>
     using out_shape = plan::output_shape_t<Net, I>;
 
@@ -208,7 +211,7 @@ private:
         plane_size_ = planes;
         plane_slots_ = num_threads();
         scratch_.assign(scratch + 2 * planes * plane_slots_ + 1, T(0));
-        kernels::reserve_workspace<xsimd::default_arch, T>();
+        kernels::reserve_workspace<Arch, T>();
     }
 
 public:
@@ -290,7 +293,7 @@ private:
     template <std::size_t... I>
     static layers_t make_layers(const Net& net, std::index_sequence<I...>) {
         return layers_t{std::in_place,
-                        typename detail::layer_of<Net, T, I>::type(maso::get<I>(net.nodes))...};
+                        typename detail::layer_of<Net, T, Arch, I>::type(maso::get<I>(net.nodes))...};
     }
     template <class F>
     static void for_each_node(F&& f) {

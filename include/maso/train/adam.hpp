@@ -67,51 +67,22 @@ public:
         m.state_dict();
     }
     explicit adam(Model& model, adam_options o = {})
-        : adam(model.parameters(), model.gradients(), o, detail::optimised_tensors(model)) {}
+        : adam(model.parameters(), model.gradients(), o, detail::optimised_tensors(model)) {
+        update_ = &adam::update<detail::arch_of_t<Model>>;
+    }
 
     /// An optimiser for one parameter span and its gradient span (same length); its state is
     /// named as one tensor, "parameters".
+    template <class Arch = xsimd::default_arch>
     adam(std::span<float> parameters, std::span<const float> gradients, adam_options o = {})
-        : adam(parameters, gradients, o, detail::one_tensor(parameters.size())) {}
+        : adam(parameters, gradients, o, detail::one_tensor(parameters.size())) {
+        update_ = &adam::update<Arch>;
+    }
 
     /// One update of every parameter from the current gradients. Allocates nothing; throws
     /// only if the thread pool cannot start its threads.
     void step() {
-        const adam_options& o = options_;
-        const double t = double(steps_ + 1);
-        // The step's scalars in double, then rounded once, as PyTorch computes them.
-        // 1 − β is taken in double too: in float, 1 − 0.999f is 1.3e-5 away from 0.001.
-        const double c1 = o.bias_correction ? 1 - std::pow(o.beta1, t) : 1;
-        const double c2 = o.bias_correction ? 1 - std::pow(o.beta2, t) : 1;
-        const float step_size = float(o.learning_rate / c1);
-        const float c2_root = float(std::sqrt(c2));
-        const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.epsilon);
-        const float one_minus_b1 = float(1 - o.beta1), one_minus_b2 = float(1 - o.beta2);
-        const bool decoupled = o.decoupled_weight_decay;
-        const double lr = o.learning_rate;
-        float* const p = params_.data();
-        const float* const g = grads_.data();
-        float* const m = exp_avg_.data();
-        float* const u = exp_avg_sq_.data();
-        detail::for_each_block(blocks_, [=](const detail::update_block& b) {
-            const std::size_t i = b.begin;
-            // L2 decay joins the gradient; decoupled decay shrinks p first (factor 1 for none).
-            const float l2 = decoupled ? 0.f : float(b.weight_decay);
-            const float shrink = decoupled ? float(1 - lr * b.weight_decay) : 1.f;
-            simd::fused_loop(
-                xsimd::default_arch{}, b.end - b.begin,
-                std::array<const float*, 4>{p + i, g + i, m + i, u + i},
-                std::array<float*, 3>{p + i, m + i, u + i}, [=](const auto& x, auto&) {
-                    using V = std::decay_t<decltype(x[0])>;
-                    using std::sqrt;
-                    const V grad = x[1] + V(l2) * x[0];
-                    const V param = x[0] * V(shrink);
-                    const V mean = V(b1) * x[2] + V(one_minus_b1) * grad;
-                    const V square = V(b2) * x[3] + V(one_minus_b2) * (grad * grad);
-                    const V denom = sqrt(square) / V(c2_root) + V(eps);
-                    return std::array<V, 3>{param - V(step_size) * (mean / denom), mean, square};
-                });
-        });
+        update_(*this);
         ++steps_;
     }
 
@@ -171,6 +142,46 @@ public:
     }
 
 private:
+    /// One update on Arch's vectors; step() calls the one its constructor chose.
+    template <class Arch>
+    static void update(adam& self) {
+        const adam_options& o = self.options_;
+        const double t = double(self.steps_ + 1);
+        // The step's scalars in double, then rounded once, as PyTorch computes them.
+        // 1 − β is taken in double too: in float, 1 − 0.999f is 1.3e-5 away from 0.001.
+        const double c1 = o.bias_correction ? 1 - std::pow(o.beta1, t) : 1;
+        const double c2 = o.bias_correction ? 1 - std::pow(o.beta2, t) : 1;
+        const float step_size = float(o.learning_rate / c1);
+        const float c2_root = float(std::sqrt(c2));
+        const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.epsilon);
+        const float one_minus_b1 = float(1 - o.beta1), one_minus_b2 = float(1 - o.beta2);
+        const bool decoupled = o.decoupled_weight_decay;
+        const double lr = o.learning_rate;
+        float* const p = self.params_.data();
+        const float* const g = self.grads_.data();
+        float* const m = self.exp_avg_.data();
+        float* const u = self.exp_avg_sq_.data();
+        detail::for_each_block(self.blocks_, [=](const detail::update_block& b) {
+            const std::size_t i = b.begin;
+            // L2 decay joins the gradient; decoupled decay shrinks p first (factor 1 for none).
+            const float l2 = decoupled ? 0.f : float(b.weight_decay);
+            const float shrink = decoupled ? float(1 - lr * b.weight_decay) : 1.f;
+            simd::fused_loop(
+                Arch{}, b.end - b.begin,
+                std::array<const float*, 4>{p + i, g + i, m + i, u + i},
+                std::array<float*, 3>{p + i, m + i, u + i}, [=](const auto& x, auto&) {
+                    using V = std::decay_t<decltype(x[0])>;
+                    using std::sqrt;
+                    const V grad = x[1] + V(l2) * x[0];
+                    const V param = x[0] * V(shrink);
+                    const V mean = V(b1) * x[2] + V(one_minus_b1) * grad;
+                    const V square = V(b2) * x[3] + V(one_minus_b2) * (grad * grad);
+                    const V denom = sqrt(square) / V(c2_root) + V(eps);
+                    return std::array<V, 3>{param - V(step_size) * (mean / denom), mean, square};
+                });
+        });
+    }
+
     adam(std::span<float> parameters, std::span<const float> gradients, adam_options o,
          std::vector<detail::optimised_tensor> tensors)
         : params_(parameters), grads_(gradients), options_(o), tensors_(std::move(tensors)) {
@@ -193,6 +204,7 @@ private:
     std::vector<detail::update_block> blocks_;
     std::vector<float> exp_avg_, exp_avg_sq_;
     std::uint64_t steps_ = 0;
+    void (*update_)(adam&) = nullptr;
 };
 
 } // namespace maso

@@ -45,10 +45,10 @@ namespace detail {
 /// The index of the first value of x that is NaN or infinite, or x.size(). One vector pass
 /// decides whether there is any (x·0 is 0 for every finite x, NaN otherwise); the scalar
 /// search runs only when there is.
-template <class T>
+template <class Arch, class T>
 std::size_t first_non_finite(std::span<const T> x) {
     const auto s =
-        simd::fused_loop<1>(xsimd::default_arch{}, x.size(), std::array<const T*, 1>{x.data()},
+        simd::fused_loop<1>(Arch{}, x.size(), std::array<const T*, 1>{x.data()},
                             std::array<T*, 0>{}, [](const auto& v, auto& acc) {
                                 acc[0] += v[0] * decltype(v[0])(T(0));
                                 return std::array<std::decay_t<decltype(v[0])>, 0>{};
@@ -66,10 +66,13 @@ std::string non_finite_name(T v) {
 }
 } // namespace detail
 
-template <class Net, class Policy = fuse::all_t, class T = float>
+/// Arch: the instruction set of its kernels (run::program), by default the widest the
+/// compile flags allow.
+template <class Net, class Policy = fuse::all_t, class T = float, class Arch = xsimd::default_arch>
 class model {
 public:
-    using program_type = run::program<Net, Policy, T>;
+    using program_type = run::program<Net, Policy, T, Arch>;
+    using arch_type = Arch;
     using value_type = T;
     static constexpr std::size_t node_count = program_type::node_count;
     static constexpr std::size_t last = node_count - 1;
@@ -122,7 +125,7 @@ public:
             throw value_error("maso: labels given to a network without a loss node");
         }
         detail::check_same_size(input_shape::size * batch(), images.size(), "the input batch");
-        if (const std::size_t i = detail::first_non_finite(images); i < images.size())
+        if (const std::size_t i = detail::first_non_finite<Arch>(images); i < images.size())
             throw value_error("maso: the input batch has a non-finite value (" +
                               detail::non_finite_name(images[i]) + ") in image " +
                               std::to_string(i / input_shape::size) + " at offset " +
@@ -140,7 +143,7 @@ public:
                 throw non_finite_result("the loss is " + detail::non_finite_name(program_.loss));
         } else {
             const auto y = program_.template value<last>().span();
-            if (const std::size_t i = detail::first_non_finite<T>(y); i < y.size())
+            if (const std::size_t i = detail::first_non_finite<Arch, T>(y); i < y.size())
                 throw non_finite_result("the output has a non-finite value (" +
                                         detail::non_finite_name(y[i]) + ")");
         }
@@ -161,7 +164,7 @@ public:
         check_forwarded();
         detail::check_same_size(output_shape::size * batch(), output_gradient.size(),
                                 "the output gradient");
-        if (const std::size_t i = detail::first_non_finite(output_gradient);
+        if (const std::size_t i = detail::first_non_finite<Arch>(output_gradient);
             i < output_gradient.size())
             throw value_error("maso: the output gradient has a non-finite value (" +
                               detail::non_finite_name(output_gradient[i]) + ") at " +
@@ -284,7 +287,7 @@ private:
         std::string where;
         for (std::size_t i = 1; i < node_count && where.empty(); ++i) {
             const std::span<const T> v = program_.kept_output(i);
-            if (const std::size_t k = detail::first_non_finite(v); k < v.size())
+            if (const std::size_t k = detail::first_non_finite<Arch>(v); k < v.size())
                 where = "; the first non-finite value (" + detail::non_finite_name(v[k]) +
                         ") is in the output of node " + std::to_string(i) + " (" + node_name(i) +
                         ")";

@@ -69,42 +69,22 @@ public:
         m.state_dict();
     }
     explicit sgd(Model& model, sgd_options o = {})
-        : sgd(model.parameters(), model.gradients(), o, detail::optimised_tensors(model)) {}
+        : sgd(model.parameters(), model.gradients(), o, detail::optimised_tensors(model)) {
+        update_ = &sgd::update<detail::arch_of_t<Model>>;
+    }
 
     /// An optimiser for one parameter span and its gradient span (same length); its state is
     /// named as one tensor, "parameters".
+    template <class Arch = xsimd::default_arch>
     sgd(std::span<float> parameters, std::span<const float> gradients, sgd_options o = {})
-        : sgd(parameters, gradients, o, detail::one_tensor(parameters.size())) {}
+        : sgd(parameters, gradients, o, detail::one_tensor(parameters.size())) {
+        update_ = &sgd::update<Arch>;
+    }
 
     /// One update of every parameter from the current gradients. Allocates nothing; throws
     /// only if the thread pool cannot start its threads.
     void step() {
-        const float lr = float(options_.learning_rate), mu = float(options_.momentum);
-        float* const p = params_.data();
-        const float* const g = grads_.data();
-        float* const v = velocity_.data();
-        const bool momentum = !velocity_.empty(), nesterov = options_.nesterov;
-        detail::for_each_block(blocks_, [=](const detail::update_block& b) {
-            const std::size_t n = b.end - b.begin, i = b.begin;
-            const float wd = float(b.weight_decay);
-            const auto arch = xsimd::default_arch{};
-            if (!momentum) {
-                simd::fused_loop(arch, n, std::array<const float*, 2>{p + i, g + i},
-                                 std::array<float*, 1>{p + i}, [=](const auto& x, auto&) {
-                                     using V = std::decay_t<decltype(x[0])>;
-                                     return std::array<V, 1>{x[0] - V(lr) * (x[1] + V(wd) * x[0])};
-                                 });
-            } else {
-                simd::fused_loop(arch, n, std::array<const float*, 3>{p + i, g + i, v + i},
-                                 std::array<float*, 2>{p + i, v + i}, [=](const auto& x, auto&) {
-                                     using V = std::decay_t<decltype(x[0])>;
-                                     const V d = x[1] + V(wd) * x[0];
-                                     const V vel = V(mu) * x[2] + d;
-                                     const V dir = nesterov ? V(d + V(mu) * vel) : vel;
-                                     return std::array<V, 2>{x[0] - V(lr) * dir, vel};
-                                 });
-            }
-        });
+        update_(*this);
         ++steps_;
     }
 
@@ -160,6 +140,37 @@ public:
     }
 
 private:
+    /// One update on Arch's vectors; step() calls the one its constructor chose.
+    template <class Arch>
+    static void update(sgd& self) {
+        const float lr = float(self.options_.learning_rate), mu = float(self.options_.momentum);
+        float* const p = self.params_.data();
+        const float* const g = self.grads_.data();
+        float* const v = self.velocity_.data();
+        const bool momentum = !self.velocity_.empty(), nesterov = self.options_.nesterov;
+        detail::for_each_block(self.blocks_, [=](const detail::update_block& b) {
+            const std::size_t n = b.end - b.begin, i = b.begin;
+            const float wd = float(b.weight_decay);
+            const auto arch = Arch{};
+            if (!momentum) {
+                simd::fused_loop(arch, n, std::array<const float*, 2>{p + i, g + i},
+                                 std::array<float*, 1>{p + i}, [=](const auto& x, auto&) {
+                                     using V = std::decay_t<decltype(x[0])>;
+                                     return std::array<V, 1>{x[0] - V(lr) * (x[1] + V(wd) * x[0])};
+                                 });
+            } else {
+                simd::fused_loop(arch, n, std::array<const float*, 3>{p + i, g + i, v + i},
+                                 std::array<float*, 2>{p + i, v + i}, [=](const auto& x, auto&) {
+                                     using V = std::decay_t<decltype(x[0])>;
+                                     const V d = x[1] + V(wd) * x[0];
+                                     const V vel = V(mu) * x[2] + d;
+                                     const V dir = nesterov ? V(d + V(mu) * vel) : vel;
+                                     return std::array<V, 2>{x[0] - V(lr) * dir, vel};
+                                 });
+            }
+        });
+    }
+
     sgd(std::span<float> parameters, std::span<const float> gradients, sgd_options o,
         std::vector<detail::optimised_tensor> tensors)
         : params_(parameters), grads_(gradients), options_(o), tensors_(std::move(tensors)) {
@@ -181,6 +192,7 @@ private:
     std::vector<detail::update_block> blocks_;
     std::vector<float> velocity_;
     std::uint64_t steps_ = 0;
+    void (*update_)(sgd&) = nullptr;
 };
 
 } // namespace maso

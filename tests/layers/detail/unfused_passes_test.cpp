@@ -52,6 +52,7 @@ using O = shape<3, 1, 1>;
 using plane_io = layer_io<S, O, double>;
 
 struct summing : detail::unfused_passes<summing> {
+    using arch = xsimd::default_arch;
     using io = plane_io;
     std::size_t parameters = 0;
     mutable std::vector<const double*> seen_din; ///< per call; the calls run on one thread here
@@ -99,6 +100,7 @@ struct scale_op {
 using op_io = layer_io<S, S, double>;
 
 struct scaling : detail::unfused_passes<scaling> {
+    using arch = xsimd::default_arch;
     using io = op_io;
     std::size_t parameters = 3;
     std::size_t parameter_count() const { return parameters; }
@@ -202,6 +204,7 @@ struct shared_op {
 };
 
 struct sharing : detail::unfused_passes<sharing> {
+    using arch = xsimd::default_arch;
     using io = op_io;
     std::size_t parameter_count() const { return 1; }
     std::size_t scratch_size(std::size_t) const { return staging_size(); }

@@ -9,7 +9,7 @@
 //                                           → ∂L/∂η on consecutive planes of channel c, and,
 //                                           with a β, commit_planes(io, c, ∂L/∂η)
 // and the planner runs those inside fused groups (run/program.hpp). A layer that inherits
-// unfused_passes<layer> gets from them the forward(io) and backward(io) it runs alone with
+// unfused_passes<layer> (and names its ISA, `using arch`) gets from them the forward(io) and backward(io) it runs alone with
 // (fuse::none, the baseline the fused plan is measured against): one vectorised pass per
 // channel, over its batch·H·W values (the op) or its batch planes (the window), the channels
 // split among the pool's threads as the fused passes split them (core/thread_pool.hpp).
@@ -55,7 +55,7 @@ struct unfused_passes {
                 if constexpr (plane_layer<Layer, In, Out, T>)
                     self().forward_planes(io, c, io.x.channel(c), io.y.channel(c), io.x.batch);
                 else
-                    kernels::chain_forward(xsimd::default_arch{}, std::tuple{self().op(io, c)},
+                    kernels::chain_forward(typename Layer::arch{}, std::tuple{self().op(io, c)},
                                            io.x.channel(c), io.y.channel(c),
                                            io.x.batch * In::plane);
         });
@@ -133,12 +133,12 @@ private:
             const auto o = self().op(io, c);
             const std::size_t n = io.x.batch * In::plane;
             if (io.dx.data)
-                return kernels::chain_backward_sums(xsimd::default_arch{}, std::tuple{o},
+                return kernels::chain_backward_sums(typename Layer::arch{}, std::tuple{o},
                                                     io.x.channel(c), io.dy.channel(c),
                                                     io.dx.channel(c), n);
             // Nobody needs dx: reduce the op's parameter gradients only.
             return simd::fused_loop<std::remove_const_t<decltype(o)>::accumulators>(
-                xsimd::default_arch{}, n,
+                typename Layer::arch{}, n,
                 std::array<const T*, 2>{io.x.channel(c), io.dy.channel(c)}, std::array<T*, 0>{},
                 [&o](const auto& in, auto& acc) {
                     o.backward(in[0], in[1], acc.data());

@@ -128,9 +128,9 @@ struct window_grid {
     }
 };
 
-template <class In, std::size_t K, class Math, class T>
+template <class In, std::size_t K, class Arch = xsimd::default_arch, class Math, class T>
 void forward_window_pass(const Math& math, const T* in, T* out, std::size_t planes) {
-    using grid = window_grid<In, K, T>;
+    using grid = window_grid<In, K, T, Arch>;
     constexpr std::size_t W = grid::W, R = grid::R;
     const std::size_t n = grid::windows(planes), full = n - n % W;
     for (std::size_t w0 = 0; w0 < full; w0 += W)
@@ -140,9 +140,9 @@ void forward_window_pass(const Math& math, const T* in, T* out, std::size_t plan
                          out + full, n - full);
 }
 
-template <class In, std::size_t K, class Math, class T>
+template <class In, std::size_t K, class Arch = xsimd::default_arch, class Math, class T>
 T backward_window_pass(const Math& math, const T* in, const T* dout, T* din, std::size_t planes) {
-    using grid = window_grid<In, K, T>;
+    using grid = window_grid<In, K, T, Arch>;
     using batch = typename grid::batch;
     constexpr std::size_t W = grid::W, R = grid::R;
     const std::size_t n = grid::windows(planes), full = n - n % W;

@@ -13,6 +13,7 @@
 #include <maso/core/error.hpp>
 #include <maso/core/parameter_kind.hpp>
 #include <maso/core/thread_pool.hpp>
+#include <maso/simd/batch_ops.hpp>
 #include <maso/train/parameter.hpp>
 
 #include <algorithm>
@@ -23,6 +24,22 @@
 #include <vector>
 
 namespace maso::detail {
+
+/// The instruction set an optimiser's update is built for: its model's (model::arch_type), or
+/// the widest the compile flags allow. The update is a template of it, as the model's kernels
+/// are, so that translation units built for different ISAs share no update code.
+template <class Model>
+struct arch_of {
+    using type = xsimd::default_arch;
+};
+template <class Model>
+requires requires { typename Model::arch_type; }
+struct arch_of<Model> {
+    using type = typename Model::arch_type;
+};
+template <class Model>
+using arch_of_t = typename arch_of<Model>::type;
+
 
 /// One tensor an optimiser updates: its name and shape (as the model's state_dict() gives
 /// them) and where its values lie in the flat parameter buffer.
