@@ -37,8 +37,8 @@ BOOST_AUTO_TEST_CASE(the_program_keeps_what_the_plan_says) {
 
 namespace {
 
-/// 3×3 pooling never fits the tiles (no NR is a multiple of 9); 4×4 only in AVX-512's
-/// 64 floats.
+/// 3×3 pooling never fits the tiles (no NR is a multiple of 9); plan/tiles_test.cpp has
+/// the whole table.
 static_assert(kernels::gemm_blocking<maso_test::test_arch, float>::NR % 9 != 0);
 
 /// Every epilogue the tiles run after `head` (an input and a convolution): a unit and
@@ -78,13 +78,61 @@ void check_two_epilogues(const Head& head) {
 // counts per channel are 4, 12, 16 (pooled plane 2×2: same padding), 9, 27, 36 (3×3:
 // stride 2, no bias) and 16, 48, 64 (4×4: valid padding) — whole tiles of AVX-512's
 // 16 float windows and not (4 with AVX2, 2 with SSE2, where each member is regrouped
-// through memory). 4×4 pooling (16 members) fits the tiles only with AVX-512 float.
+// through memory). 4×4 pooling (16 members) fits the tiles where NR is a multiple of 16
+// (AVX-512, AVX2 float: plan/tiles_test.cpp).
 BOOST_AUTO_TEST_CASE(tile_epilogue_same_padding) {
     check_two_epilogues(input<2, 4, 4>() >> conv2d<5, 3>());
     check_epilogues(input<2, 4, 4>() >> conv2d<13, 3>());
     BOOST_TEST_CONTEXT("unit, softpool<4>")
     check_network(input<2, 8, 8>() >> conv2d<7, 3>() >> beta_vq<relu>(learnable(0.6f)) >>
                   softpool<4>(learnable(0.7f)));
+}
+
+namespace {
+
+/// The float program's output and every parameter gradient, fused against unfused: as
+/// expect_float_input_gradient, with a floor of 1e-6 times the largest gradient for the
+/// entries that cancel (each sums over every position, in another order in each plan).
+template <class Net>
+void expect_float_fused_equals_unfused(const Net& n, std::size_t batch) {
+    maso::model<Net, fuse::all_t, float> a(n, batch, {.seed = 3});
+    maso::model<Net, fuse::none_t, float> b(n, batch, {.seed = 3});
+    using In = typename decltype(a)::input_shape;
+    using Out = typename decltype(a)::output_shape;
+    const auto x = maso_test::uniform_vector<float>(In::size * batch, -1.5, 1.5);
+    const auto w = maso_test::uniform_vector<float>(Out::size * batch, -1, 1);
+    a.forward(x);
+    b.forward(x);
+    const auto ya = a.output(), yb = b.output();
+    for (std::size_t i = 0; i < yb.size(); ++i)
+        BOOST_TEST_CONTEXT("output " << i) MASO_CHECK_CLOSE(ya.data[i], yb.data[i], 1e-5, 1e-6);
+    a.backward(w);
+    b.backward(w);
+    const auto ga = a.gradients(), gb = b.gradients();
+    double gmax = 0;
+    for (const float v : gb)
+        gmax = std::max(gmax, double(std::fabs(v)));
+    for (std::size_t i = 0; i < gb.size(); ++i)
+        BOOST_TEST_CONTEXT("gradient " << i) MASO_CHECK_CLOSE(ga[i], gb[i], 1e-5, 1e-1 * gmax);
+}
+
+} // namespace
+
+// A pooled row of at least 16 windows: with AVX-512 float the product reads each group of
+// 16 windows as four rows of x in place (kernels/implicit_conv.hpp's window pairs), in the
+// forward product and in dW's. Pooled planes 2×16 (one group a row) and 3×20 (one group
+// and a rest that takes the general path), at batches 1 and 2.
+BOOST_AUTO_TEST_CASE(tile_window_pairs_in_wide_rows) {
+    const auto unit = beta_vq<relu>(learnable(0.6f));
+    const auto one_group = input<2, 4, 32>() >> conv2d<5, 3>() >> unit >> maxpool<2>();
+    const auto with_rest = input<3, 6, 40>() >> conv2d<7, 3>() >> unit >> softpool<2>(0.7f);
+    for (std::size_t b : {1, 2})
+        BOOST_TEST_CONTEXT("batch " << b) {
+            expect_float_fused_equals_unfused(one_group, b);
+            expect_float_fused_equals_unfused(with_rest, b);
+            maso_test::expect_float_input_gradient(one_group, b);
+        }
+    maso_test::expect_gradients(one_group, {.batch = 1});
 }
 
 BOOST_AUTO_TEST_CASE(tile_epilogue_stride_2) {
