@@ -1,6 +1,8 @@
 // A network without a loss: forward, backward from a given output gradient, and the input
 // gradient (docs/dsl.md). ctest runs it.
 
+// Quoted by docs/dsl.md as it is:
+// clang-format off
 #include <maso/maso.hpp>
 
 #include <vector>
@@ -19,3 +21,4 @@ int main() {
     const activation<shape<3, 16, 16>, float> dx = model.input_gradient(); // [C][N][H][W]
     return dx.size() == images.size() ? 0 : 1;
 }
+// clang-format on

@@ -1,6 +1,8 @@
 // An MLP with learnable β-VQ ReLUs trained for five SGD steps on random data: the complete
 // program of docs/dsl.md (a training loop with SGD). ctest runs it.
 
+// Quoted by docs/dsl.md as it is:
+// clang-format off
 #include <maso/maso.hpp>
 
 #include <cstdio>
@@ -33,3 +35,4 @@ int main() {
                     model.parameters<2>()[0]);
     }
 }
+// clang-format on

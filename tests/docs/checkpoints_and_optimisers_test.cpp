@@ -21,8 +21,9 @@
 namespace {
 
 /// A network small enough that the page's 50 500 steps take a moment.
-const auto net = maso::input<4>() >> maso::dense<3>() >> maso::beta_vq<maso::relu>(maso::learnable(0.5f))
-                 >> maso::dense<2>() >> maso::softmax_cross_entropy();
+const auto net = maso::input<4>() >>
+                 maso::dense<3>() >> maso::beta_vq<maso::relu>(maso::learnable(0.5f)) >>
+                 maso::dense<2>() >> maso::softmax_cross_entropy();
 
 /// Runs a test in a directory of its own, removed at the end.
 struct scratch_directory {
@@ -55,6 +56,8 @@ BOOST_AUTO_TEST_CASE(a_run_saved_and_resumed) {
         labels[n] = int(n % 2);
     std::vector<float> trained;
     {
+        // Quoted by docs/checkpoints-and-optimisers.md as it is:
+        // clang-format off
         auto model = maso::instantiate(net, 50);
         maso::adam opt(model, {.learning_rate = 1e-3, .bias_correction = false}); // the paper's
         const maso::schedule lr = maso::linear_warmup(500, maso::cosine_lr(1e-3, 50'000));
@@ -73,16 +76,20 @@ BOOST_AUTO_TEST_CASE(a_run_saved_and_resumed) {
                                           {.step = step + 1,
                                            .random_state = maso::io::random_state_text(rng)});
         }
+        // clang-format on
         BOOST_TEST(opt.step_count() == 50'500u);
         trained.assign(model.parameters().begin(), model.parameters().end());
     }
     std::mt19937_64 rng(2); // another state: the checkpoint restores the saved one
     {
+        // Quoted by docs/checkpoints-and-optimisers.md as it is:
+        // clang-format off
         auto model = maso::instantiate(net, 50);          // any seed: everything is loaded
         maso::adam opt(model, {.learning_rate = 1e-3, .bias_correction = false});
         const auto st = maso::io::load_checkpoint("run.safetensors", model, opt);
         maso::io::restore_random_state(rng, st.random_state);
         for (std::uint64_t step = st.step; step < 50'500; ++step) { /* as before */ }
+        // clang-format on
         BOOST_TEST(st.step == 50'000u); // the last save
         BOOST_TEST(opt.step_count() == 50'000u);
         BOOST_TEST(model.parameters().size() == trained.size());
@@ -96,6 +103,8 @@ BOOST_AUTO_TEST_CASE(a_safetensors_file_of_your_own) {
     std::vector<float> values(1600);
     for (std::size_t i = 0; i < values.size(); ++i)
         values[i] = float(i) * 0.5f;
+    // Quoted by docs/checkpoints-and-optimisers.md as it is:
+    // clang-format off
     maso::io::safetensors_writer w;
     w.add("embedding", {100, 16}, std::span<const float>(values));  // float: F32, double: F64
     w.set_metadata("source", "maso");
@@ -107,6 +116,7 @@ BOOST_AUTO_TEST_CASE(a_safetensors_file_of_your_own) {
                   << "\n";
     std::vector<float> out(1600);
     f.read(*f.find("embedding"), std::span(out));                    // F32 → float, F64 → double
+    // clang-format on
     BOOST_TEST(out == values);
     BOOST_TEST(f.metadata().at("source") == "maso");
 }

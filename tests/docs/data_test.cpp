@@ -17,8 +17,8 @@
 namespace {
 
 /// A classifier of Fashion-MNIST's 1×28×28 images, small enough for an epoch in a test.
-const auto net = maso::input<1, 28, 28>() >> maso::flatten() >> maso::dense<10>()
-                 >> maso::softmax_cross_entropy();
+const auto net = maso::input<1, 28, 28>() >>
+                 maso::flatten() >> maso::dense<10>() >> maso::softmax_cross_entropy();
 
 /// Small CIFAR-10 and CIFAR-100 files under the names the pages use, in `root`.
 void write_cifar(const std::filesystem::path& root) {
@@ -50,6 +50,8 @@ BOOST_AUTO_TEST_CASE(load_preprocess_and_batch) {
     const in_directory here(scratch.path());
     const std::filesystem::path dir = "/usr/share/datasets/fashion-mnist";
 
+    // Quoted by docs/data.md as it is:
+    // clang-format off
     namespace io = maso::io;
 
     // MNIST or Fashion-MNIST: the four files under their published names, plain or .gz.
@@ -66,6 +68,7 @@ BOOST_AUTO_TEST_CASE(load_preprocess_and_batch) {
     // Any list of CIFAR files, such as a single batch for a quick run:
     const std::filesystem::path one[] = {"cifar-10-batches-bin/data_batch_1.bin"};
     io::dataset small = io::load_cifar(one, io::cifar_format::cifar10);
+    // clang-format on
 
     BOOST_TEST(train.size() == 60000u);
     BOOST_TEST(test.size() == 10000u);
@@ -75,6 +78,8 @@ BOOST_AUTO_TEST_CASE(load_preprocess_and_batch) {
     BOOST_TEST(c100.train.size() == 4u);
     BOOST_TEST(small.size() == 4u);
 
+    // Quoted by docs/data.md as it is:
+    // clang-format off
     // The authors' per-image normalisation (paper-spec §7): x ← x − mean(x), then
     // x ← x / max|x|, over each image's C·H·W values. An image that is all one
     // value (for example all zero) stays all zero.
@@ -86,7 +91,10 @@ BOOST_AUTO_TEST_CASE(load_preprocess_and_batch) {
     const io::channel_statistics stats = io::channel_statistics_of(train);
     io::standardise(train, stats);   // x ← (x − mean_c) / std_c
     io::standardise(test, stats);
+    // clang-format on
 
+    // Quoted by docs/data.md as it is:
+    // clang-format off
     const std::size_t batch = 50;
     auto model = maso::instantiate(net, batch);   // net: a chain ending in softmax_cross_entropy()
     maso::sgd opt(model, {.learning_rate = 0.01f});
@@ -103,8 +111,11 @@ BOOST_AUTO_TEST_CASE(load_preprocess_and_batch) {
         model.backward();
         opt.step();
     }
+    // clang-format on
     BOOST_TEST(sampler.steps_per_epoch() == 1200u);
 
+    // Quoted by docs/data.md as it is:
+    // clang-format off
     io::prefetcher batches(train, io::batch_sampler(train, {.batch = 50, .seed = 1}),
                            {.augment = io::augmenter(train.shape(), {.pad = 4}, 2)});
     for (std::size_t step = 0; step < batches.steps_per_epoch(); ++step) {
@@ -114,5 +125,6 @@ BOOST_AUTO_TEST_CASE(load_preprocess_and_batch) {
         model.backward();
         opt.step();
     }
+    // clang-format on
     BOOST_TEST(opt.step_count() == 2400u);
 }

@@ -12,15 +12,18 @@ using namespace maso;
 
 namespace {
 
-const auto net = input<8>() >> dense<6>() >> batch_norm() >> beta_vq<relu>(0.9f) >> dense<3>()
-                 >> softmax_cross_entropy();
+const auto net = input<8>() >> dense<6>() >> batch_norm() >> beta_vq<relu>(0.9f) >> dense<3>() >>
+                 softmax_cross_entropy();
 
 } // namespace
 
 BOOST_AUTO_TEST_CASE(fused_and_unfused) {
+    // Quoted by docs/fusion-planner.md as it is:
+    // clang-format off
     auto fused = instantiate(net, 64);               // fuse::all
     auto baseline = instantiate(net, 64, fuse::none); // every node its own pass
     std::cout << describe(net, fuse::none);
+    // clang-format on
     std::vector<float> images(64 * 8);
     std::vector<int> labels(64);
     for (std::size_t i = 0; i < images.size(); ++i)

@@ -207,9 +207,9 @@ BOOST_AUTO_TEST_CASE(every_printed_plan_is_what_its_program_prints) {
             for (const std::string& l : b.lines)
                 plan = plan || l.find("plan (fuse::") != std::string::npos;
             const std::string open = "<!-- output: ", close = " -->";
-            const bool marked = b.marker.rfind(open, 0) == 0 && b.marker.size() > open.size() +
-                                close.size() && b.marker.compare(b.marker.size() - close.size(),
-                                                                 close.size(), close) == 0;
+            const bool marked =
+                b.marker.rfind(open, 0) == 0 && b.marker.size() > open.size() + close.size() &&
+                b.marker.compare(b.marker.size() - close.size(), close.size(), close) == 0;
             if (!marked) {
                 BOOST_CHECK_MESSAGE(!plan, b.page << ":" << b.line << ": this block shows a plan"
                                                   << " but the line before its fence is not a"

@@ -14,8 +14,9 @@
 //   4×4 with AVX2 float (L = 1) and AVX-512 (L = 4 float, 2 double);
 //   8×8 with AVX-512 float (L = 1);
 //   3×3 never (9 divides no NR).
-// Otherwise the window runs as a pass over the planes, and so does the chain before it. A channel window
-// (maxout<R>, plan/group.hpp) reduces R consecutive rows of a tile — R channels —
+// Otherwise the window runs as a pass over the planes, and so does the chain before it.
+//
+// A channel window (maxout<R>, plan/group.hpp) reduces R consecutive rows of a tile — R channels —
 // lane-wise into one output row, so it joins the tiles when R divides the tile's MR
 // rows (6 on every ISA: R = 1, 2, 3, 6), and a tile's output rows are then whole;
 // otherwise one pass over z per output channel runs the chain and the window after
