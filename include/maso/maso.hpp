@@ -27,6 +27,7 @@
 #include <maso/vq/units/channel_max.hpp>
 #include <maso/vq/units/leaky_relu.hpp>
 #include <maso/vq/units/relu.hpp>
+#include <maso/vq/units/two_knot.hpp>
 #include <maso/vq/units/window_max.hpp>
 
 #include <maso/vq/soft/readout.hpp>

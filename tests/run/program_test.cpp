@@ -1,6 +1,6 @@
 // Tests of include/maso/run/program.hpp, built once per ISA: the program keeps the
 // buffers the plan says, and the tile epilogue (bias → units → pooling on the GEMM's
-// register tiles: 2×2 on every ISA, 4×4 on AVX-512 float) computes what the unfused
+// register tiles: 2×2 on every ISA, 4×4 with AVX2 float and AVX-512) computes what the unfused
 // program computes, forward and backward, and keeps z in the order it pooled in.
 // Batch-norm, maxout and dense groups: program_groups_test.cpp; threads:
 // program_threads_test.cpp (three executables, so that they build in parallel).
@@ -37,8 +37,9 @@ BOOST_AUTO_TEST_CASE(the_program_keeps_what_the_plan_says) {
 
 namespace {
 
-/// 3×3 pooling never fits the tiles (no NR is a multiple of 9); plan/tiles_test.cpp has
-/// the whole table.
+/// 3×3 pooling never fits the tiles (no NR is a multiple of 9); 4×4 fits where 16 divides
+/// NR: AVX2 float (16), AVX-512 float (64) and double (32), not SSE2 or AVX2 double (8, 4)
+/// (plan/tiles_test.cpp has the whole table).
 static_assert(kernels::gemm_blocking<maso_test::test_arch, float>::NR % 9 != 0);
 
 /// Every epilogue the tiles run after `head` (an input and a convolution): a unit and
@@ -78,8 +79,8 @@ void check_two_epilogues(const Head& head) {
 // counts per channel are 4, 12, 16 (pooled plane 2×2: same padding), 9, 27, 36 (3×3:
 // stride 2, no bias) and 16, 48, 64 (4×4: valid padding) — whole tiles of AVX-512's
 // 16 float windows and not (4 with AVX2, 2 with SSE2, where each member is regrouped
-// through memory). 4×4 pooling (16 members) fits the tiles where NR is a multiple of 16
-// (AVX-512, AVX2 float: plan/tiles_test.cpp).
+// through memory). 4×4 pooling (16 members) fits the tiles where 16 divides NR: with AVX2
+// float (one window a tile) and AVX-512 float (four); not with SSE2 float (NR = 8).
 BOOST_AUTO_TEST_CASE(tile_epilogue_same_padding) {
     check_two_epilogues(input<2, 4, 4>() >> conv2d<5, 3>());
     check_epilogues(input<2, 4, 4>() >> conv2d<13, 3>());

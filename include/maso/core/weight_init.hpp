@@ -18,7 +18,7 @@
 
 namespace maso {
 
-/// How weights are drawn at instantiation (train/instantiate.hpp).
+/// How weights are drawn at instantiation (init_options, instantiate: train/model.hpp).
 enum class initializer { glorot_uniform, he_normal, orthogonal };
 
 struct init_context {

@@ -40,7 +40,8 @@
 //
 // Workspace: the packed blocks live in one thread_local buffer per (Arch, T),
 // allocated by the first product on each thread for the largest blocks of any
-// product (KC·NC + MC·KC elements: 608 KiB for float, 704 KiB for double) and never
+// product (KC·NC + MC·KC elements: 608 KiB for float, 704 KiB for double with the
+// default MASO_L2_BYTES, kernels/gemm/blocking.hpp) and never
 // again, so that a network's forward and backward passes allocate nothing after
 // the first call whatever their shapes. Only the pages a product touches are
 // written. A product must not start another one on the same thread while it runs

@@ -6,11 +6,17 @@
 // (run/program.hpp). Its window joins them when a tile can hold whole windows: a K×K
 // pooling layer with lane math (`lanes`: max, average, softpool) whose K² members
 // divide the tile's NR columns, which then hold L = NR/K² windows (window order,
-// kernels/implicit_conv.hpp) — 2×2 on every ISA (L = 16 with AVX-512 float, where
-// each of the four batches of a row is one member; 4, 2 or 1 below it, where the row
-// is regrouped through memory), 4×4 with AVX-512 float; otherwise the window runs as
-// a pass over the planes, and so does the chain before it. A channel window
-// (maxout<R>, plan/group.hpp) reduces R consecutive rows of a tile — R channels —
+// kernels/implicit_conv.hpp). NR (kernels/gemm/blocking.hpp) is 64 floats or 32 doubles
+// with AVX-512, 16 or 8 with AVX2, 8 or 4 with SSE2, so:
+//   2×2 on every ISA: L = 16 (float) or 8 (double) with AVX-512, where L is the SIMD
+//       width and each of the four batches of a row is one member; 4 or 2 with AVX2,
+//       2 or 1 with SSE2, where the row is regrouped through memory;
+//   4×4 with AVX2 float (L = 1) and AVX-512 (L = 4 float, 2 double);
+//   8×8 with AVX-512 float (L = 1);
+//   3×3 never (9 divides no NR).
+// Otherwise the window runs as a pass over the planes, and so does the chain before it.
+//
+// A channel window (maxout<R>, plan/group.hpp) reduces R consecutive rows of a tile — R channels —
 // lane-wise into one output row, so it joins the tiles when R divides the tile's MR
 // rows (6 on every ISA: R = 1, 2, 3, 6), and a tile's output rows are then whole;
 // otherwise one pass over z per output channel runs the chain and the window after

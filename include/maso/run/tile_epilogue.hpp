@@ -97,9 +97,9 @@ struct tile_epilogue {
                 acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
         if constexpr (strategy.window != 0) {
             // The tile is one group of L windows, member r of window l at column r·L + l.
-            // With L = W (AVX-512 float: R = NV) batch r holds member r; with L < W the
-            // row goes through memory and member r is the batch at r·L, whose lanes past
-            // L (other members) make windows nobody reads.
+            // With L = W (2×2 with AVX-512, float or double: R = NV) batch r holds member
+            // r; with L < W the row goes through memory and member r is the batch at r·L,
+            // whose lanes past L (other members) make windows nobody reads.
             constexpr std::size_t R = strategy.window * strategy.window, L = NV * W / R;
             const std::size_t w0 = j0 / (NV * W) * L, valid = std::min(L, windows - w0);
             for (std::size_t i = 0; i < m; ++i) {

@@ -3,7 +3,8 @@
 // The one tunable is MASO_L2_BYTES, the L2 cache of one core (default 1 MiB: Zen 4 and
 // Zen 5 have 1 MiB, Sapphire Rapids 2 MiB). Define it before including maso, or pass
 // -DMASO_L2_BYTES=…, to size the packed B block (half of it) for another machine; the
-// results do not depend on it, only the speed. docs/performance.md lists the tunables.
+// results do not depend on it, only the speed. docs/fusion-planner.md lists the blocks
+// (What the kernels are today, GEMM).
 #pragma once
 
 #include <maso/simd/batch_ops.hpp>

@@ -4,7 +4,7 @@
 // A reader of B (kernels/gemm/concepts.hpp: panel_reader) loads batch v of the current
 // row of the panel, steps to the next row, and may reorder the finished tile's
 // columns in registers (`finish`); packed_panel reads a packed panel, the
-// convolution's readers read the input in place (kernels/conv/patch_rows.hpp).
+// convolution's readers read the input in place (patch_rows, kernels/implicit_conv.hpp).
 #pragma once
 
 #include <maso/kernels/gemm/blocking.hpp>
