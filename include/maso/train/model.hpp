@@ -27,11 +27,13 @@
 #include <maso/simd/batch_loop.hpp>
 #include <maso/train/parameter.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace maso {
@@ -86,22 +88,16 @@ public:
         init_context ctx{rng, init.weights};
         initialize_layers(ctx, std::make_index_sequence<node_count>{});
         // What the state dict, the signature and the checks read, once: at run time they
-        // are loops over these tables, not code per node.
-        for_each_node([&](auto i) {
-            signature_ += std::to_string(i) + " " + program_.node_name(i) + " [" +
-                          maso::detail::shape_string<plan::output_shape_t<Net, i>>() + "]\n";
-            if constexpr (i > 0) {
-                const std::string name = program_.node_name(i);
-                const std::string prefix =
-                    std::to_string(i) + "." + name.substr(0, name.find_first_of("<(")) + ".";
-                for (tensor_slot& t : program_.template layer<i>().tensors()) {
-                    const std::size_t base =
-                        t.in_state() ? program_.state_offset(i) : program_.parameter_offset(i);
-                    tensors_.push_back(
-                        {prefix + t.name, t.kind, std::move(t.shape), i, base + t.offset});
-                }
-            }
-        });
+        // are loops over these tables, not code per node. Per node there is only what its
+        // type decides (its output shape's text and its layer's tensors); the tables are
+        // built by one loop.
+        const auto [shapes, slots] = [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return std::pair{
+                std::array<std::string, node_count>{
+                    maso::detail::shape_string<plan::output_shape_t<Net, I>>()...},
+                std::array<std::vector<tensor_slot>, node_count>{tensor_slots<I>()...}};
+        }(std::make_index_sequence<node_count>{});
+        build_tables(shapes, slots);
     }
 
     std::size_t batch() const noexcept { return program_.batch(); }
@@ -238,13 +234,31 @@ private:
         return maso::detail::report<(I < node_count ? diag::ok : diag::node_out_of_range)>();
     }
 
-    template <class F>
-    static void for_each_node(F&& f) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (f(std::integral_constant<std::size_t, I>{}), ...);
-        }
-        (std::make_index_sequence<node_count>{});
+    /// Node I's tensors (none for the input).
+    template <std::size_t I>
+    std::vector<tensor_slot> tensor_slots() {
+        if constexpr (I == 0)
+            return {};
+        else
+            return program_.template layer<I>().tensors();
     }
+
+    /// The signature and the named tensors, from each node's shape text and tensors.
+    void build_tables(const std::array<std::string, node_count>& shapes,
+                      const std::array<std::vector<tensor_slot>, node_count>& slots) {
+        for (std::size_t i = 0; i < node_count; ++i) {
+            const std::string name = program_.node_name(i);
+            signature_ += std::to_string(i) + " " + name + " [" + shapes[i] + "]\n";
+            const std::string prefix =
+                std::to_string(i) + "." + name.substr(0, name.find_first_of("<(")) + ".";
+            for (const tensor_slot& t : slots[i]) {
+                const std::size_t base =
+                    t.in_state() ? program_.state_offset(i) : program_.parameter_offset(i);
+                tensors_.push_back({prefix + t.name, t.kind, t.shape, i, base + t.offset});
+            }
+        }
+    }
+
 
     std::string node_name(std::size_t i) const { return program_.node_name(i); }
 
