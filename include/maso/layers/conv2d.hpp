@@ -202,7 +202,7 @@ struct conv2d_node {
         }
 
     private:
-                using blocking = kernels::gemm_blocking<arch, T>;
+        using blocking = kernels::gemm_blocking<arch, T>;
         /// Output pixels of the batch: the columns of cols and of z in natural order.
         static constexpr std::size_t pixels(std::size_t batch) { return batch * output::plane; }
         static constexpr kernels::conv_geometry geometry(std::size_t batch) {

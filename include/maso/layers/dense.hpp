@@ -119,7 +119,7 @@ struct dense_node {
         }
 
     private:
-                using blocking = kernels::gemm_blocking<arch, T>;
+        using blocking = kernels::gemm_blocking<arch, T>;
     };
 };
 
