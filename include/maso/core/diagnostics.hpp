@@ -12,7 +12,7 @@ namespace maso {
 
 enum class diag {
     ok = 0,
-    // E001–E003 are raised directly by vq/ (units and kernels).
+    // E001–E003 are raised directly by vq/ (units and kernels), E024 by ortho/check_shape.hpp.
     chain_needs_input = 10,     ///< E010
     input_after_start = 11,     ///< E011
     dense_needs_vector = 12,    ///< E012
