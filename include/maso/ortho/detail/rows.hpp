@@ -18,8 +18,27 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace maso::ortho::detail {
+
+/// Whether Arch's batches compute a·b + c with one rounding (simd::fmadd: the FMA extensions,
+/// AVX-512). SSE2 and plain AVX2 round twice, so their scalar tails must too: an element then
+/// gets the same arithmetic whether it falls in a batch or in a tail.
+template <class Arch>
+inline constexpr bool fused_multiply_add =
+    std::is_base_of_v<xsimd::avx512f, Arch> || std::is_base_of_v<xsimd::fma3<xsimd::avx2>, Arch> ||
+    std::is_base_of_v<xsimd::fma3<xsimd::avx>, Arch> ||
+    std::is_base_of_v<xsimd::fma3<xsimd::sse4_2>, Arch>;
+
+/// a·b + c as Arch's batches compute it (see fused_multiply_add).
+template <class Arch, class U>
+U madd(U a, U b, U c) noexcept {
+    if constexpr (fused_multiply_add<Arch>)
+        return std::fma(a, b, c);
+    else
+        return a * b + c;
+}
 
 /// Σ a_i b_i, in a fixed order for a given n and Arch: four batch accumulators, then the
 /// scalar tail, whatever the addresses.
@@ -41,11 +60,11 @@ U dot(const U* a, const U* b, std::size_t n) noexcept {
         s0 = simd::fmadd(batch::load_unaligned(a + i), batch::load_unaligned(b + i), s0);
     U s = xsimd::hadd((s0 + s1) + (s2 + s3));
     for (; i < n; ++i)
-        s = std::fma(a[i], b[i], s);
+        s = madd<Arch>(a[i], b[i], s);
     return s;
 }
 
-/// y += alpha·x over n elements: batches, then a scalar tail (fused, as the batches are).
+/// y += alpha·x over n elements: batches, then a scalar tail (fused if the batches are).
 template <class Arch, class U>
 void axpy(U alpha, const U* x, U* y, std::size_t n) noexcept {
     using batch = xsimd::batch<U, Arch>;
@@ -56,7 +75,7 @@ void axpy(U alpha, const U* x, U* y, std::size_t n) noexcept {
         simd::fmadd(a, batch::load_unaligned(x + i), batch::load_unaligned(y + i))
             .store_unaligned(y + i);
     for (; i < n; ++i)
-        y[i] = std::fma(alpha, x[i], y[i]);
+        y[i] = madd<Arch>(alpha, x[i], y[i]);
 }
 
 /// y *= alpha over n elements (one rounding each, batch or tail alike).
