@@ -106,8 +106,9 @@ BOOST_AUTO_TEST_CASE(q_is_the_q_factor_and_equals_cgs2) {
     for (const auto& shapes :
          {std::vector<extents>(std::begin(small_shapes), std::end(small_shapes)),
           std::vector<extents>(std::begin(block_shapes), std::end(block_shapes))})
-        for (const auto [K, D] : shapes)
-            BOOST_TEST_CONTEXT("K = " << K << ", D = " << D) {
+        for (const auto& shape : shapes)
+            BOOST_TEST_CONTEXT("K = " << shape.K << ", D = " << shape.D) {
+                const std::size_t K = shape.K, D = shape.D;
                 const auto wd = gaussian<double>(K * D, seed++);
                 cqr<double> fast(K, D);
                 cgs2<double> rows(K, D);
@@ -134,8 +135,9 @@ BOOST_AUTO_TEST_CASE(backward_matches_central_differences) {
     for (const auto& shapes :
          {std::vector<extents>(std::begin(small_shapes), std::end(small_shapes)),
           std::vector<extents>{{97, 110}, {100, 100}}})
-        for (const auto [K, D] : shapes)
-            BOOST_TEST_CONTEXT("K = " << K << ", D = " << D) {
+        for (const auto& shape : shapes)
+            BOOST_TEST_CONTEXT("K = " << shape.K << ", D = " << shape.D) {
+                const std::size_t K = shape.K, D = shape.D;
                 auto w = gaussian<double>(K * D, seed++);
                 const auto r = gaussian<double>(K * D, seed++);
                 const auto before = gaussian<double>(K * D, seed++);
@@ -173,8 +175,9 @@ BOOST_AUTO_TEST_CASE(backward_equals_the_row_by_row_cgs2_backward) {
     // Two derivations of the same derivative: the matrix form here, the row recursion of
     // gram_schmidt<cgs2>. They agree to rounding in double, and to float rounding in float.
     unsigned seed = 200;
-    for (const auto [K, D] : block_shapes)
-        BOOST_TEST_CONTEXT("K = " << K << ", D = " << D) {
+    for (const auto& shape : block_shapes)
+        BOOST_TEST_CONTEXT("K = " << shape.K << ", D = " << shape.D) {
+            const std::size_t K = shape.K, D = shape.D;
             const auto w = gaussian<double>(K * D, seed++);
             const auto r = gaussian<double>(K * D, seed++);
             cqr<double> fast(K, D);

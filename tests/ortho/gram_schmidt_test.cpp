@@ -99,8 +99,9 @@ std::string message_of(F&& f) {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(classical_is_the_papers_formula) {
-    for (const auto [K, D] : shapes)
-        BOOST_TEST_CONTEXT("K = " << K << ", D = " << D) {
+    for (const auto& shape : shapes)
+        BOOST_TEST_CONTEXT("K = " << shape.K << ", D = " << shape.D) {
+            const std::size_t K = shape.K, D = shape.D;
             const auto w = random_rows(K, D);
             const auto want = reference_classical(w, K, D);
             const auto v = forward<double, gs_form::classical>(w, K, D);
@@ -130,8 +131,9 @@ BOOST_AUTO_TEST_CASE(classical_float_is_the_rounded_double) {
 BOOST_AUTO_TEST_CASE(cgs2_is_the_q_factor) {
     // Q is unique: orthonormal rows with W·Qᵀ lower triangular and a positive diagonal, i.e.
     // the classical V with its rows normalised.
-    for (const auto [K, D] : shapes)
-        BOOST_TEST_CONTEXT("K = " << K << ", D = " << D) {
+    for (const auto& shape : shapes)
+        BOOST_TEST_CONTEXT("K = " << shape.K << ", D = " << shape.D) {
+            const std::size_t K = shape.K, D = shape.D;
             const auto w = random_rows(K, D);
             const auto q = forward<double, gs_form::cgs2>(w, K, D);
             const auto v = reference_classical(w, K, D);
@@ -156,9 +158,10 @@ BOOST_AUTO_TEST_CASE(backward_matches_central_differences) {
     // gradient that already holds something.
     auto check = [](auto form_constant) {
         constexpr gs_form F = decltype(form_constant)::value;
-        for (const auto [K, D] : shapes)
+        for (const auto& shape : shapes)
             BOOST_TEST_CONTEXT((F == gs_form::classical ? "classical" : "cgs2")
-                               << " K = " << K << ", D = " << D) {
+                               << " K = " << shape.K << ", D = " << shape.D) {
+                const std::size_t K = shape.K, D = shape.D;
                 auto w = random_rows(K, D);
                 const auto r = maso_test::uniform_vector<double>(K * D, -1, 1);
                 const auto before = maso_test::uniform_vector<double>(K * D, -1, 1);

@@ -55,9 +55,10 @@ double reference_penalty(const std::vector<double>& w, std::size_t K, std::size_
 
 BOOST_AUTO_TEST_CASE(penalty_value_is_the_definition) {
     for (const auto form : {penalty_form::off_diagonal, penalty_form::orthonormal})
-        for (const auto& [K, D] :
+        for (const auto& shape :
              {std::pair<std::size_t, std::size_t>{1, 3}, {4, 4}, {7, 3}, {20, 50}})
-            BOOST_TEST_CONTEXT("K = " << K << ", D = " << D) {
+            BOOST_TEST_CONTEXT("K = " << shape.first << ", D = " << shape.second) {
+                const std::size_t K = shape.first, D = shape.second;
                 const auto w = maso_test::uniform_vector<double>(K * D, -1, 1);
                 const double want = reference_penalty(w, K, D, form);
                 MASO_CHECK_CLOSE(ortho::penalty_value<double>(w, K, D, form), want, 1e-13, 1e-14);

@@ -56,9 +56,10 @@ std::vector<T> to(const std::vector<U>& v) {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(value_is_the_definition) {
-    for (const auto [K, D] : shapes)
+    for (const auto& shape : shapes)
         for (const auto form : forms)
-            BOOST_TEST_CONTEXT(name(form) << " K = " << K << ", D = " << D) {
+            BOOST_TEST_CONTEXT(name(form) << " K = " << shape.K << ", D = " << shape.D) {
+                const std::size_t K = shape.K, D = shape.D;
                 const auto w = maso_test::uniform_vector<double>(K * D, -1, 1);
                 const double want = reference_value(w, K, D, form);
                 ortho::penalty_kernel<double, test_arch> pd(K, D, form);
@@ -71,11 +72,12 @@ BOOST_AUTO_TEST_CASE(value_is_the_definition) {
 }
 
 BOOST_AUTO_TEST_CASE(gradient_matches_central_differences_and_is_added) {
-    for (const auto [K, D] : shapes)
+    for (const auto& shape : shapes)
         for (const auto form : forms)
             for (const double lambda : {1.0, 0.3})
-                BOOST_TEST_CONTEXT(name(form)
-                                   << " K = " << K << ", D = " << D << ", lambda = " << lambda) {
+                BOOST_TEST_CONTEXT(name(form) << " K = " << shape.K << ", D = " << shape.D
+                                              << ", lambda = " << lambda) {
+                    const std::size_t K = shape.K, D = shape.D;
                     auto w = maso_test::uniform_vector<double>(K * D, -1, 1);
                     const auto before = maso_test::uniform_vector<double>(K * D, -1, 1);
                     ortho::penalty_kernel<double, test_arch> p(K, D, form);
