@@ -58,6 +58,13 @@
 #include <maso/layers/softpool.hpp>
 #include <maso/layers/vq_node.hpp>
 
+#include <maso/ortho/check_shape.hpp>
+#include <maso/ortho/cholesky_qr.hpp>
+#include <maso/ortho/gram_schmidt.hpp>
+#include <maso/ortho/metrics.hpp>
+#include <maso/ortho/penalty.hpp>
+#include <maso/ortho/tags.hpp>
+
 #include <maso/plan/backward.hpp>
 #include <maso/plan/classify.hpp>
 #include <maso/plan/describe.hpp>
