@@ -17,10 +17,11 @@
 //   applied as L⁻ᵀ = L1⁻ᵀ·L2⁻ᵀ (two back substitutions).
 //
 // Work, in products of K·K·D multiply-adds: forward G1 (in double, at about half the float
-// rate), G2 and two triangular solves of half a product each; backward Q̄·Qᵀ, sym(B)·Q and two
-// half-product solves — all on the GEMM, against gram_schmidt's 2 to 4 (forward) and 3 to 4
-// (backward) K·K·D in vector operations. The two Cholesky factorisations (K³/6 multiply-adds
-// each, blocked on the GEMM, in double) are small for K ≪ D.
+// rate) and G2, each only its lower block triangle (half a product for large K: Cholesky reads
+// no more), and two triangular solves of half a product each; backward the lower half of
+// Q̄·Qᵀ, sym(B)·Q and two half-product solves — all on the GEMM, against gram_schmidt's 2 to 4
+// (forward) and 3 to 4 (backward) K·K·D in vector operations. The two Cholesky factorisations
+// (K³/6 multiply-adds each, blocked on the GEMM, in double) are small for K ≪ D.
 //
 // Precision: one CholeskyQR pass needs G = W·Wᵀ to be positive definite to its rounding, which
 // fails as κ(W)²·ε_gram approaches 1 (the Gram matrix squares the condition number). Formed
@@ -67,7 +68,7 @@ public:
         if constexpr (!std::is_same_v<T, double>) wide_.resize(K_ * D_);
         gram_.resize(K_ * K_);
         diagonal_.resize(K_);
-        panel_.resize(K_ * detail::triangular_block);
+        panel_.resize(2 * K_ * detail::triangular_block);
         for (auto* f : {&first_, &second_}) {
             f->neg_l.resize(K_ * K_);
             f->inv_diag.resize(K_);
@@ -96,13 +97,16 @@ public:
             std::copy(w.begin(), w.end(), wide_.begin());
             wd = wide_.data();
         }
-        kernels::gemm_nt<Arch>(K_, K_, D_, wd, wd, gram_.data(), false);
+        detail::lower_product_nt<Arch>(K_, D_, wd, D_, wd, D_, gram_.data(), K_, false);
         factor(first_, std::numeric_limits<double>::epsilon());
         std::copy(w.begin(), w.end(), q1_.begin());
         detail::solve_lower<Arch>(first_.neg_l.data(), first_.inv_diag.data(), q1_.data(), K_, D_);
         // G2 = Q1·Q1ᵀ in T, factored in double.
-        kernels::gemm_nt<Arch>(K_, K_, D_, q1_.data(), q1_.data(), small_.data(), false);
-        std::copy(small_.begin(), small_.end(), gram_.begin());
+        detail::lower_product_nt<Arch>(K_, D_, q1_.data(), D_, q1_.data(), D_, small_.data(), K_,
+                                       false);
+        for (std::size_t i = 0; i < K_; ++i)
+            for (std::size_t j = 0; j <= i; ++j)
+                gram_[i * K_ + j] = small_[i * K_ + j];
         factor(second_, std::numeric_limits<T>::epsilon());
         std::copy(q1_.begin(), q1_.end(), q_.begin());
         detail::solve_lower<Arch>(second_.neg_l.data(), second_.inv_diag.data(), q_.data(), K_, D_);
@@ -116,14 +120,18 @@ public:
             throw value_error("maso: " + name_ + ": backward() needs a successful forward() first");
         detail::check_size(K_ * D_, dq.size(), name_, "the output gradient");
         detail::check_size(K_ * D_, dw.size(), name_, "the gradient");
-        // S = −sym(Q̄·Qᵀ), in place.
+        // S = −sym(Q̄·Qᵀ), in place from the lower triangle of B = Q̄·Qᵀ, by tiles (a column of
+        // a row-major K×K matrix at K = 1024 is a page per element).
         T* s = small_.data();
-        kernels::gemm_nt<Arch>(K_, K_, D_, dq.data(), q_.data(), s, false);
-        for (std::size_t i = 0; i < K_; ++i) {
-            for (std::size_t j = 0; j < i; ++j)
-                s[j * K_ + i] = s[i * K_ + j] = -s[i * K_ + j];
+        detail::lower_product_nt<Arch>(K_, D_, dq.data(), D_, q_.data(), D_, s, K_, false);
+        constexpr std::size_t tile = 32;
+        for (std::size_t ib = 0; ib < K_; ib += tile)
+            for (std::size_t jb = 0; jb <= ib; jb += tile)
+                for (std::size_t i = ib; i < std::min(K_, ib + tile); ++i)
+                    for (std::size_t j = jb; j < std::min(i, jb + tile); ++j)
+                        s[j * K_ + i] = s[i * K_ + j] = -s[i * K_ + j];
+        for (std::size_t i = 0; i < K_; ++i)
             s[i * K_ + i] = -s[i * K_ + i];
-        }
         // Y = Q̄ + S·Q, in q1_ (free after forward), then W̄ = L1⁻ᵀ·(L2⁻ᵀ·Y).
         T* y = q1_.data();
         std::copy(dq.begin(), dq.end(), y);

@@ -1,4 +1,5 @@
-// Tests of include/maso/ortho/detail/triangular.hpp, built once per ISA: the blocked Cholesky
+// Tests of include/maso/ortho/detail/triangular.hpp, built once per ISA: the lower block
+// triangle of a product (and nothing right of it); the blocked Cholesky
 // against the textbook one (sizes around the block of 96), its refusal of a matrix that is not
 // positive definite (and which row), the blocked triangular solves against plain substitution,
 // in float and double, and the same bits at 1 and 2 threads.
@@ -57,12 +58,43 @@ struct factored {
 };
 
 factored factor(std::vector<double> g, std::size_t K, double floor = 0) {
-    std::vector<double> diag(K), panel(K * detail::triangular_block);
+    std::vector<double> diag(K), panel(2 * K * detail::triangular_block);
     const auto r = detail::cholesky_lower<test_arch>(g.data(), K, floor, diag.data(), panel.data());
     return {std::move(g), r};
 }
 
 } // namespace
+
+BOOST_AUTO_TEST_CASE(lower_product_fills_the_lower_block_triangle_only) {
+    // C = A·Bᵀ on the diagonal blocks and below; right of them C keeps what it held.
+    for (const std::size_t M :
+         {std::size_t{1}, std::size_t{50}, std::size_t{96}, std::size_t{97}, std::size_t{250}})
+        for (const bool accumulate : {false, true})
+            BOOST_TEST_CONTEXT("M = " << M << ", accumulate " << accumulate) {
+                const std::size_t k = 37, ld = 40; // rows padded: leading dimensions > k
+                const auto a = maso_test::uniform_vector<double>(M * ld, -1, 1);
+                const auto b = maso_test::uniform_vector<double>(M * ld, -1, 1);
+                const auto c0 = maso_test::uniform_vector<double>(M * M, -1, 1);
+                std::vector<double> c = c0;
+                detail::lower_product_nt<test_arch>(M, k, a.data(), ld, b.data(), ld, c.data(), M,
+                                                    accumulate);
+                for (std::size_t i = 0; i < M; ++i)
+                    for (std::size_t j = 0; j < M; ++j) {
+                        const std::size_t block_end = std::min(
+                            M, (i / detail::triangular_block + 1) * detail::triangular_block);
+                        if (j >= block_end) {
+                            BOOST_CHECK_EQUAL(c[i * M + j], c0[i * M + j]);
+                            continue;
+                        }
+                        double want = accumulate ? c0[i * M + j] : 0.0, scale = std::fabs(want);
+                        for (std::size_t d = 0; d < k; ++d) {
+                            want += a[i * ld + d] * b[j * ld + d];
+                            scale += std::fabs(a[i * ld + d] * b[j * ld + d]);
+                        }
+                        MASO_CHECK_CLOSE(c[i * M + j], want, 1e-14, scale);
+                    }
+            }
+}
 
 BOOST_AUTO_TEST_CASE(cholesky_is_the_textbook_factor) {
     for (const std::size_t K : sizes)

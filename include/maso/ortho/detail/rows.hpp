@@ -93,9 +93,7 @@ void scale(U alpha, U* y, std::size_t n) noexcept {
 
 /// Below this many multiply-adds (a row step of 30–60 µs from L2) a step runs on the caller.
 /// Each parallel step is a hand-off and a barrier: microseconds on an idle machine, up to a
-/// time slice when another process holds a core. With 2^15, Gram–Schmidt at 96 × 864 (rows from
-/// the 38th on parallel, four to five barriers a row) took 30–46 ms at 2 threads against 3 ms at
-/// 1 on a loaded host; with 2^17 that shape stays on one thread.
+/// time slice when another process holds a core, and Gram–Schmidt takes four or five per row.
 inline constexpr std::size_t parallel_work = std::size_t(1) << 17;
 
 /// Columns per block of parallel_columns: a multiple of every batch width (see the top).

@@ -1,6 +1,7 @@
 // maso/ortho/detail/triangular.hpp — internal to ortho/cholesky_qr.hpp: a blocked Cholesky
 // factorisation and blocked triangular solves, with maso's GEMM doing the bulk of the work.
 //
+//   lower_product_nt the lower block triangle of A·Bᵀ (a Gram matrix, half the product)
 //   cholesky_lower   G = L·Lᵀ in place (G symmetric positive definite, K×K, row-major)
 //   solve_lower      B := L⁻¹·B      (B: K×N, row-major; forward substitution)
 //   solve_lower_t    B := L⁻ᵀ·B      (back substitution with Lᵀ)
@@ -28,6 +29,21 @@ namespace maso::ortho::detail {
 /// Rows per block: 16 register tiles of the GEMM (MR = 6).
 inline constexpr std::size_t triangular_block = 96;
 
+/// C (+)= A·Bᵀ on the block rows [rb, re) of `triangular_block` rows and the columns [0, re)
+/// only — the lower triangle and the diagonal blocks, about half of the product for large M —
+/// where A and B are M×k (rows of lda, ldb elements) and C is M×M (ldc). What lies right of
+/// the diagonal blocks is not written. For G = W·Wᵀ, whose upper triangle Cholesky never
+/// reads, and for B = Q̄·Qᵀ, of which the backward uses only the lower triangle.
+template <class Arch, class U>
+void lower_product_nt(std::size_t M, std::size_t k, const U* a, std::size_t lda, const U* b,
+                      std::size_t ldb, U* c, std::size_t ldc, bool accumulate) {
+    for (std::size_t rb = 0; rb < M; rb += triangular_block) {
+        const std::size_t re = std::min(M, rb + triangular_block);
+        kernels::gemm<Arch>(re - rb, re, k, kernels::strided<U>{a + rb * lda, lda, 1},
+                            kernels::matrix_b<U>{{b, 1, ldb}}, c + rb * ldc, ldc, accumulate);
+    }
+}
+
 /// The outcome of cholesky_lower: `failed` = K on success, else the first row whose pivot
 /// d_j (the squared norm of what row j adds to the rows before it) was not finite or not
 /// above rel_floor·G_jj; `relative` = √(d_j / G_jj) for that row.
@@ -37,8 +53,9 @@ struct cholesky_result {
 };
 
 /// In place: the lower triangle of g (K×K, row-major, symmetric positive definite) becomes L
-/// with G = L·Lᵀ and a positive diagonal, and its strict upper triangle becomes 0.
-/// `diagonal` (K) and `panel` (K·triangular_block) are scratch. On failure g is garbage.
+/// with G = L·Lᵀ and a positive diagonal, and its strict upper triangle becomes 0. Only the
+/// lower triangle of G is read.
+/// `diagonal` (K) and `panel` (2·K·triangular_block) are scratch. On failure g is garbage.
 template <class Arch>
 cholesky_result cholesky_lower(double* g, std::size_t K, double rel_floor, double* diagonal,
                                double* panel) {
@@ -60,23 +77,29 @@ cholesky_result cholesky_lower(double* g, std::size_t K, double rel_floor, doubl
             }
         }
         if (e == K) break;
-        // The panel below it: L21 = A21·L11⁻ᵀ, row by row.
-        parallel_rows(K - e, (K - e) * n * n / 2, [&](std::size_t b, std::size_t end) {
-            for (std::size_t i = e + b; i < e + end; ++i) {
-                double* li = g + i * K + kb;
-                for (std::size_t c = 0; c < n; ++c) {
-                    const double* lc = g + (kb + c) * K + kb;
-                    li[c] = (li[c] - dot<Arch>(li, lc, c)) / lc[c];
-                }
+        // The panel below it, L21 = A21·L11⁻ᵀ, solved as L21ᵀ = L11⁻¹·A21ᵀ: a forward
+        // substitution whose updates run along rows of K − e values, rather than one short dot
+        // product (≤ 96 values, and a horizontal sum) per entry of the panel.
+        const std::size_t m = K - e;
+        double* t = panel + m * n; // A21ᵀ, n × m
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t c = 0; c < n; ++c)
+                t[c * m + i] = g[(e + i) * K + kb + c];
+        parallel_columns(m, m * n * n / 2, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t r = 0; r < n; ++r) {
+                const double* lr = g + (kb + r) * K + kb;
+                for (std::size_t c = 0; c < r; ++c)
+                    axpy<Arch>(-lr[c], t + c * m + c0, t + r * m + c0, c1 - c0);
+                scale<Arch>(1 / lr[r], t + r * m + c0, c1 - c0);
             }
         });
-        // The trailing matrix: A22 −= L21·L21ᵀ (both triangles; the upper is discarded).
-        for (std::size_t i = e; i < K; ++i)
-            for (std::size_t c = 0; c < n; ++c)
-                panel[(i - e) * n + c] = -g[i * K + kb + c];
-        kernels::gemm<Arch>(K - e, K - e, n, kernels::strided<double>{panel, n, 1},
-                            kernels::matrix_b<double>{{g + e * K + kb, 1, K}}, g + e * K + e, K,
-                            true);
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t c = 0; c < n; ++c) {
+                g[(e + i) * K + kb + c] = t[c * m + i];
+                panel[i * n + c] = -t[c * m + i];
+            }
+        // The trailing matrix: A22 −= L21·L21ᵀ, its lower block triangle (the rest is not read).
+        lower_product_nt<Arch>(K - e, n, panel, n, g + e * K + kb, K, g + e * K + e, K, true);
     }
     for (std::size_t i = 0; i < K; ++i)
         for (std::size_t j = i + 1; j < K; ++j)
