@@ -6,12 +6,13 @@
 //   solve_lower      B := L⁻¹·B      (B: K×N, row-major; forward substitution)
 //   solve_lower_t    B := L⁻ᵀ·B      (back substitution with Lᵀ)
 //
-// All three go by blocks of `block` rows. The off-diagonal part of each block is one GEMM
-// (kernels/gemm.hpp: C += A·B, so the solves take −L, negated once by the caller); the
-// diagonal block is a small substitution by rows (Cholesky: dot products; solves: updates of
-// whole rows of B, split by columns). Every element is computed by one thread in an order
-// that does not depend on the thread count, so the results are bitwise the same at any count
-// (ortho/detail/rows.hpp).
+// All go by blocks of triangular_block rows. The off-diagonal part of each block is GEMMs
+// (kernels/gemm.hpp: C += A·B, so the solves take −L, negated once by the caller); the rest
+// is small substitutions: in the Cholesky, dot products within the diagonal block and, for the
+// panel below it, updates of whole rows of its transpose; in the solves, updates of whole rows
+// of B. Row updates are split between threads by columns. Every element is computed by one
+// thread in an order that does not depend on the thread count, so the results are bitwise the
+// same at any count (ortho/detail/rows.hpp).
 //
 // Why blocked: the unblocked forms read the whole triangle once per row or column, K³/6 loads
 // from L3 for K = 1024 (≈ 8 MiB of double); by blocks, all but the diagonal blocks' K²·block/4
@@ -21,6 +22,7 @@
 #include <maso/kernels/gemm.hpp>
 #include <maso/ortho/detail/rows.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
