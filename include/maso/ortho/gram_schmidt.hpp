@@ -33,11 +33,17 @@
 // same Q and derivative with matrix products; the tests check each against central
 // differences and the two against each other.
 //
-// Both forms are O(K²D) in vector operations (BLAS-2): each row j reads the j rows before it,
-// twice (classical) or four times (cgs2) forward and three or four times backward. The dot
-// products of a step are split over the pool's threads by rows and its vector updates by
-// columns (ortho/detail/rows.hpp), so results are bitwise the same at any thread count. For
-// large K·D, ortho::cholesky_qr does the same work in GEMMs.
+// Both forms are O(K²D) in vector operations (BLAS-2). Forward, right-looking: once row j is
+// final, every later row loses its projection on it (its dot product with the original w_r,
+// as classical GS has it, then an update), in one pass over the later rows split between the
+// threads by rows; cgs2's second pass on row j is left-looking (dot products with the rows
+// before it, split by rows, then one update split by columns). Every row gets its updates in
+// the same order as in the textbook loop, so V is that loop's, bit for bit. Backward, one
+// pass per row over the rows before it, split by rows, and w̄_j = ḡ_j − Σ_{i<j} t_ji v_i for
+// all j at the end as one product on the GEMM. No value is summed across threads, so results
+// are bitwise the same at any thread count; each parallel pass is one hand-off, which is why
+// there are as few as that (ortho/detail/rows.hpp). For large K·D, ortho::cholesky_qr does the
+// work in GEMMs.
 //
 // Numerics (§9.7): a row whose part orthogonal to the rows before it is below 4·√D·ε of its
 // norm (ε of the type computed in) is a combination of them to working precision, and v_j or
@@ -46,6 +52,7 @@
 // too. Nothing is allocated after construction.
 #pragma once
 
+#include <maso/kernels/gemm.hpp>
 #include <maso/ortho/detail/rows.hpp>
 #include <maso/ortho/tags.hpp>
 
@@ -78,7 +85,8 @@ public:
         coef_.resize(K_ * K_);
         norms_.resize(K_);
         t_.resize(K_);
-        row_.resize(D_);
+        neg_t_.assign(K_ * K_, compute_type(0));
+        kernels::reserve_workspace<Arch, compute_type>();
     }
 
     std::size_t rows() const noexcept { return K_; }
@@ -91,12 +99,11 @@ public:
         detail::check_size(K_ * D_, v.size(), name_, "the output");
         detail::check_finite_weight(w, D_, name_);
         for (std::size_t i = 0; i < K_ * D_; ++i)
-            w_[i] = static_cast<compute_type>(w[i]);
+            v_[i] = w_[i] = static_cast<compute_type>(w[i]);
         for (std::size_t j = 0; j < K_; ++j) {
-            if constexpr (Form == gs_form::classical)
-                classical_row(j);
-            else
-                cgs2_row(j);
+            if constexpr (Form == gs_form::cgs2) second_pass(j);
+            finish_row(j);
+            project_later_rows(j);
         }
         for (std::size_t i = 0; i < K_ * D_; ++i)
             v[i] = static_cast<T>(v_[i]);
@@ -111,15 +118,13 @@ public:
         detail::check_size(K_ * D_, dw.size(), name_, "the gradient");
         for (std::size_t i = 0; i < K_ * D_; ++i)
             grad_[i] = static_cast<compute_type>(dv[i]);
-        for (std::size_t j = K_; j-- > 0;) {
-            if constexpr (Form == gs_form::classical)
-                classical_row_backward(j);
-            else
-                cgs2_row_backward(j);
-            T* dwj = dw.data() + j * D_;
-            for (std::size_t d = 0; d < D_; ++d)
-                dwj[d] += static_cast<T>(row_[d]);
-        }
+        for (std::size_t j = K_; j-- > 0;)
+            row_backward(j);
+        // W̄ = Ḡ − T·V: row j of grad_ holds ḡ_j (classical) or ū_j (cgs2), final once row j
+        // was reached, and neg_t_ holds −t_ji below its diagonal and zeros elsewhere.
+        kernels::gemm_nn<Arch>(K_, D_, K_, neg_t_.data(), v_.data(), grad_.data(), true);
+        for (std::size_t i = 0; i < K_ * D_; ++i)
+            dw[i] += static_cast<T>(grad_[i]);
     }
 
 private:
@@ -129,98 +134,88 @@ private:
     C* v_row(std::size_t i) { return v_.data() + i * D_; }
     C* g_row(std::size_t i) { return grad_.data() + i * D_; }
 
-    /// t_[i] = <v_i, x> for i < j (by rows).
-    void dots_with_previous(std::size_t j, const C* x) {
-        detail::parallel_rows(j, j * D_, [&](std::size_t b, std::size_t e) {
-            for (std::size_t i = b; i < e; ++i)
-                t_[i] = detail::dot<Arch>(v_.data() + i * D_, x, D_);
-        });
-    }
-
-    /// x −= Σ_{i<j} a[i]·v_i (by columns; each element in i order).
-    void subtract_previous(std::size_t j, const C* a, C* x) {
-        detail::parallel_columns(D_, j * D_, [&](std::size_t c0, std::size_t c1) {
-            for (std::size_t i = 0; i < j; ++i)
-                detail::axpy<Arch>(-a[i], v_.data() + i * D_ + c0, x + c0, c1 - c0);
-        });
-    }
-
     /// The refusal threshold on ‖what is left of w_j‖ / ‖w_j‖.
     C floor() const {
         return C(4) * std::sqrt(static_cast<C>(D_)) * std::numeric_limits<C>::epsilon();
     }
 
-    void classical_row(std::size_t j) {
-        const C* wj = w_row(j);
+    /// Row j has had the projections on rows 0..j−1 removed (classical; cgs2's first pass):
+    /// checks what is left and keeps n_j (classical) or normalises it (cgs2, L_jj = r_j).
+    void finish_row(std::size_t j) {
         C* vj = v_row(j);
-        C* c = coef_.data() + j * K_;
-        dots_with_previous(j, wj); // <v_i, w_j>: the original w_j (classical)
-        for (std::size_t i = 0; i < j; ++i)
-            c[i] = t_[i] / norms_[i];
-        std::copy(wj, wj + D_, vj);
-        subtract_previous(j, c, vj);
+        const C* wj = w_row(j);
         const C n = detail::dot<Arch>(vj, vj, D_), wn = detail::dot<Arch>(wj, wj, D_);
         if (!(n > floor() * floor() * wn))
             detail::throw_dependent_row(j, wn > 0 ? std::sqrt(double(n) / double(wn)) : 0.0, name_);
-        norms_[j] = n;
-    }
-
-    void cgs2_row(std::size_t j) {
-        const C* wj = w_row(j);
-        C* qj = v_row(j);
-        C* l = coef_.data() + j * K_; // L_ji for i < j, then L_jj = r_j
-        std::copy(wj, wj + D_, qj);
-        for (int pass = 0; pass < 2; ++pass) {
-            dots_with_previous(j, qj);
-            subtract_previous(j, t_.data(), qj);
-            for (std::size_t i = 0; i < j; ++i)
-                l[i] = pass == 0 ? t_[i] : l[i] + t_[i];
+        if constexpr (Form == gs_form::classical) {
+            norms_[j] = n;
+        } else {
+            const C r = std::sqrt(n);
+            coef_[j * K_ + j] = r;
+            detail::scale<Arch>(C(1) / r, vj, D_);
         }
-        const C r = std::sqrt(detail::dot<Arch>(qj, qj, D_));
-        const C wn = std::sqrt(detail::dot<Arch>(wj, wj, D_));
-        if (!(r > floor() * wn))
-            detail::throw_dependent_row(j, wn > 0 ? double(r) / double(wn) : 0.0, name_);
-        l[j] = r;
-        detail::scale<Arch>(C(1) / r, qj, D_);
     }
 
-    /// row_ = w̄_j; ḡ_i for i < j receive row j's contributions.
-    void classical_row_backward(std::size_t j) {
-        C* gj = g_row(j);
-        const C* wj = w_row(j);
-        const C* c = coef_.data() + j * K_;
-        dots_with_previous(j, gj);
-        for (std::size_t i = 0; i < j; ++i)
-            t_[i] /= norms_[i];
-        std::copy(gj, gj + D_, row_.data());
-        subtract_previous(j, t_.data(), row_.data());
-        detail::parallel_rows(j, 3 * j * D_, [&](std::size_t b, std::size_t e) {
-            for (std::size_t i = b; i < e; ++i) {
-                C* gi = g_row(i);
-                detail::axpy<Arch>(-c[i], gj, gi, D_);
-                detail::axpy<Arch>(-t_[i], wj, gi, D_);
-                detail::axpy<Arch>(2 * t_[i] * c[i], v_.data() + i * D_, gi, D_);
+    /// Right-looking: row j is final, so every later row j' loses its projection on it, with
+    /// the coefficient from the original w_j' (classical GS; cgs2's first pass). One pass over
+    /// the later rows, split between threads by rows; each row gets its updates in j order,
+    /// exactly as if it had subtracted them itself.
+    void project_later_rows(std::size_t j) {
+        const C* vj = v_row(j);
+        detail::parallel_rows(K_ - j - 1, 2 * (K_ - j - 1) * D_, [&](std::size_t b, std::size_t e) {
+            for (std::size_t r = j + 1 + b; r < j + 1 + e; ++r) {
+                C c = detail::dot<Arch>(vj, w_row(r), D_);
+                if constexpr (Form == gs_form::classical) c /= norms_[j];
+                coef_[r * K_ + j] = c; // c_jr (classical), the first pass's part of L_rj (cgs2)
+                detail::axpy<Arch>(-c, vj, v_row(r), D_);
             }
         });
     }
 
-    void cgs2_row_backward(std::size_t j) {
+    /// cgs2's second pass on row j, left-looking: s = Q_{<j}·u, u −= Q_{<j}ᵀ·s, L_ji += s_i.
+    void second_pass(std::size_t j) {
+        C* u = v_row(j);
+        detail::parallel_rows(j, j * D_, [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i)
+                t_[i] = detail::dot<Arch>(v_row(i), u, D_);
+        });
+        detail::parallel_columns(D_, j * D_, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t i = 0; i < j; ++i)
+                detail::axpy<Arch>(-t_[i], v_row(i) + c0, u + c0, c1 - c0);
+        });
+        for (std::size_t i = 0; i < j; ++i)
+            coef_[j * K_ + i] += t_[i];
+    }
+
+    /// Row j of the backward: ḡ_j is complete. For cgs2 it becomes ū_j first. Then, in one
+    /// pass over the rows i < j, split by rows: t_ji and row j's contributions to ḡ_i. The
+    /// projection w̄_j = ḡ_j − Σ t_ji v_i is left to one product at the end.
+    void row_backward(std::size_t j) {
         C* gj = g_row(j);
         const C* wj = w_row(j);
-        const C* qj = v_row(j);
-        const C* l = coef_.data() + j * K_;
-        // ū_j, kept in grad_'s row j: ḡ_j is complete and not needed again.
-        const C a = detail::dot<Arch>(gj, qj, D_);
-        detail::axpy<Arch>(-a, qj, gj, D_);
-        detail::scale<Arch>(C(1) / l[j], gj, D_);
-        dots_with_previous(j, gj);
-        std::copy(gj, gj + D_, row_.data());
-        subtract_previous(j, t_.data(), row_.data());
-        detail::parallel_rows(j, 2 * j * D_, [&](std::size_t b, std::size_t e) {
+        const C* c = coef_.data() + j * K_;
+        C* neg_t = neg_t_.data() + j * K_;
+        if constexpr (Form == gs_form::cgs2) {
+            const C* qj = v_row(j);
+            detail::axpy<Arch>(-detail::dot<Arch>(gj, qj, D_), qj, gj, D_);
+            detail::scale<Arch>(C(1) / c[j], gj, D_);
+        }
+        detail::parallel_rows(j, 3 * j * D_, [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i) {
                 C* gi = g_row(i);
-                detail::axpy<Arch>(-l[i], gj, gi, D_);
-                detail::axpy<Arch>(-t_[i], wj, gi, D_);
+                const C* vi = v_row(i);
+                if constexpr (Form == gs_form::classical) {
+                    const C t = detail::dot<Arch>(vi, gj, D_) / norms_[i];
+                    neg_t[i] = -t;
+                    detail::axpy<Arch>(-c[i], gj, gi, D_);
+                    detail::axpy<Arch>(-t, wj, gi, D_);
+                    detail::axpy<Arch>(2 * t * c[i], vi, gi, D_);
+                } else {
+                    const C t = detail::dot<Arch>(vi, gj, D_);
+                    neg_t[i] = -t;
+                    detail::axpy<Arch>(-c[i], gj, gi, D_);
+                    detail::axpy<Arch>(-t, wj, gi, D_);
+                }
             }
         });
     }
@@ -228,12 +223,12 @@ private:
     std::size_t K_, D_;
     std::string name_;
     std::vector<C> w_;     ///< W, in the compute type
-    std::vector<C> v_;     ///< V (classical) or Q (cgs2)
-    std::vector<C> grad_;  ///< ḡ (backward)
+    std::vector<C> v_;     ///< V (classical) or Q (cgs2), being made in forward
+    std::vector<C> grad_;  ///< ḡ (backward), then W̄
     std::vector<C> coef_;  ///< c_ij at [j·K + i] (classical); L_ji at [j·K + i] (cgs2)
     std::vector<C> norms_; ///< n_i = ‖v_i‖² (classical)
-    std::vector<C> t_;     ///< a step's dot products
-    std::vector<C> row_;   ///< w̄_j
+    std::vector<C> t_;     ///< cgs2's second-pass coefficients of a row
+    std::vector<C> neg_t_; ///< −t_ji at [j·K + i] for i < j, 0 elsewhere (backward)
     bool have_forward_ = false;
 };
 
