@@ -488,13 +488,16 @@ struct patch_rows {
         } else {
             constexpr bool lanes_fit =
                 std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float> && NV == 4;
-            if (!lanes_fit) return std::nullopt;
-            const auto at = detail::pair_rows_of(g, order, j0 / (NV * W), W);
-            if (!at) return std::nullopt;
-            const std::size_t first = (at->image * hp + at->oy) * wp + at->ox;
-            r.col[0] = first, r.col[1] = first + W, r.col[2] = first + wp,
-            r.col[3] = first + wp + W;
-            r.pairs = true;
+            if constexpr (!lanes_fit) {
+                return std::nullopt;
+            } else {
+                const auto at = detail::pair_rows_of(g, order, j0 / (NV * W), W);
+                if (!at) return std::nullopt;
+                const std::size_t first = (at->image * hp + at->oy) * wp + at->ox;
+                r.col[0] = first, r.col[1] = first + W, r.col[2] = first + wp,
+                r.col[3] = first + wp + W;
+                r.pairs = true;
+            }
         }
         const detail::tap_offsets tap(g, pc);
         r.p = xp + *tap;

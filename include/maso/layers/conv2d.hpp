@@ -184,28 +184,18 @@ struct conv2d_node {
             return {io.params[bias_offset + c], io.grads.data() + bias_offset + c};
         }
 
+        /// z = W · cols, then the bias in one pass per channel (layers/bias.hpp).
         void forward(const io& io) const {
             forward_affine(io);
             if constexpr (Bias) {
                 const std::size_t n = pixels(io.y.batch);
-                for (std::size_t c = 0; c < Cout; ++c) {
-                    T* y = io.y.channel(c);
-                    const T b = io.params[bias_offset + c];
-                    for (std::size_t i = 0; i < n; ++i)
-                        y[i] += b;
-                }
+                detail::add_bias(io.params.data() + bias_offset, io.y.data, Cout, n, n);
             }
         }
         void backward(const io& io) const {
             if constexpr (Bias) {
                 const std::size_t n = pixels(io.dy.batch);
-                for (std::size_t c = 0; c < Cout; ++c) {
-                    const T* dy = io.dy.channel(c);
-                    T s = 0;
-                    for (std::size_t i = 0; i < n; ++i)
-                        s += dy[i];
-                    io.grads[bias_offset + c] += s;
-                }
+                detail::add_bias_gradient(io.dy.data, io.grads.data() + bias_offset, Cout, n, n);
             }
             backward_affine(io);
         }

@@ -104,21 +104,16 @@ struct dense_node {
             return {io.params[N * D + c], io.grads.data() + N * D + c};
         }
 
+        /// z = W x, then the bias in one pass per unit (layers/bias.hpp).
         void forward(const io& io) const {
             forward_affine(io);
             if constexpr (Bias)
-                for (std::size_t c = 0; c < N; ++c)
-                    for (std::size_t i = 0, n = io.y.batch; i < n; ++i)
-                        io.y.channel(c)[i] += io.params[N * D + c];
+                detail::add_bias(io.params.data() + N * D, io.y.data, N, io.y.batch, io.y.batch);
         }
         void backward(const io& io) const {
             if constexpr (Bias)
-                for (std::size_t c = 0; c < N; ++c) {
-                    T s = 0;
-                    for (std::size_t i = 0, n = io.dy.batch; i < n; ++i)
-                        s += io.dy.channel(c)[i];
-                    io.grads[N * D + c] += s;
-                }
+                detail::add_bias_gradient(io.dy.data, io.grads.data() + N * D, N, io.dy.batch,
+                                          io.dy.batch);
             backward_affine(io);
         }
 
