@@ -1,7 +1,9 @@
 // maso/ortho/check_shape.hpp — the compile-time rule of the exact paths: K ≤ D.
 //
-// A layer with weight W[K][D] and constraint Tag calls check_shape<Tag, K, D>() where it
-// learns K and D (its shape check). Gram–Schmidt and CholeskyQR make the K rows orthogonal,
+// A layer with weight W[K][D] and constraint Tag checks check_rows<Tag, K, D>() in its shape
+// check (its node's check<In>(), which `>>` runs at the user's line: expr/chain.hpp): that
+// raises the static_assert of check_shape<Tag, K, D>() and returns diag::rows_exceed_fan_in,
+// so that the chain stops there without a second error. Gram–Schmidt and CholeskyQR make the K rows orthogonal,
 // and R^D holds at most D orthogonal non-zero vectors: with K > D the rows after the D-th
 // come out zero (classical GS then divides by n_j ≈ 0, paper-spec §5, §9.7). That is error
 // E024 (docs/errors.md). The penalty has no such rule: it pulls towards (11) and may not
@@ -12,6 +14,7 @@
 // the failed condition is printed as (96 <= 27).
 #pragma once
 
+#include <maso/core/diagnostics.hpp>
 #include <maso/ortho/tags.hpp>
 
 #include <cstddef>
@@ -30,6 +33,13 @@ consteval bool check_shape() {
                     "a layer");
     }
     return true;
+}
+
+/// diag::ok, or diag::rows_exceed_fan_in after E024's static_assert (check_shape).
+template <constraint Tag, std::size_t K, std::size_t D>
+consteval diag check_rows() {
+    [[maybe_unused]] constexpr bool checked = check_shape<Tag, K, D>();
+    return traits<Tag>::requires_k_le_d && K > D ? diag::rows_exceed_fan_in : diag::ok;
 }
 
 } // namespace maso::ortho

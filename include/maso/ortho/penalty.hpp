@@ -15,6 +15,9 @@
 // need; it is the plain sum, as written. With K > D neither can reach 0, which a penalty
 // allows (largeCNN's first layer: 96 filters of 27 entries).
 //
+// A layer (ortho/constrained_weight.hpp) calls value(W) before its forward pass and
+// add_gradient_at_value(W, dW, λ) after its backward pass: G is formed once per step.
+//
 // Cost: two products of K·K·D multiply-adds on maso's GEMM — G = W·Wᵀ (gemm_nt) and the
 // gradient (gemm_nn, accumulated straight into the caller's buffer) — both split over the
 // pool's threads and bitwise the same at any thread count, as is the value (row sums in
@@ -47,6 +50,7 @@ public:
         : rows_(rows), cols_(cols), form_(form), name_(std::move(name)) {
         detail::check_extents(rows, cols, name_);
         gram_.resize(rows * rows);
+        scaled_.resize(rows * rows);
         row_sums_.resize(rows);
         kernels::reserve_workspace<Arch, T>();
     }
@@ -57,6 +61,7 @@ public:
 
     /// P(W).
     double value(std::span<const T> w) {
+        have_value_ = false;
         check(w);
         return gram_and_value(w);
     }
@@ -64,21 +69,27 @@ public:
     /// grad += λ·∂P/∂W, and returns P(W) (the loss term is λ·P(W)). λ must be finite and
     /// non-negative; λ = 0 leaves grad as it is.
     double add_gradient(std::span<const T> w, std::span<T> grad, double lambda = 1.0) {
-        if (!(lambda >= 0) || !std::isfinite(lambda))
-            throw value_error("maso: " + name_ + ": lambda = " + detail::format_value(lambda) +
-                              " must be finite and non-negative");
+        check_lambda(lambda);
         check(w);
         detail::check_size(rows_ * cols_, grad.size(), name_, "the gradient");
         const double p = gram_and_value(w);
-        if (lambda == 0) return p;
-        // G − X scaled in place: the gradient is then one product added into grad.
-        const double k = static_cast<double>(rows_);
-        const T s =
-            static_cast<T>(form_ == penalty_form::off_diagonal ? 4 * lambda / (k * k) : 4 * lambda);
-        for (auto& g : gram_)
-            g *= s;
-        kernels::gemm_nn<Arch>(rows_, cols_, rows_, gram_.data(), w.data(), grad.data(), true);
+        if (lambda != 0) add_scaled_product(w, grad, lambda);
         return p;
+    }
+
+    /// grad += λ·∂P/∂W at the W of the last value(w) — which the caller passes again, unchanged —
+    /// from the Gram matrix value() kept: one product of K·K·D instead of two. A layer calls
+    /// value() before its forward pass and this after its backward pass, so that the Gram
+    /// matrix is formed once per step; it may be called again (a second backward of the same
+    /// forward adds the gradient again).
+    void add_gradient_at_value(std::span<const T> w, std::span<T> grad, double lambda = 1.0) {
+        check_lambda(lambda);
+        if (!have_value_)
+            throw value_error("maso: " + name_ +
+                              ": add_gradient_at_value() needs a successful value() first");
+        detail::check_size(rows_ * cols_, w.size(), name_, "the weight");
+        detail::check_size(rows_ * cols_, grad.size(), name_, "the gradient");
+        if (lambda != 0) add_scaled_product(w, grad, lambda);
     }
 
 private:
@@ -87,8 +98,25 @@ private:
         detail::check_finite_weight(w, cols_, name_);
     }
 
+    void check_lambda(double lambda) const {
+        if (!(lambda >= 0) || !std::isfinite(lambda))
+            throw value_error("maso: " + name_ + ": lambda = " + detail::format_value(lambda) +
+                              " must be finite and non-negative");
+    }
+
+    /// grad += s·(G − X)·W with s = 4λ/K² (off_diagonal) or 4λ (orthonormal); gram_ is kept.
+    void add_scaled_product(std::span<const T> w, std::span<T> grad, double lambda) {
+        const double k = static_cast<double>(rows_);
+        const T s =
+            static_cast<T>(form_ == penalty_form::off_diagonal ? 4 * lambda / (k * k) : 4 * lambda);
+        for (std::size_t i = 0; i < gram_.size(); ++i)
+            scaled_[i] = s * gram_[i];
+        kernels::gemm_nn<Arch>(rows_, cols_, rows_, scaled_.data(), w.data(), grad.data(), true);
+    }
+
     /// gram_ = G − X (X = Diag G or I), and returns P from it.
     double gram_and_value(std::span<const T> w) {
+        have_value_ = false;
         const std::size_t K = rows_;
         kernels::gemm_nt<Arch>(K, K, cols_, w.data(), w.data(), gram_.data(), false);
         for (std::size_t i = 0; i < K; ++i)
@@ -106,14 +134,17 @@ private:
         double p = 0;
         for (std::size_t i = 0; i < K; ++i)
             p += row_sums_[i];
+        have_value_ = true;
         return form_ == penalty_form::off_diagonal ? p / (static_cast<double>(K) * K) : p;
     }
 
     std::size_t rows_, cols_;
     penalty_form form_;
     std::string name_;
-    std::vector<T> gram_;
+    std::vector<T> gram_;   ///< G − X of the last value
+    std::vector<T> scaled_; ///< s·(G − X), the gradient's left operand
     std::vector<double> row_sums_;
+    bool have_value_ = false;
 };
 
 } // namespace maso::ortho

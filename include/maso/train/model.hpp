@@ -25,6 +25,7 @@
 #include <maso/plan/describe.hpp>
 #include <maso/plan/lower.hpp>
 #include <maso/simd/batch_loop.hpp>
+#include <maso/train/layer_hooks.hpp>
 #include <maso/train/parameter.hpp>
 
 #include <cmath>
@@ -134,7 +135,10 @@ public:
             program_.labels = labels.empty() ? nullptr : labels_.data();
         }
         program_.load_input(images);
+        const T penalty = T(detail::prepare_layers(program_)); // V = GS(W), λ·P(W): once a step
         program_.forward();
+        if constexpr (has_loss)
+            if (!labels.empty()) program_.loss += penalty;
         if constexpr (has_loss) {
             if (!labels.empty() && !std::isfinite(program_.loss))
                 throw non_finite_result("the loss is " + detail::non_finite_name(program_.loss));
@@ -155,6 +159,7 @@ public:
         if (!program_.labels)
             throw value_error("maso: backward() needs the labels of the last forward()");
         program_.backward();
+        detail::finish_layers(program_); // dV → dW, λ·∂P/∂W
     }
     /// Backward from ∂L/∂output given as [N][C][H][W]; parameter gradients are added to.
     void backward(std::span<const T> output_gradient) requires(!has_loss) {
@@ -169,6 +174,7 @@ public:
         to_channel_major(output_gradient, program_.template gradient<last>(),
                          "the output gradient");
         program_.backward();
+        detail::finish_layers(program_); // dV → dW, λ·∂P/∂W
     }
 
     /// The last node's output, channel-major (class probabilities for a loss node).
