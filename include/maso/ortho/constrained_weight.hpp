@@ -91,6 +91,7 @@ template <class T, std::size_t K, std::size_t D, class Arch>
 class constrained_weight<none, T, K, D, Arch> {
 public:
     using tag_type = none;
+    static constexpr std::size_t rows = K, cols = D;
     static constexpr bool active = false;
     static constexpr bool accumulate_gradient = true;
 
@@ -105,6 +106,7 @@ template <penalty_form Form, class T, std::size_t K, std::size_t D, class Arch>
 class constrained_weight<penalty<Form>, T, K, D, Arch> {
 public:
     using tag_type = penalty<Form>;
+    static constexpr std::size_t rows = K, cols = D;
     static constexpr bool active = true;
     static constexpr bool accumulate_gradient = true;
 
@@ -141,9 +143,7 @@ public:
     }
 
     /// P(W) and max |cos| between W's rows (ortho/metrics.hpp), of the W given.
-    double penalty_of(std::span<const T> w) const {
-        return penalty_value<T, Arch>(w, K, D, Form);
-    }
+    double penalty_of(std::span<const T> w) { return penalty_value<T, Arch>(w, K, D, Form); }
     double defect_of(std::span<const T> w) { return orthogonality_defect<T, Arch>(w, K, D); }
 
 private:
@@ -172,6 +172,7 @@ template <class Tag, class T, std::size_t K, std::size_t D, class Arch>
 class reparametrised_weight {
 public:
     using tag_type = Tag;
+    static constexpr std::size_t rows = K, cols = D;
     static constexpr bool active = true;
     /// The layer's backward writes dV, overwriting it; finish_backward adds into dW.
     static constexpr bool accumulate_gradient = false;
