@@ -456,6 +456,8 @@ std::vector<raised> every_message() {
     add([&] { pk.value(std::span<const float>(w6).first(5)); });
     add([&] { ortho::gram_schmidt_kernel<float>(2, 3).forward(w6, out6); }); // equal rows
     add([&] { ortho::gram_schmidt_kernel<float, ortho::gs_form::cgs2>(2, 3).backward(w6, g6); });
+    add([&] { ortho::penalty_kernel<float>(2, 3).add_gradient_at_value(w6, g6); });
+    add([] { instantiate(input<3>() >> dense<2, ortho::penalty<>>({.lambda = -1}), 1); });
     // data sets and batches (io/; the data readers' file_error problems are the io tests' to
     // check; those of checkpoints are listed with their exception and raised below)
     using namespace maso::io;
