@@ -90,6 +90,30 @@ BOOST_AUTO_TEST_CASE(no_allocation_after_instantiate) {
         MASO_CHECK_CLOSE(a.gradients()[i], b.gradients()[i], 1e-4, 1e-2 * gmax); // 1e-6·gmax
 }
 
+// The hooks' kernels split their work over the pool without summing across threads: a model
+// gives bitwise the same loss and gradients at 1 and 2 threads.
+BOOST_AUTO_TEST_CASE(bitwise_the_same_at_any_thread_count) {
+    maso_test::thread_count_guard guard;
+    const auto net = input<8, 6, 6>() >> conv2d<64, 3, ortho::gram_schmidt<>>() >>
+                     soft_vq<relu>() >> conv2d<72, 3, ortho::cholesky_qr, 2>() >> soft_vq<relu>() >>
+                     conv2d<32, 3, ortho::penalty<>>() >> global_avgpool() >>
+                     dense<24, ortho::gram_schmidt<gs_form::cgs2>>() >> soft_vq<relu>() >>
+                     dense<5>() >> softmax_cross_entropy();
+    const auto x = maso_test::uniform_vector<float>(8 * 36 * 3, -1, 1);
+    const std::vector<int> labels{0, 4, 2};
+    auto run = [&](std::size_t threads) {
+        set_num_threads(threads);
+        auto m = instantiate(net, 3, fuse::all, {.seed = 4});
+        const float loss = m.forward(x, labels);
+        m.backward();
+        std::vector<float> g(m.gradients().begin(), m.gradients().end());
+        g.push_back(loss);
+        return g;
+    };
+    const auto one = run(1), two = run(2);
+    BOOST_TEST(one == two);
+}
+
 // The penalty is part of the loss in training (forward returns CE + λ·P), not in evaluation;
 // the metrics give P.
 BOOST_AUTO_TEST_CASE(the_penalty_is_in_the_training_loss_only) {
