@@ -174,7 +174,29 @@ BOOST_AUTO_TEST_CASE(no_allocation_after_construction) {
     p.value(w);
     p.add_gradient(w, grad);
     p.add_gradient(w, grad, 0.5);
+    p.value(w);
+    p.add_gradient_at_value(w, grad, 2);
     BOOST_CHECK_EQUAL(maso_test::allocations() - before, 0);
+}
+
+// A layer's path: value() before forward, add_gradient_at_value() after backward, from the Gram
+// matrix value() kept — bitwise add_gradient's, again on a second call; refused before value().
+BOOST_AUTO_TEST_CASE(gradient_at_value_is_add_gradient) {
+    for (const penalty_form form : {penalty_form::off_diagonal, penalty_form::orthonormal}) {
+        const std::size_t K = 7, D = 19;
+        const auto w = maso_test::uniform_vector<float>(K * D, -1, 1);
+        std::vector<float> expected(K * D, 0.25f), got(K * D, 0.25f);
+        ortho::penalty_kernel<float, test_arch> a(K, D, form), b(K, D, form);
+        BOOST_CHECK_THROW(b.add_gradient_at_value(w, got, 1.5), maso::value_error);
+        const double p = a.add_gradient(w, expected, 1.5);
+        BOOST_TEST(b.value(w) == p);
+        b.add_gradient_at_value(w, got, 1.5);
+        BOOST_TEST(got == expected);
+        a.add_gradient(w, expected, 1.5);
+        b.add_gradient_at_value(w, got, 1.5);
+        BOOST_TEST(got == expected);
+        BOOST_CHECK_THROW(b.add_gradient_at_value(w, got, -1), maso::value_error);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(bad_arguments_are_refused_with_their_names) {
