@@ -18,6 +18,10 @@
 // statistics stay as they were), and a loss — or, without a loss node, an output — that
 // is not finite: maso::numeric_error naming the first node whose output holds a NaN or an
 // infinity. backward() then refuses to run until a forward() succeeds.
+//
+// A layer's once-per-step hooks (train/layer_hooks.hpp: the orthogonality constraints of dense
+// and conv2d) run before the program's forward — their loss terms, a penalty's λ·P(W), are
+// added to the loss — and after its backward.
 #pragma once
 
 #include <maso/core/error.hpp>
