@@ -22,6 +22,10 @@
 //
 // Gram–Schmidt and CholeskyQR need K ≤ D (at most D vectors of R^D are orthogonal);
 // ortho/check_shape.hpp turns K > D into error E024 at compile time.
+//
+// dense and conv2d take a tag as a type argument (dense<N, ortho::penalty<>>(),
+// conv2d<Cout, K, ortho::gram_schmidt<>>()); ortho/constrained_weight.hpp is the code path each
+// tag selects, and describe() prints it.
 #pragma once
 
 #include <concepts>
