@@ -62,7 +62,7 @@ void expect_reparametrisation() {
     BOOST_TEST(c.prepare(w, true) == 0.0);
     const double* used = c.weight(w.data());
     BOOST_TEST(used != w.data());
-    BOOST_TEST(std::vector<double>(used, used + K * D) == v); // the kernel's V, bit for bit
+    BOOST_TEST(std::vector<double>(used, used + K * D) == v);      // the kernel's V, bit for bit
     std::copy(dv.begin(), dv.end(), c.weight_gradient(dw.data())); // what backward_affine does
     c.finish_backward(w, dw);
     BOOST_TEST(dw == expected);
@@ -77,8 +77,8 @@ BOOST_AUTO_TEST_CASE(reparametrisations_use_v_and_map_dv_to_dw) {
 }
 
 BOOST_AUTO_TEST_CASE(paths_in_words) {
-    BOOST_TEST(path_description(penalty<>{}, 96, 27).rfind(
-                   "ortho::penalty<off_diagonal>(λ = 1) on W[96][27]: ", 0) == 0);
+    BOOST_TEST(path_description(penalty<>{}, 96, 27)
+                   .rfind("ortho::penalty<off_diagonal>(λ = 1) on W[96][27]: ", 0) == 0);
     BOOST_TEST(path_description(gram_schmidt<>{}, 8, 27).find("classical Gram–Schmidt") !=
                std::string::npos);
     BOOST_TEST(path_description(cholesky_qr{}, 8, 27).find("CholeskyQR2") != std::string::npos);

@@ -128,11 +128,10 @@ BOOST_AUTO_TEST_CASE(unfused_plan) {
 // A layer with an orthogonality constraint: its name carries the tag, and an "ortho:" line
 // says what it does once per step, fused or not; a layer without one has no such line.
 BOOST_AUTO_TEST_CASE(orthogonality_paths) {
-    const auto constrained = input<3, 8, 8>() >>
-                             conv2d<8, 3, ortho::penalty<>>({.lambda = 0.5}) >> hard_vq<relu>() >>
-                             conv2d<16, 3, ortho::gram_schmidt<>, 2>() >> hard_vq<relu>() >>
-                             global_avgpool() >> dense<4, ortho::cholesky_qr>() >>
-                             softmax_cross_entropy();
+    const auto constrained = input<3, 8, 8>() >> conv2d<8, 3, ortho::penalty<>>({.lambda = 0.5}) >>
+                             hard_vq<relu>() >> conv2d<16, 3, ortho::gram_schmidt<>, 2>() >>
+                             hard_vq<relu>() >> global_avgpool() >>
+                             dense<4, ortho::cholesky_qr>() >> softmax_cross_entropy();
     for (const std::string& d : {describe(constrained), describe(constrained, fuse::none)}) {
         BOOST_TEST_MESSAGE(d);
         BOOST_CHECK(d.find("conv2d<8, 3, stride 1, same, ortho::penalty<off_diagonal>>") !=

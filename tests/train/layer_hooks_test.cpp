@@ -30,12 +30,12 @@ BOOST_AUTO_TEST_CASE(gram_schmidt_and_penalty_through_a_cnn) {
 }
 
 BOOST_AUTO_TEST_CASE(cgs2_cholesky_qr_and_orthonormal_penalty) {
-    const auto net =
-        input<3, 5, 5>() >> conv2d<8, 3, ortho::gram_schmidt<gs_form::cgs2>, 2>() >>
-        soft_vq<relu>() >> conv2d<5, 1, ortho::cholesky_qr, 1, padding::same, false>() >>
-        beta_vq<absolute>(0.3f) >> global_avgpool() >>
-        dense<3, ortho::penalty<ortho::penalty_form::orthonormal>>({.lambda = 0.5}) >>
-        softmax_cross_entropy();
+    const auto net = input<3, 5, 5>() >> conv2d<8, 3, ortho::gram_schmidt<gs_form::cgs2>, 2>() >>
+                     soft_vq<relu>() >>
+                     conv2d<5, 1, ortho::cholesky_qr, 1, padding::same, false>() >>
+                     beta_vq<absolute>(0.3f) >> global_avgpool() >>
+                     dense<3, ortho::penalty<ortho::penalty_form::orthonormal>>({.lambda = 0.5}) >>
+                     softmax_cross_entropy();
     maso_test::expect_gradients(net);
 }
 
@@ -64,9 +64,9 @@ BOOST_AUTO_TEST_CASE(no_allocation_after_instantiate) {
                      beta_vq<relu>(0.5f) >> maxpool<2>() >>
                      conv2d<128, 3, ortho::cholesky_qr, 1, padding::same, false>() >>
                      batch_norm() >> beta_vq<relu>(learnable(0.5f)) >>
-                     conv2d<64, 3, ortho::penalty<>>() >> beta_vq<relu>(0.5f) >>
-                     global_avgpool() >> dense<48, ortho::gram_schmidt<gs_form::cgs2>>() >>
-                     soft_vq<relu>() >> dense<10>() >> softmax_cross_entropy();
+                     conv2d<64, 3, ortho::penalty<>>() >> beta_vq<relu>(0.5f) >> global_avgpool() >>
+                     dense<48, ortho::gram_schmidt<gs_form::cgs2>>() >> soft_vq<relu>() >>
+                     dense<10>() >> softmax_cross_entropy();
     constexpr std::size_t batch = 4;
     const auto x = maso_test::uniform_vector<float>(16 * 64 * batch, -1, 1);
     const std::vector<int> labels{0, 3, 7, 9};

@@ -3,9 +3,9 @@
 // A layer with weight W[K][D] and constraint Tag checks check_rows<Tag, K, D>() in its shape
 // check (its node's check<In>(), which `>>` runs at the user's line: expr/chain.hpp): that
 // raises the static_assert of check_shape<Tag, K, D>() and returns diag::rows_exceed_fan_in,
-// so that the chain stops there without a second error. Gram–Schmidt and CholeskyQR make the K rows orthogonal,
-// and R^D holds at most D orthogonal non-zero vectors: with K > D the rows after the D-th
-// come out zero (classical GS then divides by n_j ≈ 0, paper-spec §5, §9.7). That is error
+// so that the chain stops there without a second error. Gram–Schmidt and CholeskyQR make the K rows
+// orthogonal, and R^D holds at most D orthogonal non-zero vectors: with K > D the rows after the
+// D-th come out zero (classical GS then divides by n_j ≈ 0, paper-spec §5, §9.7). That is error
 // E024 (docs/errors.md). The penalty has no such rule: it pulls towards (11) and may not
 // reach it.
 //

@@ -34,8 +34,8 @@
 
 #include <cmath>
 #include <cstddef>
-#include <sstream>
 #include <span>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <utility>

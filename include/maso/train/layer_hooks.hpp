@@ -33,7 +33,9 @@ concept has_prepare = requires(L& l, const typename L::io& io) {
     { l.prepare(io) } -> std::convertible_to<double>;
 };
 template <class L>
-concept has_finish_backward = requires(L& l, const typename L::io& io) { l.finish_backward(io); };
+concept has_finish_backward = requires(L& l, const typename L::io& io) {
+    l.finish_backward(io);
+};
 
 /// The io a hook of node I sees: its parameters, their gradients and the phase.
 template <std::size_t I, class Program>
