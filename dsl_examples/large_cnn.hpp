@@ -2,7 +2,8 @@
 //
 // Conv layers as listed in the paper's appendix, each followed by batch norm
 // (the authors' runs drop the conv bias when BN follows) and a β-VQ ReLU with a
-// learnable β per channel — the swish experiments' setting; the class layer is
+// learnable β per channel — the swish experiments' setting (conv_bn_swish takes an
+// orthogonality tag through to its convolution: docs/orthogonality.md); the class layer is
 // a linear 1×1 convolution, then global average pooling and softmax
 // cross-entropy. dsl_examples/large_cnn.cpp prints its plan and trains one step;
 // bench/train_step_bench.cpp times a training step. The docs quote the
@@ -19,9 +20,10 @@ using namespace maso;
 
 // clang-format off
 // [large_cnn]
-template <std::size_t C, std::size_t K, std::size_t S = 1, padding P = padding::same>
-auto conv_bn_swish() {
-    return conv2d<C, K, S, P, /*Bias=*/false>() >> batch_norm() >>
+template <std::size_t C, std::size_t K, std::size_t S = 1, padding P = padding::same,
+          class Ortho = ortho::none>
+auto conv_bn_swish(Ortho orthogonality = {}) {
+    return conv2d<C, K, Ortho, S, P, /*Bias=*/false>(orthogonality) >> batch_norm() >>
            beta_vq<relu>(learnable_per_channel(0.5f));
 }
 

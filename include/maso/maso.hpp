@@ -59,6 +59,14 @@
 #include <maso/layers/softpool.hpp>
 #include <maso/layers/vq_node.hpp>
 
+#include <maso/ortho/check_shape.hpp>
+#include <maso/ortho/cholesky_qr.hpp>
+#include <maso/ortho/constrained_weight.hpp>
+#include <maso/ortho/gram_schmidt.hpp>
+#include <maso/ortho/metrics.hpp>
+#include <maso/ortho/penalty.hpp>
+#include <maso/ortho/tags.hpp>
+
 #include <maso/plan/backward.hpp>
 #include <maso/plan/classify.hpp>
 #include <maso/plan/describe.hpp>
@@ -76,8 +84,10 @@
 #include <maso/train/count_correct.hpp>
 #include <maso/train/epoch_metrics.hpp>
 #include <maso/train/evaluate.hpp>
+#include <maso/train/layer_hooks.hpp>
 #include <maso/train/metrics_csv.hpp>
 #include <maso/train/model.hpp>
+#include <maso/train/orthogonality_metrics.hpp>
 #include <maso/train/progress.hpp>
 #include <maso/train/schedule.hpp>
 #include <maso/train/sgd.hpp>

@@ -442,6 +442,22 @@ std::vector<raised> every_message() {
     add([&] {
         from_channel_major(activation<shape<2>, const float>{img.data(), 2}, std::span(img));
     });
+    // orthogonality
+    std::vector<float> w6(6, 0.5f), g6(6), out6(6);
+    ortho::penalty_kernel<float> pk(2, 3);
+    add([&] { pk.add_gradient(w6, g6, -1.0); });
+    add([&] {
+        std::vector<float> bad = w6;
+        bad[4] = nan;
+        pk.value(bad);
+    });
+    add([] { ortho::penalty_kernel<float>(0, 3); });
+    add([] { ortho::cholesky_qr_kernel<float>(4, 3); });
+    add([&] { pk.value(std::span<const float>(w6).first(5)); });
+    add([&] { ortho::gram_schmidt_kernel<float>(2, 3).forward(w6, out6); }); // equal rows
+    add([&] { ortho::gram_schmidt_kernel<float, ortho::gs_form::cgs2>(2, 3).backward(w6, g6); });
+    add([&] { ortho::penalty_kernel<float>(2, 3).add_gradient_at_value(w6, g6); });
+    add([] { instantiate(input<3>() >> dense<2, ortho::penalty<>>({.lambda = -1}), 1); });
     // data sets and batches (io/; the data readers' file_error problems are the io tests' to
     // check; those of checkpoints are listed with their exception and raised below)
     using namespace maso::io;

@@ -218,3 +218,40 @@ BOOST_AUTO_TEST_CASE(names) {
     BOOST_TEST((conv2d_node<10, 1, 1, padding::valid, false>::name({})) ==
                "conv2d<10, 1, stride 1, valid, no bias>");
 }
+
+// Orthogonality constraints on the flattened filters (ortho/constrained_weight.hpp): every
+// path's gradient — through V = GS(W), or with λ·∂P/∂W added — by central differences, with
+// the hooks run as a model runs them; stride 1 (dx as a convolution with V's flipped filters),
+// stride 2 and 1×1 (dx through Vᵀ), without a bias.
+BOOST_AUTO_TEST_CASE(orthogonality_gradients) {
+    using maso_test::expect_layer_gradients;
+    using S = shape<2, 5, 4>; // D = 18
+    expect_layer_gradients<S>(conv2d<3, 3, ortho::penalty<>>());
+    expect_layer_gradients<S>(
+        conv2d<4, 3, ortho::penalty<ortho::penalty_form::orthonormal>, 2>({.lambda = 0.25}));
+    expect_layer_gradients<S>(conv2d<3, 3, ortho::gram_schmidt<>>());
+    expect_layer_gradients<S>(
+        conv2d<5, 3, ortho::gram_schmidt<ortho::gs_form::cgs2>, 2, padding::valid, false>());
+    expect_layer_gradients<S>(conv2d<4, 3, ortho::cholesky_qr>(), {.batch = 1});
+    expect_layer_gradients<shape<3, 2, 3>>(conv2d<3, 1, ortho::cholesky_qr>()); // D = 3 = K
+    // In evaluation a penalty adds nothing: the layer is the plain one.
+    expect_layer_gradients<S>(conv2d<3, 3, ortho::penalty<>>(), {.phase = mode::evaluation});
+}
+
+BOOST_AUTO_TEST_CASE(orthogonality_checks_and_names) {
+    using S = shape<3, 4, 4>; // D = 27
+    static_assert(conv2d_node<27, 3, 1, padding::same, true, ortho::gram_schmidt<>>::check<S>() ==
+                  diag::ok);
+    static_assert(conv2d_node<96, 3, 1, padding::same, true, ortho::penalty<>>::check<S>() ==
+                  diag::ok); // a penalty needs no K <= D (E024 is compile_fail/e024_*.cpp)
+    static_assert(std::is_same_v<decltype(conv2d<8, 3, ortho::cholesky_qr, 2>()),
+                                 conv2d_node<8, 3, 2, padding::same, true, ortho::cholesky_qr>>);
+    BOOST_TEST((conv2d_node<96, 3, 1, padding::same, false, ortho::penalty<>>::name({})) ==
+               "conv2d<96, 3, stride 1, same, no bias, ortho::penalty<off_diagonal>>");
+    BOOST_TEST((conv2d<8, 3, ortho::penalty<>>({.lambda = 0.5}).orthogonality.lambda) == 0.5);
+    const std::string path =
+        conv2d_node<8, 3, 1, padding::same, true, ortho::gram_schmidt<>>::constraint_path<S>({});
+    BOOST_TEST(path.find("on W[8][27]") != std::string::npos);
+    const std::string none = conv2d_node<8, 3>::constraint_path<S>({});
+    BOOST_TEST(none.empty());
+}

@@ -47,3 +47,32 @@ BOOST_AUTO_TEST_CASE(shape_errors_are_codes) {
     static_assert(dense_node<0>::check<shape<3>>() == diag::zero_extent);
     static_assert(dense_node<4>::check<shape<12>>() == diag::ok);
 }
+
+// Orthogonality constraints on W's rows (ortho/constrained_weight.hpp): every path's gradient
+// by central differences, with the hooks run as a model runs them.
+BOOST_AUTO_TEST_CASE(orthogonality_gradients) {
+    using maso_test::expect_layer_gradients;
+    using ortho::gs_form;
+    expect_layer_gradients<shape<6>>(dense<4, ortho::penalty<>>());
+    expect_layer_gradients<shape<3>>(dense<5, ortho::penalty<>>({.lambda = 2})); // K > D
+    expect_layer_gradients<shape<6>>(
+        dense<4, ortho::penalty<ortho::penalty_form::orthonormal>, false>({.lambda = 0.1}));
+    expect_layer_gradients<shape<6>>(dense<4, ortho::gram_schmidt<>>(), {.batch = 3});
+    expect_layer_gradients<shape<5>>(dense<5, ortho::gram_schmidt<gs_form::cgs2>>());
+    expect_layer_gradients<shape<2, 1, 1>>(dense<2, ortho::cholesky_qr, false>());
+    expect_layer_gradients<shape<7>>(dense<3, ortho::cholesky_qr>());
+}
+
+BOOST_AUTO_TEST_CASE(orthogonality_checks_and_names) {
+    static_assert(dense_node<4, true, ortho::gram_schmidt<>>::check<shape<4>>() == diag::ok);
+    static_assert(dense_node<9, true, ortho::penalty<>>::check<shape<4>>() == diag::ok);
+    static_assert(dense_node<4, true, ortho::gram_schmidt<>>::check<shape<3, 2, 2>>() ==
+                  diag::dense_needs_vector);
+    static_assert(std::is_same_v<decltype(dense<3, ortho::cholesky_qr, false>()),
+                                 dense_node<3, false, ortho::cholesky_qr>>);
+    BOOST_TEST((dense_node<10, true, ortho::gram_schmidt<>>::name({})) ==
+               "dense<10, ortho::gram_schmidt<classical>>");
+    const std::string path =
+        dense_node<4, true, ortho::penalty<>>::constraint_path<shape<6>>({{.lambda = 0.5}});
+    BOOST_TEST(path.find("ortho::penalty<off_diagonal>(λ = 0.5) on W[4][6]") != std::string::npos);
+}

@@ -124,3 +124,27 @@ BOOST_AUTO_TEST_CASE(unfused_plan) {
     BOOST_CHECK(d.find("8 kernels") != std::string::npos);
     BOOST_CHECK(d.find("the node's own pass (window)") != std::string::npos);
 }
+
+// A layer with an orthogonality constraint: its name carries the tag, and an "ortho:" line
+// says what it does once per step, fused or not; a layer without one has no such line.
+BOOST_AUTO_TEST_CASE(orthogonality_paths) {
+    const auto constrained = input<3, 8, 8>() >> conv2d<8, 3, ortho::penalty<>>({.lambda = 0.5}) >>
+                             hard_vq<relu>() >> conv2d<16, 3, ortho::gram_schmidt<>, 2>() >>
+                             hard_vq<relu>() >> global_avgpool() >>
+                             dense<4, ortho::cholesky_qr>() >> softmax_cross_entropy();
+    for (const std::string& d : {describe(constrained), describe(constrained, fuse::none)}) {
+        BOOST_TEST_MESSAGE(d);
+        BOOST_CHECK(d.find("conv2d<8, 3, stride 1, same, ortho::penalty<off_diagonal>>") !=
+                    std::string::npos);
+        BOOST_CHECK(d.find("      ortho:    ortho::penalty<off_diagonal>(λ = 0.5) on W[8][27]: "
+                           "before forward (training), G = W·Wᵀ (GEMM) and λ·P(W) added to the "
+                           "loss; after backward, dW += λ·∂P/∂W from the same G") !=
+                    std::string::npos);
+        BOOST_CHECK(d.find("      ortho:    ortho::gram_schmidt<classical> on W[16][72]: before "
+                           "forward, V = GS(W), classical Gram–Schmidt, unnormalised") !=
+                    std::string::npos);
+        BOOST_CHECK(d.find("      ortho:    ortho::cholesky_qr on W[4][16]: before forward, V = "
+                           "the Q of W = L·Q by CholeskyQR2 (GEMM)") != std::string::npos);
+    }
+    BOOST_CHECK(describe(net).find("ortho:") == std::string::npos);
+}

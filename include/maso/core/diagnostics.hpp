@@ -12,7 +12,8 @@ namespace maso {
 
 enum class diag {
     ok = 0,
-    // E001–E003 are raised directly by vq/ (units and kernels).
+    // E001–E003 are raised directly by vq/ (units and kernels); E024's static_assert is in
+    // ortho/check_shape.hpp, where K and D are template arguments.
     chain_needs_input = 10,     ///< E010
     input_after_start = 11,     ///< E011
     dense_needs_vector = 12,    ///< E012
@@ -27,6 +28,9 @@ enum class diag {
     softmax_needs_vector = 21,  ///< E021
     network_after_network = 22, ///< E022
     node_out_of_range = 23,     ///< E023
+    /// E024: Gram–Schmidt or CholeskyQR on W[K][D] with K > D. Its static_assert is
+    /// ortho::check_shape's, which shows K and D; report() adds none, so that it is one error.
+    rows_exceed_fan_in = 24,
 };
 
 namespace detail {

@@ -18,6 +18,11 @@
 // read in place as the forward's is. As a contraction it heads a fused group: the planner runs
 // forward_affine with its epilogue (bias, units, pooling on the register tiles),
 // choosing the order of Z's columns so that pooling windows fall inside tiles.
+//
+// An orthogonality constraint on the flattened filters (paper-spec §5) is a type argument,
+// conv2d<Cout, K, ortho::penalty<>>(), conv2d<Cout, K, ortho::gram_schmidt<>, Stride, Pad,
+// Bias>(), …: the layer computes with the matrix ortho::constrained_weight gives (W, or
+// V = GS(W)) and has its prepare / finish_backward hooks (ortho/constrained_weight.hpp).
 #pragma once
 
 #include <maso/core/tensor_slot.hpp>
@@ -26,10 +31,14 @@
 #include <maso/kernels/gemm.hpp>
 #include <maso/kernels/implicit_conv.hpp>
 #include <maso/layers/bias.hpp>
+#include <maso/ortho/check_shape.hpp>
+#include <maso/ortho/constrained_weight.hpp>
+#include <maso/ortho/tags.hpp>
 
 #include <algorithm>
 #include <numeric>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace maso {
@@ -37,9 +46,14 @@ namespace maso {
 enum class padding { same, valid };
 
 template <std::size_t Cout, std::size_t K, std::size_t Stride = 1, padding Pad = padding::same,
-          bool Bias = true>
+          bool Bias = true, ortho::constraint Ortho = ortho::none>
 struct conv2d_node {
     static constexpr node_kind kind = node_kind::contraction;
+    using constraint_type = Ortho;
+
+    /// The constraint's run-time part (a penalty's λ).
+    [[no_unique_address]] Ortho orthogonality{};
+
     static constexpr std::size_t filters = Cout, kernel = K, stride = Stride;
     static constexpr padding pad_mode = Pad;
     static constexpr std::size_t pad = Pad == padding::same ? K / 2 : 0;
@@ -52,10 +66,27 @@ struct conv2d_node {
     static std::string name(const conv2d_node&) {
         return "conv2d<" + std::to_string(Cout) + ", " + std::to_string(K) + ", stride " +
                std::to_string(Stride) + (Pad == padding::same ? ", same" : ", valid") +
-               (Bias ? "" : ", no bias") + ">";
+               (Bias ? "" : ", no bias") +
+               (std::is_same_v<Ortho, ortho::none>
+                    ? std::string()
+                    : std::string(", ") + ortho::traits<Ortho>::name()) +
+               ">";
+    }
+    /// What the constraint does, for describe() (empty without one).
+    template <class In>
+    static std::string constraint_path(const conv2d_node& n) {
+        return ortho::path_description(n.orthogonality, Cout, In::channels * K * K);
     }
     template <class In>
     static consteval diag check() {
+        constexpr diag geometry = check_geometry<In>();
+        if constexpr (geometry != diag::ok)
+            return geometry;
+        else
+            return ortho::check_rows<Ortho, Cout, In::channels * K * K>(); // E024
+    }
+    template <class In>
+    static consteval diag check_geometry() {
         if (Cout == 0 || K == 0) return diag::zero_extent;
         if (Stride == 0) return diag::stride_zero;
         if (Pad == padding::same && K % 2 == 0) return diag::same_needs_odd_kernel;
@@ -85,8 +116,21 @@ struct conv2d_node {
         /// A 1×1, stride 1 convolution reads x itself as cols: x[Cin][batch·H·W].
         static constexpr bool cols_are_x = K == 1 && Stride == 1 && pad == 0;
 
-        explicit layer(const conv2d_node&) {}
+        explicit layer(const conv2d_node& n) : constraint_(n.orthogonality, name(n)) {}
         std::size_t parameter_count() const { return Cout * D + (Bias ? Cout : 0); }
+
+        /// The constraint's hooks (ortho/constrained_weight.hpp), which the model calls once
+        /// per step: before forward (returns the term added to the loss) and after backward.
+        double prepare(const io& io) requires(!std::is_same_v<Ortho, ortho::none>) {
+            // A loss term counts in training, when forward computes a loss (io.loss).
+            return constraint_.prepare(io.params.first(Cout * D),
+                                       io.phase == mode::training && io.loss != nullptr);
+        }
+        void finish_backward(const io& io) requires(!std::is_same_v<Ortho, ortho::none>) {
+            constraint_.finish_backward(io.params.first(Cout * D), io.grads.first(Cout * D));
+        }
+        auto& constraint() noexcept { return constraint_; }
+        const auto& constraint() const noexcept { return constraint_; }
         std::size_t state_size(std::size_t) const { return 0; }
         /// The zero-padded copy of x the packers read (none without padding); at
         /// stride 1, backward's padded dz and flipped filters after it.
@@ -125,7 +169,7 @@ struct conv2d_node {
                             const Epi& epi = {}) const {
             const kernels::conv_geometry g = geometry(io.x.batch);
             const std::size_t n = order.columns(g);
-            const kernels::strided<T> w{io.params.data(), D, 1};
+            const kernels::strided<T> w{weight(io), D, 1};
             if (cols_are_x && order.is_natural())
                 kernels::gemm<arch>(Cout, n, D, w, kernels::matrix_b<T>{{io.x.data, n, 1}},
                                     io.y.data, n, false, epi);
@@ -135,18 +179,21 @@ struct conv2d_node {
                                     io.y.data, n, false, epi);
         }
         /// dW += dz · colsᵀ and dx = col2im(Wᵀ dz), dz's columns in `order`; the bias
-        /// gradient is the bias op's. cols is gathered from x again, never kept.
+        /// gradient is the bias op's. cols is gathered from x again, never kept. Under a
+        /// reparametrisation W is V and dW is dV, overwritten (ortho/constrained_weight.hpp).
         void backward_affine(const io& io, kernels::patch_order order = {}) const {
             const kernels::conv_geometry g = geometry(io.x.batch);
             const std::size_t n = order.columns(g);
             const kernels::strided<T> dz{io.dy.data, n, 1};
+            T* const dw = constraint_.weight_gradient(io.grads.data());
+            constexpr bool add = constraint_t::accumulate_gradient;
             if (cols_are_x && order.is_natural())
-                kernels::gemm<arch>(Cout, D, n, dz, kernels::matrix_b<T>{{io.x.data, 1, n}},
-                                    io.grads.data(), D, true);
+                kernels::gemm<arch>(Cout, D, n, dz, kernels::matrix_b<T>{{io.x.data, 1, n}}, dw,
+                                    D, add);
             else
                 kernels::gemm<arch>(Cout, D, n, dz,
                                     kernels::patch_columns<T, blocking::KC>{g, order, padded(io)},
-                                    io.grads.data(), D, true);
+                                    dw, D, add);
             if (!io.dx.data) return;
             if constexpr (dx_by_convolution) {
                 // dx = the convolution of dz padded by K − 1 − P with the transposed,
@@ -156,7 +203,7 @@ struct conv2d_node {
                 const kernels::conv_geometry t = transposed(io.x.batch);
                 T* const dzp = io.scratch.data();
                 T* const flipped = dzp + kernels::padded_size(t);
-                kernels::flip_filters(io.params.data(), Cout, Cin, K, flipped);
+                kernels::flip_filters(weight(io), Cout, Cin, K, flipped);
                 kernels::pad_columns<arch>(g, order, Cout, io.dy.data, dzp);
                 const std::size_t pixels = io.x.batch * In::plane;
                 kernels::gemm<arch>(Cin, pixels, Cout * K * K,
@@ -165,7 +212,7 @@ struct conv2d_node {
                                     pixels, false);
                 return;
             }
-            const kernels::strided<T> wt{io.params.data(), 1, D};
+            const kernels::strided<T> wt{weight(io), 1, D};
             const kernels::matrix_b<T> dzb{{io.dy.data, n, 1}};
             if (cols_are_x && order.is_natural()) {
                 kernels::gemm<arch>(D, n, Cout, wt, dzb, io.dx.data, n, false);
@@ -203,6 +250,11 @@ struct conv2d_node {
 
     private:
         using blocking = kernels::gemm_blocking<arch, T>;
+        using constraint_t = ortho::constrained_weight<Ortho, T, Cout, D, arch>;
+
+        /// The Cout×D matrix the products use: W, or V = GS(W) of this step.
+        const T* weight(const io& io) const { return constraint_.weight(io.params.data()); }
+
         /// Output pixels of the batch: the columns of cols and of z in natural order.
         static constexpr std::size_t pixels(std::size_t batch) { return batch * output::plane; }
         static constexpr kernels::conv_geometry geometry(std::size_t batch) {
@@ -225,6 +277,8 @@ struct conv2d_node {
                 return io.scratch.data();
             }
         }
+
+        constraint_t constraint_;
     };
 };
 
@@ -233,6 +287,15 @@ template <std::size_t Cout, std::size_t K, std::size_t Stride = 1, padding Pad =
           bool Bias = true>
 constexpr conv2d_node<Cout, K, Stride, Pad, Bias> conv2d() {
     return {};
+}
+
+/// The same with an orthogonality constraint on the flattened filters (ortho/tags.hpp), given
+/// as a value for its run-time part: conv2d<64, 3, ortho::penalty<>>({.lambda = 0.1}),
+/// conv2d<64, 3, ortho::gram_schmidt<>, 2, padding::valid, false>().
+template <std::size_t Cout, std::size_t K, ortho::constraint Ortho, std::size_t Stride = 1,
+          padding Pad = padding::same, bool Bias = true>
+constexpr conv2d_node<Cout, K, Stride, Pad, Bias, Ortho> conv2d(Ortho orthogonality = {}) {
+    return {orthogonality};
 }
 
 } // namespace maso

@@ -7,6 +7,11 @@
 // As a contraction it heads a fused group: the planner runs forward_affine with
 // the group's bias, batch-norm apply, units and channel window (maxout) as the
 // epilogue of the GEMM's register tiles (plan/tiles.hpp), as for a convolution.
+//
+// An orthogonality constraint on W's rows (paper-spec §5) is a type argument,
+// dense<N, ortho::penalty<>>(), dense<N, ortho::gram_schmidt<>>(), …: the layer
+// computes with the matrix ortho::constrained_weight gives (W, or V = GS(W)) and
+// has its prepare / finish_backward hooks (ortho/constrained_weight.hpp).
 #pragma once
 
 #include <maso/core/tensor_slot.hpp>
@@ -17,25 +22,45 @@
 #include <maso/kernels/gemm.hpp>
 #include <maso/kernels/patch_order.hpp>
 #include <maso/layers/bias.hpp>
+#include <maso/ortho/check_shape.hpp>
+#include <maso/ortho/constrained_weight.hpp>
+#include <maso/ortho/tags.hpp>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace maso {
 
-template <std::size_t N, bool Bias = true>
+template <std::size_t N, bool Bias = true, ortho::constraint Ortho = ortho::none>
 struct dense_node {
     static constexpr node_kind kind = node_kind::contraction;
     static constexpr std::size_t units = N;
+    using constraint_type = Ortho;
+
+    /// The constraint's run-time part (a penalty's λ).
+    [[no_unique_address]] Ortho orthogonality{};
 
     static std::string name(const dense_node&) {
-        return "dense<" + std::to_string(N) + (Bias ? "" : ", no bias") + ">";
+        return "dense<" + std::to_string(N) + (Bias ? "" : ", no bias") +
+               (std::is_same_v<Ortho, ortho::none>
+                    ? std::string()
+                    : std::string(", ") + ortho::traits<Ortho>::name()) +
+               ">";
+    }
+    /// What the constraint does, for describe() (empty without one).
+    template <class In>
+    static std::string constraint_path(const dense_node& n) {
+        return ortho::path_description(n.orthogonality, N, In::size);
     }
     template <class In>
     static consteval diag check() {
-        if (N == 0) return diag::zero_extent;
-        if (!In::is_vector) return diag::dense_needs_vector;
-        return diag::ok;
+        if constexpr (N == 0)
+            return diag::zero_extent;
+        else if constexpr (!In::is_vector)
+            return diag::dense_needs_vector;
+        else
+            return ortho::check_rows<Ortho, N, In::size>(); // E024
     }
     template <class In>
     using output_shape = shape<N>;
@@ -51,8 +76,21 @@ struct dense_node {
         static constexpr std::size_t D = In::size;
         static constexpr bool has_bias = Bias;
 
-        explicit layer(const dense_node&) {}
+        explicit layer(const dense_node& n) : constraint_(n.orthogonality, name(n)) {}
         std::size_t parameter_count() const { return N * D + (Bias ? N : 0); }
+
+        /// The constraint's hooks (ortho/constrained_weight.hpp), which the model calls once
+        /// per step: before forward (returns the term added to the loss) and after backward.
+        double prepare(const io& io) requires(!std::is_same_v<Ortho, ortho::none>) {
+            // A loss term counts in training, when forward computes a loss (io.loss).
+            return constraint_.prepare(io.params.first(N * D),
+                                       io.phase == mode::training && io.loss != nullptr);
+        }
+        void finish_backward(const io& io) requires(!std::is_same_v<Ortho, ortho::none>) {
+            constraint_.finish_backward(io.params.first(N * D), io.grads.first(N * D));
+        }
+        auto& constraint() noexcept { return constraint_; }
+        const auto& constraint() const noexcept { return constraint_; }
 
         void initialize(std::span<T> params, init_context& ctx) const {
             init_weights(params.first(N * D), N, D, D, N, ctx);
@@ -86,19 +124,20 @@ struct dense_node {
             const kernels::matrix_b<T> x =
                 io.x_edge ? kernels::matrix_b<T>{{io.x_edge, 1, D}}
                           : kernels::matrix_b<T>{{io.x.data, n, 1}};
-            kernels::gemm<arch>(N, n, D, kernels::strided<T>{io.params.data(), D, 1}, x,
-                                io.y.data, n, false, epi, split);
+            kernels::gemm<arch>(N, n, D, kernels::strided<T>{weight(io), D, 1}, x, io.y.data, n,
+                                false, epi, split);
         }
-        /// dW += dz xᵀ and dx = Wᵀ dz; the bias gradient is the bias op's.
+        /// dW += dz xᵀ and dx = Wᵀ dz; the bias gradient is the bias op's. Under a
+        /// reparametrisation W is V and dW is dV, overwritten (ortho/constrained_weight.hpp).
         void backward_affine(const io& io, kernels::patch_order = {}) const {
+            T* const dw = constraint_.weight_gradient(io.grads.data());
+            constexpr bool add = constraint_t::accumulate_gradient;
             if (io.x_edge) // xᵀ is x_edge itself
-                kernels::gemm_nn<arch>(N, D, io.x.batch, io.dy.data, io.x_edge, io.grads.data(),
-                                       true);
+                kernels::gemm_nn<arch>(N, D, io.x.batch, io.dy.data, io.x_edge, dw, add);
             else
-                kernels::gemm_nt<arch>(N, D, io.x.batch, io.dy.data, io.x.data, io.grads.data(),
-                                       true);
+                kernels::gemm_nt<arch>(N, D, io.x.batch, io.dy.data, io.x.data, dw, add);
             if (io.dx.data)
-                kernels::gemm_tn<arch>(D, io.x.batch, N, io.params.data(), io.dy.data, io.dx.data,
+                kernels::gemm_tn<arch>(D, io.x.batch, N, weight(io), io.dy.data, io.dx.data,
                                        false);
         }
         bias_op<T> bias(const io& io, std::size_t c) const {
@@ -120,6 +159,12 @@ struct dense_node {
 
     private:
         using blocking = kernels::gemm_blocking<arch, T>;
+        using constraint_t = ortho::constrained_weight<Ortho, T, N, D, arch>;
+
+        /// The N×D matrix the products use: W, or V = GS(W) of this step.
+        const T* weight(const io& io) const { return constraint_.weight(io.params.data()); }
+
+        constraint_t constraint_;
     };
 };
 
@@ -127,6 +172,13 @@ struct dense_node {
 template <std::size_t N, bool Bias = true>
 constexpr dense_node<N, Bias> dense() {
     return {};
+}
+
+/// The same with an orthogonality constraint on W's rows (ortho/tags.hpp), given as a value
+/// for its run-time part: dense<10, ortho::penalty<>>({.lambda = 0.1}).
+template <std::size_t N, ortho::constraint Ortho, bool Bias = true>
+constexpr dense_node<N, Bias, Ortho> dense(Ortho orthogonality = {}) {
+    return {orthogonality};
 }
 
 } // namespace maso

@@ -8,8 +8,9 @@
 // channel window (maxout) over the tile's rows or across each group of channels of z,
 // the node's own pass; a convolution with batch norm in training and in evaluation, as
 // its tiles differ), what it keeps for backward and what its backward recomputes
-// instead of storing. Tiles are as a float program on the default ISA would run
-// them (plan/tiles.hpp).
+// instead of storing; for a layer with an orthogonality constraint, what it does once per
+// step before forward and after backward (ortho/constrained_weight.hpp). Tiles are as a
+// float program on the default ISA would run them (plan/tiles.hpp).
 #pragma once
 
 #include <maso/plan/backward.hpp>
@@ -36,6 +37,21 @@ std::string shape_string() {
 template <class Net, std::size_t... I>
 std::array<std::string, sizeof...(I)> node_names(const Net& net, std::index_sequence<I...>) {
     return {type_at_t<I, plan::flatten_t<Net>>::name(maso::get<I>(net.nodes))...};
+}
+/// What each node's orthogonality constraint does (ortho/constrained_weight.hpp), or "".
+template <class Net, std::size_t I>
+std::string constraint_path(const Net& net) {
+    using node = type_at_t<I, plan::flatten_t<Net>>;
+    if constexpr (I > 0) {
+        using In = plan::input_shape_t<Net, I>;
+        if constexpr (requires { node::template constraint_path<In>(maso::get<I>(net.nodes)); })
+            return node::template constraint_path<In>(maso::get<I>(net.nodes));
+    }
+    return {};
+}
+template <class Net, std::size_t... I>
+std::array<std::string, sizeof...(I)> constraint_paths(const Net& net, std::index_sequence<I...>) {
+    return {constraint_path<Net, I>(net)...};
 }
 template <class Net, std::size_t... I>
 std::array<std::string, sizeof...(I)> shape_names(std::index_sequence<I...>) {
@@ -98,6 +114,7 @@ std::string describe_valid(const Net& net, Policy) {
     constexpr std::size_t n = plan::kinds_v<Net>.size();
     const auto names = detail::node_names(net, std::make_index_sequence<n>{});
     const auto shapes = detail::shape_names<Net>(std::make_index_sequence<n>{});
+    const auto ortho = detail::constraint_paths(net, std::make_index_sequence<n>{});
     constexpr auto bias = detail::biases<Net>(std::make_index_sequence<n>{});
     // As a float program on the default ISA runs it: the plan the runtime dispatches on.
     constexpr auto plans = plan::kernel_plans_v<Net, Policy>;
@@ -124,6 +141,7 @@ std::string describe_valid(const Net& net, Policy) {
             nodes += (i > g.begin ? " → " : "") + names[i];
         out += "  kernel " + std::to_string(k) + ": " + nodes + "   [" + shapes[g.begin - 1] +
                " → " + shapes[g.end - 1] + "]\n";
+        if (!ortho[g.begin].empty()) out += "      ortho:    " + ortho[g.begin] + "\n";
         if (!g.fused) {
             out += std::string("      forward:  the node's own pass (") +
                    to_string(plan::kinds_v<Net>[g.begin]) +

@@ -18,6 +18,10 @@
 // statistics stay as they were), and a loss — or, without a loss node, an output — that
 // is not finite: maso::numeric_error naming the first node whose output holds a NaN or an
 // infinity. backward() then refuses to run until a forward() succeeds.
+//
+// A layer's once-per-step hooks (train/layer_hooks.hpp: the orthogonality constraints of dense
+// and conv2d) run before the program's forward — their loss terms, a penalty's λ·P(W), are
+// added to the loss — and after its backward.
 #pragma once
 
 #include <maso/core/error.hpp>
@@ -25,6 +29,7 @@
 #include <maso/plan/describe.hpp>
 #include <maso/run/program.hpp>
 #include <maso/simd/batch_loop.hpp>
+#include <maso/train/layer_hooks.hpp>
 #include <maso/train/parameter.hpp>
 
 #include <array>
@@ -133,7 +138,10 @@ public:
             program_.labels = labels.empty() ? nullptr : labels_.data();
         }
         program_.load_input(images);
+        const T penalty = T(detail::prepare_layers(program_)); // V = GS(W), λ·P(W): once a step
         program_.forward();
+        if constexpr (has_loss)
+            if (!labels.empty()) program_.loss += penalty;
         if constexpr (has_loss) {
             if (!labels.empty() && !std::isfinite(program_.loss))
                 throw non_finite_result("the loss is " + detail::non_finite_name(program_.loss));
@@ -154,6 +162,7 @@ public:
         if (!program_.labels)
             throw value_error("maso: backward() needs the labels of the last forward()");
         program_.backward();
+        detail::finish_layers(program_); // dV → dW, λ·∂P/∂W
     }
     /// Backward from ∂L/∂output given as [N][C][H][W]; parameter gradients are added to.
     void backward(std::span<const T> output_gradient) requires(!has_loss) {
@@ -168,6 +177,7 @@ public:
         to_channel_major(output_gradient, program_.template gradient<last>(),
                          "the output gradient");
         program_.backward();
+        detail::finish_layers(program_); // dV → dW, λ·∂P/∂W
     }
 
     /// The last node's output, channel-major (class probabilities for a loss node).

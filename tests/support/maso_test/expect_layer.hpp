@@ -7,10 +7,13 @@
 // included); that backward ADDS to parameter gradients (two backward calls give
 // twice the gradient) and overwrites dx. Windows at kinks (ties in max pooling,
 // z = 0 for hard units) are avoided by the caller's choice of input scale or by
-// `prepare`, which may edit the input before the check.
+// `prepare`, which may edit the input before the check. A layer with the hooks of
+// train/layer_hooks.hpp (an orthogonality constraint) is run as a model runs it: prepare
+// before forward, its loss term added to the objective, finish_backward after backward.
 #pragma once
 
 #include <maso/expr/node.hpp>
+#include <maso/train/layer_hooks.hpp>
 
 #include <maso_test/check.hpp>
 
@@ -33,7 +36,7 @@ void expect_layer_gradients(const Node& node, const layer_check_options& o = {})
     using layer_t = typename Node::template layer<In, double>;
     using Out = typename layer_t::output;
     using io_t = maso::layer_io<In, Out, double>;
-    const layer_t layer(node);
+    layer_t layer(node);
     const std::size_t B = o.batch;
 
     std::vector<double> params(layer.parameter_count()), grads(params.size());
@@ -67,20 +70,27 @@ void expect_layer_gradients(const Node& node, const layer_check_options& o = {})
     };
     const bool is_loss = Node::kind == maso::node_kind::loss;
     auto objective = [&](const std::vector<double>& xs, const std::vector<double>& ps) {
+        double term = 0;
+        if constexpr (maso::detail::has_prepare<layer_t>) term = layer.prepare(make_io(xs, ps));
         layer.forward(make_io(xs, ps));
-        if (is_loss) return loss_value;
-        double l = 0;
+        if (is_loss) return loss_value + term;
+        double l = term;
         for (std::size_t i = 0; i < y.size(); ++i)
             l += w[i] * y[i];
         return l;
     };
 
+    auto backward = [&] {
+        layer.backward(make_io(x, params));
+        if constexpr (maso::detail::has_finish_backward<layer_t>)
+            layer.finish_backward(make_io(x, params));
+    };
     const double l0 = objective(x, params);
     BOOST_REQUIRE(std::isfinite(l0));
-    layer.backward(make_io(x, params));
+    backward();
     const std::vector<double> g1 = grads, dx1 = dx;
     objective(x, params);
-    layer.backward(make_io(x, params));
+    backward();
     for (std::size_t i = 0; i < grads.size(); ++i)
         BOOST_TEST_CONTEXT("parameter " << i << ": backward accumulates")
     MASO_CHECK_CLOSE(grads[i], 2 * g1[i], 1e-12, 1e-12);
