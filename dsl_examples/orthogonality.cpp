@@ -59,10 +59,10 @@ bool train_mlp(const char* what, Tag tag = {}) {
     std::vector<int> labels(batch);
     for (std::size_t n = 0; n < batch; ++n)
         labels[n] = int(n % 10);
+    bool ok = true;
     // [ortho_step]
     auto model = instantiate(mlp(tag), batch, fuse::all, {.seed = 1});
     sgd opt(model, {.learning_rate = 0.05f});
-    bool ok = true;
     for (std::size_t step = 0; step < steps; ++step) {
         model.zero_gradients();
         const float loss = model.forward(images, labels); // CE, + λ·P(W) under a penalty

@@ -10,8 +10,12 @@ using namespace maso;
 
 int main() {
 #ifdef MASO_COMPILE_FAIL
-    auto net = input<3, 32, 32>() >> conv2d<96, 3, ortho::gram_schmidt<>>() >> batch_norm() >>
-               conv2d<96, 3, ortho::gram_schmidt<>>();
+    // docs/orthogonality.md quotes the line of the error as it is:
+    // clang-format off
+    auto net =
+        input<3, 32, 32>() >> conv2d<96, 3, ortho::gram_schmidt<>>()   // E024 at this line
+        >> batch_norm() >> conv2d<96, 3, ortho::gram_schmidt<>>();
+    // clang-format on
 #else
     auto net = input<3, 32, 32>() >> conv2d<96, 3, ortho::penalty<>>() >> batch_norm() >>
                conv2d<96, 3, ortho::gram_schmidt<>>(); // the second layer: D = 96·9 = 864
