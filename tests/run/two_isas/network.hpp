@@ -29,11 +29,14 @@ result run_wide();   // built with AVX-512
 namespace two_isas {
 
 /// conv → batch norm → learned swish → 2×2 softpool → dense → loss: the tile epilogue,
-/// the statistics epilogue and a window, whose choice depends on the ISA.
-inline const auto net = maso::input<3, 12, 12>() >> maso::conv2d<8, 3>() >> maso::batch_norm() >>
-                        maso::beta_vq<maso::relu>(maso::learnable_per_channel(0.6f)) >>
-                        maso::softpool<2>(maso::learnable(0.7f)) >> maso::flatten() >>
-                        maso::dense<4>() >> maso::softmax_cross_entropy();
+/// the statistics epilogue and a window, whose choice depends on the ISA. The convolution
+/// computes with the CholeskyQR2 Q of its filters and the dense layer's weight is penalised:
+/// the orthogonality kernels (ortho/), which a layer builds for its Arch too.
+inline const auto net =
+    maso::input<3, 12, 12>() >> maso::conv2d<8, 3, maso::ortho::cholesky_qr>() >>
+    maso::batch_norm() >> maso::beta_vq<maso::relu>(maso::learnable_per_channel(0.6f)) >>
+    maso::softpool<2>(maso::learnable(0.7f)) >> maso::flatten() >>
+    maso::dense<4, maso::ortho::penalty<>>() >> maso::softmax_cross_entropy();
 
 /// One training step of the network on fixed data, with kernels built for Arch. The
 /// function is a template of Arch for the same reason the model is: an inline function
