@@ -135,7 +135,8 @@ BOOST_AUTO_TEST_CASE(two_regions_equal_the_closed_forms) {
 }
 
 BOOST_AUTO_TEST_CASE(three_regions_take_the_region_passes) {
-    static_assert(std::is_same_v<hard_pass_for<two_knot, float>, region_hard_pass<two_knot, float>>);
+    static_assert(
+        std::is_same_v<hard_pass_for<two_knot, float>, region_hard_pass<two_knot, float>>);
     static_assert(std::is_same_v<beta_pass_for<relu, float>, beta_pass<relu, float>>);
     // beta_vq_forward over an array, three regions: max(0, z, 2z − 1) at β = 1.
     const std::vector<float> z{-1.f, 0.5f, 3.f};

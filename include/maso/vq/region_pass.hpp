@@ -103,7 +103,8 @@ struct region_beta_pass {
             top = O::max(top, q.v[r] = pieces.value(r, z));
         V sum = O::broadcast(0);
         for (std::size_t r = 0; r < R; ++r) {
-            q.u[r] = O::max(O::broadcast(eta) * (q.v[r] - top), O::broadcast(-detail::score_cap<T>));
+            const V floor = O::broadcast(-detail::score_cap<T>);
+            q.u[r] = O::max(O::broadcast(eta) * (q.v[r] - top), floor);
             sum += q.e[r] = O::fast_exp(q.u[r]);
         }
         q.inv_sum = O::reciprocal(sum);
