@@ -21,6 +21,7 @@
 #include <maso/vq/derive.hpp>
 #include <maso/vq/elementwise.hpp>
 #include <maso/vq/kernel.hpp>
+#include <maso/vq/region_pass.hpp>
 #include <maso/vq/unit.hpp>
 
 #include <maso/vq/units/absolute.hpp>

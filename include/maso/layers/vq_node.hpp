@@ -19,6 +19,7 @@
 #include <maso/layers/detail/beta_source.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/vq/elementwise.hpp>
+#include <maso/vq/region_pass.hpp>
 #include <maso/vq/units/absolute.hpp>
 #include <maso/vq/units/leaky_relu.hpp>
 #include <maso/vq/units/relu.hpp>
@@ -37,8 +38,8 @@ using vq::relu;
 template <class U, class T>
 struct vq_op {
     static constexpr std::size_t accumulators = 1;
-    vq::beta_pass<U, T> soft;
-    vq::hard_pass<U, T> hard;
+    vq::beta_pass_for<U, T> soft;
+    vq::hard_pass_for<U, T> hard;
     bool is_hard;
     T* grad; ///< ∂L/∂θ of this channel's β, or null when β is fixed
 
@@ -92,7 +93,7 @@ struct vq_node : keeps_shape {
         }
         vq_op<U, T> op(const io& io, std::size_t c) const {
             const auto b = beta_of(io, c);
-            return {vq::beta_pass<U, T>(unit, b), vq::hard_pass<U, T>(unit), b.is_hard(),
+            return {vq::beta_pass_for<U, T>(unit, b), vq::hard_pass_for<U, T>(unit), b.is_hard(),
                     beta.gradient(io.grads, c)};
         }
     };

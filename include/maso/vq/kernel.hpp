@@ -13,6 +13,7 @@
 #include <maso/core/value_type.hpp>
 #include <maso/simd/batch_loop.hpp>
 #include <maso/vq/elementwise.hpp>
+#include <maso/vq/region_pass.hpp>
 
 #include <span>
 
@@ -54,17 +55,17 @@ template <class Arch, elementwise_unit U, class T>
 void beta_vq_forward(Arch arch, const U& unit, basic_beta<T> b, std::span<const T> z,
                      std::span<T> y) {
     if (b.is_hard())
-        forward(arch, hard_pass<U, T>(unit), z, y);
+        forward(arch, hard_pass_for<U, T>(unit), z, y);
     else
-        forward(arch, beta_pass<U, T>(unit, b), z, y);
+        forward(arch, beta_pass_for<U, T>(unit, b), z, y);
 }
 
 /// β-VQ backward of an elementwise unit: writes dz, returns ∂L/∂θ (0 on the hard pass).
 template <class Arch, elementwise_unit U, class T>
 T beta_vq_backward(Arch arch, const U& unit, basic_beta<T> b, std::span<const T> z,
                    std::span<const T> dy, std::span<T> dz) {
-    if (b.is_hard()) return backward(arch, hard_pass<U, T>(unit), z, dy, dz);
-    return backward(arch, beta_pass<U, T>(unit, b), z, dy, dz);
+    if (b.is_hard()) return backward(arch, hard_pass_for<U, T>(unit), z, dy, dz);
+    return backward(arch, beta_pass_for<U, T>(unit, b), z, dy, dz);
 }
 
 } // namespace maso::vq
