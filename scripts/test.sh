@@ -56,11 +56,13 @@ run_suite() { # name, build dir, cmake args...
 mkdir -p build-test
 # -O2 without -g: the tests need optimised code, not debug info, and -g doubles
 # the time and memory of the template-heavy tests. Every public header is compiled
-# on its own once (g++); the benchmarks are built (not run) by g++ and clang++. The
+# on its own once (g++); the benchmarks are built (not run) by g++ and clang++, but
+# not those against the peers (bench/peers/: scripts/peers.sh builds and runs them). The
 # oracle tests against libtorch (tests/oracle/) are built by g++ only: libtorch is not
 # built with the sanitizers, and one configuration says whether maso computes what it does.
 optimised=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG")
-run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++ "${optimised[@]}"
+no_peers=(-DMASO_PEER_BENCHMARKS=OFF)
+run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++ "${optimised[@]}" "${no_peers[@]}"
 # The sanitizers see the SIMD tests on AVX-512 (masked loads and stores, panels read
 # in place); g++ and clang++ build all three ISAs. UBSan leaves out its null,
 # alignment and object-size checks, which AddressSanitizer's shadow memory and the
@@ -76,7 +78,7 @@ run_suite "g++ ASan+UBSan" build-test/sanitize -DCMAKE_CXX_COMPILER=g++ \
   "-DCMAKE_CXX_FLAGS_RELEASE=-O0 -g1" \
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize=null,alignment,object-size -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 run_suite "clang++" build-test/clang -DCMAKE_CXX_COMPILER=clang++ -DMASO_CHECK_HEADERS=OFF \
-  -DMASO_ORACLE_TESTS=OFF "${optimised[@]}"
+  -DMASO_ORACLE_TESTS=OFF "${no_peers[@]}" "${optimised[@]}"
 
 echo
 echo "== summary"
