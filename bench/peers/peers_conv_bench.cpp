@@ -15,7 +15,9 @@
 //   onednn                     max pooling only: the convolution with swish as a post-op
 //                              and the pooling primitive (forward), the training primitives
 //                              (forward+backward), every layout oneDNN's own
-//                              (support/onednn_conv_block.hpp)
+//                              (support/onednn_conv_block.hpp); onednn_nchw also reorders
+//                              x (and dy) from NCHW in every step, as maso's model converts
+//                              them
 //
 // named "<block>/<pass>/<implementation>/threads_<n>", beside "fma_peak/threads_<n>". Every
 // case is timed by wall clock (UseRealTime): libtorch's OpenMP threads, OpenBLAS's and maso's
@@ -188,7 +190,7 @@ void run_torch(benchmark::State& state, const Net& net, torch_case c, pass p, in
 
 // ---- oneDNN -------------------------------------------------------------------------------
 
-void run_onednn(benchmark::State& state, pass p, int threads) {
+void run_onednn(benchmark::State& state, pass p, int threads, bool nchw_edges) {
     if (!peers::use_threads(state, threads)) return;
     auto reference = reference_model(conv_maxpool);
     const auto state_dict = reference.state_dict(); // "1.conv2d.weight" [C][C][3][3], then bias
@@ -202,9 +204,9 @@ void run_onednn(benchmark::State& state, pass p, int threads) {
     if (!same_output(state, block.output(), expected)) return;
     peers::timed_loop(state, [&] {
         if (p == pass::forward)
-            block.forward();
+            block.forward(nchw_edges);
         else
-            block.forward_backward();
+            block.forward_backward(nchw_edges);
     });
     set_counters(state, p, threads);
     state.counters["reorders_in_step"] = block.reorders_in_step() ? 1 : 0;
@@ -244,7 +246,9 @@ void register_all() {
             add(case_name("conv_softpool", p, "maso_none", threads),
                 [=](benchmark::State& s) { run_maso(s, conv_softpool, fuse::none, p, threads); });
             add(case_name("conv_maxpool", p, "onednn", threads),
-                [=](benchmark::State& s) { run_onednn(s, p, threads); });
+                [=](benchmark::State& s) { run_onednn(s, p, threads, false); });
+            add(case_name("conv_maxpool", p, "onednn_nchw", threads),
+                [=](benchmark::State& s) { run_onednn(s, p, threads, true); });
             for (const bool cl : {false, true}) {
                 const std::string layout = cl ? "torch_cl_" : "torch_nchw_";
                 for (const auto act : {peers::activation::swish_per_layer, peers::activation::silu})

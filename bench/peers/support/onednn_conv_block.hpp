@@ -13,6 +13,10 @@
 //                     (from z), the convolution's weights and bias, and its data gradient.
 //                     oneDNN's swish has a fixed η: no dη, which maso's learnable β computes.
 //
+// With `nchw_edges`, each step also reorders its input (and, for training, dy) from NCHW:
+// what a caller holding NCHW tensors pays, and what maso's models pay in every timed step
+// (model::forward and backward(dy) take NCHW; neither converts its result back).
+//
 // threads: oneDNN in Debian runs on OpenMP; omp_set_num_threads sets its count.
 #pragma once
 
@@ -85,7 +89,11 @@ public:
             engine_, conv_pd_);
 
         // memories in the chosen layouts; the user's NCHW data reordered in once
-        const memory user_x({x_dims, dt::f32, tag::nchw}, engine_, const_cast<float*>(input));
+        user_x_ = memory({x_dims, dt::f32, tag::nchw}, engine_);
+        std::memcpy(user_x_.get_data_handle(), input, user_x_.get_desc().get_size());
+        user_dy_ = memory({y_dims, dt::f32, tag::nchw}, engine_);
+        fill(user_dy_, 1e-3f);
+        const memory& user_x = user_x_;
         const memory user_w({w_dims, dt::f32, tag::oihw}, engine_, const_cast<float*>(weights));
         x_inf_ = copy_in(user_x, conv_inf_pd_.src_desc());
         w_inf_ = copy_in(user_w, conv_inf_pd_.weights_desc());
@@ -131,8 +139,9 @@ public:
     bool reorders_in_step() const noexcept { return reorder_in_step_; }
 
     /// Inference: conv + swish post-op, then max pooling.
-    void forward() {
+    void forward(bool nchw_edges = false) {
         using namespace dnnl;
+        if (nchw_edges) reorder_to(user_x_, x_inf_);
         conv_inf_.execute(stream_, {{DNNL_ARG_SRC, x_inf_},
                                     {DNNL_ARG_WEIGHTS, w_inf_},
                                     {DNNL_ARG_BIAS, b_},
@@ -142,14 +151,16 @@ public:
     }
 
     /// One training pass: forward keeping z, then every gradient (dW, db, dx) from dy.
-    void forward_backward() {
+    void forward_backward(bool nchw_edges = false) {
         using namespace dnnl;
+        if (nchw_edges) reorder_to(user_x_, x_);
         conv_.execute(
             stream_,
             {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, w_}, {DNNL_ARG_BIAS, b_}, {DNNL_ARG_DST, z_}});
         swish_.execute(stream_, {{DNNL_ARG_SRC, z_}, {DNNL_ARG_DST, a_}});
         pool_.execute(stream_,
                       {{DNNL_ARG_SRC, a_}, {DNNL_ARG_DST, y_}, {DNNL_ARG_WORKSPACE, workspace_}});
+        if (nchw_edges) reorder_to(user_dy_, dy_);
         pool_bwd_.execute(
             stream_,
             {{DNNL_ARG_DIFF_DST, dy_}, {DNNL_ARG_DIFF_SRC, da_}, {DNNL_ARG_WORKSPACE, workspace_}});
@@ -211,6 +222,9 @@ private:
         if (m.get_desc() == want) return m;
         return dnnl::memory(want, engine_);
     }
+    void reorder_to(dnnl::memory& from, dnnl::memory& to) {
+        dnnl::reorder(from, to).execute(stream_, from, to);
+    }
     void convert(dnnl::memory& from, dnnl::memory& to) {
         if (from.get() != to.get()) dnnl::reorder(from, to).execute(stream_, from, to);
     }
@@ -232,6 +246,7 @@ private:
     dnnl::convolution_backward_data::primitive_desc conv_bwd_x_pd_;
     dnnl::primitive conv_inf_, pool_inf_, conv_, swish_, pool_, pool_bwd_, swish_bwd_, conv_bwd_w_,
         conv_bwd_x_;
+    dnnl::memory user_x_, user_dy_; ///< NCHW, the caller's layout
     dnnl::memory x_inf_, w_inf_, b_, z_inf_, y_inf_, x_, w_, z_, a_, y_, workspace_, dy_, da_, dz_,
         dw_, db_, dx_, x_for_w_, dz_for_w_, dz_for_x_, w_for_x_;
     bool reorder_in_step_ = false;
