@@ -12,6 +12,8 @@
 //                              windows gathered, softmax, a weighted sum; avgpool: a ratio of
 //                              two average poolings, which overflows for ηv > 88), in NCHW
 //                              or channels-last memory format
+//   conv_alone                 the convolution alone, forward, maso (a model of the one
+//                              node) and oneDNN (its primitive): where a gap lies
 //   onednn                     max pooling only: the convolution with swish as a post-op
 //                              and the pooling primitive (forward), the training primitives
 //                              (forward+backward), every layout oneDNN's own
@@ -57,6 +59,7 @@ namespace peers = maso_peers;
 
 constexpr std::size_t batch = 32, channels = 96, height = 32, width = 32;
 
+const auto conv_alone = input<channels, height, width>() >> conv2d<channels, 3>();
 const auto conv_maxpool = input<channels, height, width>() >>
                           conv2d<channels, 3>() >> beta_vq<relu>(learnable(0.5f)) >> maxpool<2>();
 const auto conv_softpool =
@@ -124,7 +127,7 @@ void run_maso(benchmark::State& state, const Net& net, Policy policy, pass p, in
     auto m = instantiate(net, batch, policy, {.seed = 1});
     m.enable_input_gradient(true);
     const std::span<const float> x(images()), dy(output_gradient());
-    std::vector<float> y(output_gradient().size()), expected(y.size());
+    std::vector<float> y(batch * decltype(m)::output_shape::size), expected(y.size());
     m.forward(x);
     m.output(y);
     auto reference = reference_model(net);
@@ -190,6 +193,19 @@ void run_torch(benchmark::State& state, const Net& net, torch_case c, pass p, in
 
 // ---- oneDNN -------------------------------------------------------------------------------
 
+/// The convolution alone, forward, in oneDNN: the reference that says whether a gap in the
+/// block lies in the product or in what follows it.
+void run_onednn_conv(benchmark::State& state, int threads) {
+    if (!peers::use_threads(state, threads)) return;
+    auto reference = reference_model(conv_alone);
+    const auto state_dict = reference.state_dict();
+    peers::onednn_conv_block block(batch, channels, height, width, 1.f,
+                                   state_dict.at(0).value.data(), state_dict.at(1).value.data(),
+                                   images().data());
+    peers::timed_loop(state, [&] { block.convolution_only(); });
+    set_counters(state, pass::forward, threads);
+}
+
 void run_onednn(benchmark::State& state, pass p, int threads, bool nchw_edges) {
     if (!peers::use_threads(state, threads)) return;
     auto reference = reference_model(conv_maxpool);
@@ -236,6 +252,13 @@ void register_all() {
                 maso_bench::fma_peak_threads<native_arch>(s, std::size_t(threads));
             })
             ->UseRealTime();
+        // the convolution alone, forward: maso's model, oneDNN's primitive
+        add(case_name("conv_alone", pass::forward, "maso_fused", threads),
+            [=](benchmark::State& s) {
+                run_maso(s, conv_alone, fuse::all, pass::forward, threads);
+            });
+        add(case_name("conv_alone", pass::forward, "onednn", threads),
+            [=](benchmark::State& s) { run_onednn_conv(s, threads); });
         for (const pass p : {pass::forward, pass::forward_backward}) {
             add(case_name("conv_maxpool", p, "maso_fused", threads),
                 [=](benchmark::State& s) { run_maso(s, conv_maxpool, fuse::all, p, threads); });

@@ -150,6 +150,14 @@ public:
         stream_.wait();
     }
 
+    /// The convolution alone, without the post-op or the pooling: where the block's time goes.
+    void convolution_only() {
+        conv_.execute(
+            stream_,
+            {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, w_}, {DNNL_ARG_BIAS, b_}, {DNNL_ARG_DST, z_}});
+        stream_.wait();
+    }
+
     /// One training pass: forward keeping z, then every gradient (dW, db, dx) from dy.
     void forward_backward(bool nchw_edges = false) {
         using namespace dnnl;
