@@ -13,7 +13,9 @@
 # Environment: MASO_JOBS (build jobs, 2), MASO_PEERS_BUILD (the build directory, build-peers),
 # MASO_PEERS_MAX_LOAD (start when the 1-minute load
 # average is below it, 0.5; PERFORMANCE.md: the machines are shared), MASO_PEERS_WAIT (give up
-# waiting after this many seconds and run anyway, noting the load, 1800).
+# waiting after this many seconds and run anyway, noting the load, 1800), MASO_PEERS_FILTER
+# (a --benchmark_filter regex for the three binaries, to rerun one workload),
+# MASO_PEERS_RACE_STEPS (steps per network in the race instead of one epoch).
 #
 # The peers' settings (PERFORMANCE.md's traps), printed by every binary into its results:
 #   tuned         GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
@@ -114,6 +116,9 @@ if ((quick)); then
   default_reps=1
   race_steps=(--steps 100)
 fi
+[ -n "${MASO_PEERS_RACE_STEPS:-}" ] && race_steps=(--steps "$MASO_PEERS_RACE_STEPS")
+filter=()
+[ -n "${MASO_PEERS_FILTER:-}" ] && filter=(--benchmark_filter="$MASO_PEERS_FILTER")
 
 run() { # settings, repetitions, binary
   local settings=$1 n=$2 b=$3 envs
@@ -121,7 +126,7 @@ run() { # settings, repetitions, binary
   echo "== $b, peers $settings, $n repetitions ($(date +%H:%M:%S), load $(load))"
   "${envs[@]}" "$bin/$b" --benchmark_repetitions="$n" --benchmark_enable_random_interleaving=true \
     --benchmark_format=json --benchmark_out="$out/$settings/${b%_bench}.json" \
-    --benchmark_context=peer_settings="$settings" >"$out/$settings/${b%_bench}.txt" 2>&1
+    --benchmark_context=peer_settings="$settings" "${filter[@]}" >"$out/$settings/${b%_bench}.txt" 2>&1
 }
 for b in peers_swish_bench peers_conv_bench peers_train_bench; do
   run tuned $reps $b

@@ -324,6 +324,21 @@ def context_lines(tuned, default):
     return out
 
 
+def microarchitecture(machine):
+    """A sentence naming the core from lscpu's family (AMD) — a VM reports "AMD EPYC" only."""
+    family = None
+    if machine and os.path.exists(machine):
+        with open(machine, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("CPU family:"):
+                    family = line.split(":", 1)[1].strip()
+    names = {"23": "AMD Zen 1/2", "25": "AMD Zen 3/4 (Zen 4: a 512-bit FMA as two 256-bit "
+             "halves)", "26": "AMD Zen 5 (two full 512-bit FMA pipes)"}
+    if family in names:
+        return f"CPU family {family}: {names[family]}. "
+    return ""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tuned", required=True)
@@ -360,7 +375,8 @@ def main():
     if a.machine and os.path.exists(a.machine):
         with open(a.machine, encoding="utf-8") as f:
             md += ["## The machine", "", "```text", f.read().rstrip(), "```", ""]
-    md += [f"maso's ISA: `{c.get('maso_isa', '?')}`; compiler: `{c.get('compiler', '?')}`; "
+    md += [microarchitecture(a.machine),
+           f"maso's ISA: `{c.get('maso_isa', '?')}`; compiler: `{c.get('compiler', '?')}`; "
            f"run on {c.get('date', '?')} on `{c.get('host_name', '?')}`.", "",
            "## Headline", ""] + head + ["", "## Targets", ""] + targets(tuned, race)
     md += ["", "## The peers' settings", "",
