@@ -5,10 +5,16 @@
 // targets are ratios taken inside one run: ≥ 8× a plain scalar std::exp loop in
 // cache, ≥ 80% of copy bandwidth at 16 Mi floats, forward and forward+backward.
 // The references are registered next to the passes they judge, size by size, so
-// the two sides of each ratio run seconds apart. bench/ratios.py prints the ratios
-// from this binary's JSON output.
+// the two sides of each ratio run seconds apart: the FMA peak, the scalar loop, and the
+// copy of bench/support/vector_copy.hpp with ordinary ("copy") and streaming
+// ("copy_stream") stores, of which bench/ratios.py takes the faster as the bandwidth.
+// Before its first timing the native pass is checked against maso's scalar build of it
+// (support/cross_check.hpp). bench/ratios.py prints the ratios from this binary's JSON
+// output.
 #include "support/bench_main.hpp"
+#include "support/cross_check.hpp"
 #include "support/fma_peak.hpp"
+#include "support/vector_copy.hpp"
 #include <maso/maso.hpp>
 
 #include <benchmark/benchmark.h>
@@ -22,6 +28,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -64,13 +71,16 @@ void set_rates(benchmark::State& state, std::size_t n, std::size_t arrays) {
 
 // ---- references -----------------------------------------------------------------------
 
+/// The bandwidth reference (bench/support/vector_copy.hpp), with ordinary or streaming
+/// stores; bench/ratios.py divides by the faster of the two at each size.
+template <bool Stream>
 void copy_reference(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     const auto& in = inputs(n).z;
     std::vector<float> out(n); // value-initialised: page faults stay out of the timing
     benchmark::DoNotOptimize(out.data());
     for (auto _ : state) {
-        std::copy(in.begin(), in.end(), out.begin());
+        maso_bench::vector_copy<native_arch>(in.data(), out.data(), n, Stream);
         benchmark::ClobberMemory();
     }
     set_rates(state, n, 2);
@@ -99,13 +109,33 @@ void scalar_exp_loop(benchmark::State& state) {
 
 /// The in-run FMA peak (bench/support/fma_peak.hpp).
 void fma_peak(benchmark::State& state) {
-    const double flop = maso_bench::fma_peak_loop<xsimd::batch<float, native_arch>>(
-        state, [](auto a, auto b, auto c) { return xsimd::fma(a, b, c); });
+    const double flop = maso_bench::fma_peak_loop<xsimd::batch<float, native_arch>>(state);
     state.counters["FLOP/s"] = benchmark::Counter(flop * static_cast<double>(state.iterations()),
                                                   benchmark::Counter::kIsRate);
 }
 
 // ---- maso ---------------------------------------------------------------------------------
+
+/// The native pass against maso's scalar build of it (simd::scalar_arch), once per case
+/// before timing: y, dz and dθ to float rounding, or the binary stops
+/// (support/cross_check.hpp). The pass has no fused form; its other computation is the
+/// scalar one.
+void check_against_scalar(std::size_t n, const std::string& name) {
+    const auto& in = inputs(n);
+    const std::span<const float> z(in.z), dy(in.dy);
+    const auto b = maso::vq::beta::from_beta(beta_value);
+    std::vector<float> y(n), ys(n), dz(n), dzs(n);
+    maso::vq::beta_vq_forward(native_arch{}, maso::vq::relu{}, b, z, std::span<float>(y));
+    maso::vq::beta_vq_forward(maso::simd::scalar_arch{}, maso::vq::relu{}, b, z,
+                              std::span<float>(ys));
+    const float dtheta =
+        maso::vq::beta_vq_backward(native_arch{}, maso::vq::relu{}, b, z, dy, std::span<float>(dz));
+    const float dtheta_scalar = maso::vq::beta_vq_backward(
+        maso::simd::scalar_arch{}, maso::vq::relu{}, b, z, dy, std::span<float>(dzs));
+    maso_bench::agree_or_abort(y, ys, name + " against the scalar build: y");
+    maso_bench::agree_or_abort(dz, dzs, name + " against the scalar build: dz");
+    maso_bench::agree_or_abort(dtheta, dtheta_scalar, name + " against the scalar build: dθ");
+}
 
 template <class Arch>
 void beta_vq_forward(benchmark::State& state) {
@@ -113,6 +143,9 @@ void beta_vq_forward(benchmark::State& state) {
     const std::span<const float> z(inputs(n).z);
     std::vector<float> y(n);
     const auto b = maso::vq::beta::from_beta(beta_value);
+    if (std::is_same_v<Arch, native_arch> &&
+        maso_bench::first_time("beta_vq_forward/" + std::to_string(n)))
+        check_against_scalar(n, "beta_vq_forward/" + std::to_string(n));
     benchmark::DoNotOptimize(y.data());
     for (auto _ : state) {
         maso::vq::beta_vq_forward(Arch{}, maso::vq::relu{}, b, z, std::span<float>(y));
@@ -130,6 +163,9 @@ void beta_vq_forward_backward(benchmark::State& state) {
     const std::span<const float> z(in.z), dy(in.dy);
     std::vector<float> y(n), dz(n);
     const auto b = maso::vq::beta::from_beta(beta_value);
+    if (std::is_same_v<Arch, native_arch> &&
+        maso_bench::first_time("beta_vq_forward_backward/" + std::to_string(n)))
+        check_against_scalar(n, "beta_vq_forward_backward/" + std::to_string(n));
     benchmark::DoNotOptimize(y.data());
     benchmark::DoNotOptimize(dz.data());
     for (auto _ : state) {
@@ -147,7 +183,8 @@ void register_all() {
     // and the default 0.5 s keeps a whole run near 20 s (50 s with 3 repetitions).
     benchmark::RegisterBenchmark("fma_peak", fma_peak);
     for (const std::int64_t n : sizes) {
-        benchmark::RegisterBenchmark("copy", copy_reference)->Arg(n);
+        benchmark::RegisterBenchmark("copy", copy_reference<false>)->Arg(n);
+        benchmark::RegisterBenchmark("copy_stream", copy_reference<true>)->Arg(n);
         benchmark::RegisterBenchmark("scalar_exp_loop", scalar_exp_loop)->Arg(n);
         benchmark::RegisterBenchmark("beta_vq_forward", beta_vq_forward<native_arch>)->Arg(n);
         benchmark::RegisterBenchmark("beta_vq_forward_backward",

@@ -16,8 +16,11 @@
 // (the input's layout conversion, its padding and the bias pass),
 // named "<block>/<pass>/fuse_<all|none>/threads_<n>", and the references
 // "fma_peak/threads_<n>" (bench/support/fma_peak.hpp's loop, at 2 threads run on both
-// pool threads through parallel_for) and "copy/threads_<n>" (std::copy of one 12 MiB
-// activation, the size each epilogue pass streams). bench/conv_ratios.py prints the ratios:
+// pool threads through parallel_for) and "copy/threads_<n>", "copy_stream/threads_<n>"
+// (bench/support/vector_copy.hpp with ordinary or streaming stores, of one 12 MiB
+// activation, the size each epilogue pass streams). Before its first timing each case
+// checks its output and gradients against the other policy's (support/cross_check.hpp).
+// bench/conv_ratios.py prints the ratios:
 //
 //   conv_block_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
 //                    --benchmark_format=json --benchmark_out=conv_block.json
@@ -37,6 +40,7 @@
 // neither gives a rate; the 2-thread peak and copy are timed the same way, so every
 // ratio compares two figures on the same clock.
 #include "support/bench_main.hpp"
+#include "support/cross_check.hpp"
 #include "support/fma_peak.hpp"
 #include "support/threaded_references.hpp"
 #include <maso/core/thread_pool.hpp>
@@ -82,10 +86,42 @@ std::vector<float> normal_values(std::size_t n, unsigned seed) {
     return v;
 }
 
+/// The pass once on a model (the gradients zeroed first).
+template <pass P, class Model>
+void run_pass(Model& m, std::span<const float> x, std::span<const float> g) {
+    m.forward(x);
+    if constexpr (P == pass::forward_backward) {
+        m.zero_gradients();
+        m.backward(g);
+    }
+}
+
+/// Model m, which ran the pass once, against the block under the other policy: the same
+/// output and (forward+backward) parameter and input gradients to float rounding, or the
+/// binary stops (support/cross_check.hpp).
+template <pass P, class Model, class Net, class Other>
+void check_against(Model& m, const Net& net, Other other, std::span<const float> x,
+                   std::span<const float> g, const std::string& name) {
+    auto o = instantiate(net, batch, other, {.seed = 1});
+    o.enable_input_gradient(true);
+    run_pass<P>(o, x, g);
+    const std::string against = name + " against " + Other::name();
+    maso_bench::agree_or_abort({m.output().data, m.output().size()},
+                               {o.output().data, o.output().size()}, against + ": outputs");
+    if constexpr (P == pass::forward_backward) {
+        maso_bench::agree_or_abort(m.gradients(), o.gradients(), against + ": gradients");
+        maso_bench::agree_or_abort({m.input_gradient().data, m.input_gradient().size()},
+                                   {o.input_gradient().data, o.input_gradient().size()},
+                                   against + ": input gradients");
+    }
+}
+
 /// One case. The thread count is set first (the model and the pool's buffers are then
-/// reserved for it), the model built and run once outside the timed loop.
+/// reserved for it), the model built and run once outside the timed loop, its result checked
+/// once against the other policy's.
 template <pass P, class Net, class Policy>
-void run_block(benchmark::State& state, const Net& net, Policy policy, std::size_t threads) {
+void run_block(benchmark::State& state, const std::string& name, const Net& net, Policy policy,
+               std::size_t threads) {
     if (!maso_bench::use_threads(state, threads)) return;
     auto m = instantiate(net, batch, policy, {.seed = 1});
     m.enable_input_gradient(true);
@@ -94,10 +130,12 @@ void run_block(benchmark::State& state, const Net& net, Policy policy, std::size
     const std::vector<float> dy = normal_values(batch * model_type::output_shape::size, 11u);
     const std::span<const float> x(images), g(dy);
 
-    m.forward(x); // warm-up: first touch of every buffer, the pool's threads started
-    if constexpr (P == pass::forward_backward) {
-        m.zero_gradients();
-        m.backward(g);
+    run_pass<P>(m, x, g); // warm-up: first touch of every buffer, the pool's threads started
+    if (maso_bench::first_time(name)) {
+        if constexpr (Policy::fused)
+            check_against<P>(m, net, fuse::none, x, g, name);
+        else
+            check_against<P>(m, net, fuse::all, x, g, name);
     }
     for (auto _ : state) {
         if constexpr (P == pass::forward_backward) m.zero_gradients();
@@ -119,7 +157,7 @@ void run_block(benchmark::State& state, const Net& net, Policy policy, std::size
 /// The forward product alone: Z = W · cols with cols gathered from the padded input.
 void run_kernel(benchmark::State& state, kernels::patch_order order, std::size_t threads) {
     if (!maso_bench::use_threads(state, threads)) return;
-    using blocking = kernels::detail::gemm_blocking<native_arch, float>;
+    using blocking = kernels::gemm_blocking<native_arch, float>;
     const kernels::conv_geometry g{channels, batch, height, width, 3, 1, 1};
     const std::size_t n = order.columns(g), d = g.rows();
     const std::vector<float> x = normal_values(channels * batch * height * width, 7u);
@@ -128,7 +166,7 @@ void run_kernel(benchmark::State& state, kernels::patch_order order, std::size_t
     kernels::pad_input(g, x.data(), xp.data());
     kernels::reserve_workspace<native_arch, float>();
     for (auto _ : state) {
-        kernels::gemm<native_arch>(channels, n, d, kernels::detail::strided<float>{w.data(), d, 1},
+        kernels::gemm<native_arch>(channels, n, d, kernels::strided<float>{w.data(), d, 1},
                                    kernels::patch_rows<float, blocking::NC>{g, order, xp.data()},
                                    z.data(), n, false);
         benchmark::DoNotOptimize(z.data());
@@ -153,12 +191,16 @@ void register_block(const std::string& name, const Net& net, std::size_t threads
     // overlapping memcpy (a known false -Wrestrict of g++ 12) once this is inlined.
     std::string suffix = "/";
     suffix += maso_bench::threads_suffix(threads);
-    auto* all = benchmark::RegisterBenchmark(
-        (base + "/fuse_all" + suffix).c_str(),
-        [&net, threads](benchmark::State& s) { run_block<P>(s, net, fuse::all, threads); });
+    const std::string all_name = base + "/fuse_all" + suffix,
+                      none_name = base + "/fuse_none" + suffix;
+    auto* all = benchmark::RegisterBenchmark(all_name.c_str(),
+                                             [&net, all_name, threads](benchmark::State& s) {
+                                                 run_block<P>(s, all_name, net, fuse::all, threads);
+                                             });
     auto* none = benchmark::RegisterBenchmark(
-        (base + "/fuse_none" + suffix).c_str(),
-        [&net, threads](benchmark::State& s) { run_block<P>(s, net, fuse::none, threads); });
+        none_name.c_str(), [&net, none_name, threads](benchmark::State& s) {
+            run_block<P>(s, none_name, net, fuse::none, threads);
+        });
     for (auto* b : {all, none}) {
         b->Unit(benchmark::kMillisecond);
         if (threads > 1) b->UseRealTime();

@@ -18,14 +18,16 @@ PERFORMANCE.md's targets, each a ratio inside one run of one binary:
     python3 bench/conv_ratios.py conv_block.json train_step.json
 
 Either file may be given alone, in any order; each is compared only with the
-references (fma_peak/threads_<n>, copy/threads_<n>) of its own run. With
+references (fma_peak/threads_<n>, copy/threads_<n> and copy_stream/threads_<n>) of its
+own run. With
 repetitions the median aggregate rows are used; without them, the median of the
 iteration rows. 1-thread cases are rated per CPU second, 2-thread cases per
 wall-clock second, each against the peak measured on the same clock and thread
 count. The share of the peak counts only the convolutions' FLOP (forward, dW and
 dX); the epilogue overhead compares images/s with conv_alone fused at the same
 pass and thread count. "noise" is the two sides' coefficients of variation over
-the repetitions, combined (root of the sum of squares). Only standard-library Python.
+the repetitions, combined (root of the sum of squares); "per repetition" is the
+range of repetition i of the fused case over repetition i of the unfused one. Only standard-library Python.
 """
 
 import argparse
@@ -36,7 +38,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "sup
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import bench_json  # noqa: E402  (bench/support/bench_json.py)
 
-PEAK, COPY = "fma_peak", "copy"
+PEAK = "fma_peak"
+COPIES = ("copy", "copy_stream")  # ordinary and streaming stores (bench/support/vector_copy.hpp)
 CONV = "conv_alone"
 KERNEL = "conv_kernel"
 BLOCKS = ("conv_maxpool", "conv_softpool")
@@ -72,7 +75,7 @@ def load(path):
     rows = {}
     for name, row in medians.items():
         key, wall = strip(name)
-        row = dict(row, wall=wall)
+        row = dict(row, wall=wall, run_name=name)
         cv = run.cvs.get(name, {}).get("real_time" if wall else "cpu_time")
         if cv is not None:
             row["cv"] = cv
@@ -97,6 +100,13 @@ def get(rows, name, key):
 
 def ratio(a, b):
     return None if a is None or not b else a / b
+
+
+def spread(run, a, b):
+    """The range of fused / none over the repetitions, repetition i against repetition i."""
+    if not a or not b:
+        return "n/a"
+    return bench_json.fmt_spread(bench_json.paired_ratios(run, a["run_name"], b["run_name"]))
 
 
 def pct(v, digits=1):
@@ -135,12 +145,13 @@ def references(rows, threads):
     for n in threads:
         suffix = f"threads_{n}"
         peak = get(rows, f"{PEAK}/{suffix}", "FLOP/s")
-        copy = get(rows, f"{COPY}/{suffix}", "bytes_per_second")
+        copies = [get(rows, f"{c}/{suffix}", "bytes_per_second") for c in COPIES]
         clock = "wall-clock" if rows.get(f"{PEAK}/{suffix}", {}).get("wall") else "CPU time"
         text = f"  {n} thread{'s' if n > 1 else ''}: FMA peak "
         text += "n/a" if peak is None else f"{peak / 1e9:.1f} GFLOP/s"
-        if copy is not None:
-            text += f", copy {copy / 1e9:.1f} GB/s"
+        if any(c is not None for c in copies):
+            text += ", copy " + " / ".join("n/a" if c is None else f"{c / 1e9:.1f}"
+                                           for c in copies) + " GB/s (ordinary / streaming stores)"
         print(text + f" ({clock})")
 
 
@@ -157,7 +168,7 @@ def conv_section(path, run, rows, markdown):
     references(rows, threads)
     print()
     header = ("threads", "pass", "block", "fused img/s", "fused % peak", "none % peak",
-              "fused / none", "noise", "epilogue fused", "epilogue none")
+              "fused / none", "per repetition", "noise", "epilogue fused", "epilogue none")
     table, missed = [], []
     for n in threads:
         suffix = f"threads_{n}"
@@ -198,7 +209,8 @@ def conv_section(path, run, rows, markdown):
                     fused_text, pct(ratio(b.get("FLOP/s"), peak)),
                     "n/a" if fusion is None
                     else f"{fusion:.3f}x{verdict(fusion, FUSION_GOAL) if judged else ''}",
-                    noise(a, b) if a and b else "n/a", epilogue[0] or "-", epilogue[1] or "-"))
+                    spread(run, a, b), noise(a, b) if a and b else "n/a", epilogue[0] or "-",
+                    epilogue[1] or "-"))
     print_table(header, table, markdown, left=3)
     print()
     for n in threads:
@@ -229,8 +241,8 @@ def train_section(path, run, rows, markdown):
           + " (batch norm, units, loss and SGD not counted)")
     references(rows, threads)
     print()
-    header = ("threads", "fused img/s", "none img/s", "fused / none", "noise", "fused % peak",
-              "none % peak", "loss match")
+    header = ("threads", "fused img/s", "none img/s", "fused / none", "per repetition", "noise",
+              "fused % peak", "none % peak", "loss match")
     table, missed = [], []
     for n in sorted(threads, reverse=True):
         suffix = f"threads_{n}"
@@ -250,7 +262,7 @@ def train_section(path, run, rows, markdown):
         table.append((
             str(n), "n/a" if ia is None else f"{ia:,.1f}", "n/a" if ib is None else f"{ib:,.1f}",
             "n/a" if fusion is None else f"{fusion:.3f}x{verdict(fusion, FUSION_GOAL)}",
-            noise(a, b) if a and b else "n/a",
+            spread(run, a, b), noise(a, b) if a and b else "n/a",
             pct(ratio(a.get("FLOP/s"), peak)), pct(ratio(b.get("FLOP/s"), peak)), match))
     print_table(header, table, markdown, left=1)
     print()

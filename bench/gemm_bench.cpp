@@ -70,7 +70,7 @@ void set_flops(benchmark::State& state, double flops_per_iteration) {
 /// multiply-add (xsimd 8.1's AVX-512 fma is two instructions under clang).
 void fma_peak(benchmark::State& state) {
     set_flops(state, maso_bench::fma_peak_loop<batch>(state, [](auto a, auto b, auto c) {
-                  return maso::kernels::detail::gemm_fma(a, b, c);
+                  return maso::simd::fmadd(a, b, c);
               }));
 }
 
@@ -140,7 +140,7 @@ void register_all() {
 } // namespace
 
 int main(int argc, char** argv) {
-    using blocking = maso::kernels::detail::gemm_blocking<native_arch, float>;
+    using blocking = maso::kernels::gemm_blocking<native_arch, float>;
     benchmark::AddCustomContext("maso_isa", native_arch::name());
     // One thread: these figures are per CPU second of the calling thread, which a
     // second pool thread's work would escape (conv_block_bench and train_step_bench

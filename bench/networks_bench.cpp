@@ -16,11 +16,19 @@
 // with learnable-β swish at batch 256 — the peer figure PERFORMANCE.md quotes for
 // libtorch (≈ 43,000 images/s training on 2 threads). Each runs forward only and
 // forward+backward (zero_gradients + forward + backward: one training step
-// without the optimiser). items/s is images/s; the pool is set to one thread (main()).
-// Rates are per CPU second (Google Benchmark's default), not wall-clock: other
-// tenants preempt the process, and CPU time is the steadier of the two here.
+// without the optimiser). items/s is images/s. Each case runs at 1 and at 2 threads
+// ("<network>/<pass>/fuse_<all|none>/threads_<n>"), beside the in-run FMA peak at each
+// ("fma_peak/threads_<n>", support/threaded_references.hpp). As in conv_block_bench,
+// 1-thread rates are per CPU second (Google Benchmark's default, the steadier clock when
+// other tenants preempt the process; the pool runs a single range on the calling thread)
+// and 2-thread rates per wall-clock second (UseRealTime): the caller's CPU time would
+// leave out the worker's share.
+// Before its first timing each case checks its loss, output and gradients against the
+// other policy's (support/cross_check.hpp); the FMA peak is support/fma_peak.hpp's, one
+// vfmadd per multiply-add under g++ and clang++.
 #include "support/bench_main.hpp"
-#include "support/fma_peak.hpp"
+#include "support/cross_check.hpp"
+#include "support/threaded_references.hpp"
 #include <maso/maso.hpp>
 
 #include <benchmark/benchmark.h>
@@ -100,22 +108,53 @@ batch_data make_batch(std::size_t batch, std::size_t pixels_per_image) {
 
 enum class pass { forward, forward_backward };
 
-/// One case: the model is built (and its buffers touched once) outside the timed loop.
+/// The pass once on a model: the loss (and the gradients, zeroed first).
+template <pass P, class Model>
+float run_pass(Model& m, std::span<const float> images, std::span<const int> labels) {
+    const float loss = m.forward(images, labels);
+    if constexpr (P == pass::forward_backward) {
+        m.zero_gradients();
+        m.backward();
+    }
+    return loss;
+}
+
+/// Model m, which ran the pass once, against the network under the other policy: the same
+/// loss, probabilities and (forward+backward) gradients to float rounding, or the binary stops.
+template <pass P, class Model, class Net, class Other>
+void check_against(Model& m, const Net& net, Other other, std::size_t batch,
+                   std::span<const float> images, std::span<const int> labels, float loss,
+                   const std::string& name) {
+    auto o = instantiate(net, batch, other, {.seed = 1});
+    const float other_loss = run_pass<P>(o, images, labels);
+    const std::string against = name + " against " + Other::name();
+    maso_bench::agree_or_abort(loss, other_loss, against + ": losses");
+    maso_bench::agree_or_abort({m.output().data, m.output().size()},
+                               {o.output().data, o.output().size()}, against + ": outputs");
+    if constexpr (P == pass::forward_backward)
+        maso_bench::agree_or_abort(m.gradients(), o.gradients(), against + ": gradients");
+}
+
+/// One case: the model is built (and its buffers touched once) outside the timed loop, and
+/// its result checked once against the other policy's (support/cross_check.hpp).
 /// Counters: items/s = images/s; FLOP/s of the affine maps; the last loss, which must
 /// agree between fuse::all and fuse::none (same seed, same parameters, no update).
 template <pass P, class Net, class Policy>
-void run_network(benchmark::State& state, const Net& net, Policy policy, std::size_t batch,
-                 flops f) {
+void run_network(benchmark::State& state, const std::string& name, const Net& net, Policy policy,
+                 std::size_t batch, flops f, std::size_t threads) {
+    if (!maso_bench::use_threads(state, threads)) return;
     auto m = instantiate(net, batch, policy, {.seed = 1});
     using input_shape = typename decltype(m)::input_shape;
     const batch_data data = make_batch(batch, input_shape::size);
     const std::span<const float> images(data.images);
     const std::span<const int> labels(data.labels);
 
-    float loss = m.forward(images, labels); // warm-up: first touch of every buffer
-    if constexpr (P == pass::forward_backward) {
-        m.zero_gradients();
-        m.backward();
+    float loss = run_pass<P>(m, images, labels); // warm-up: first touch of every buffer
+    if (maso_bench::first_time(name)) {
+        if constexpr (Policy::fused)
+            check_against<P>(m, net, fuse::none, batch, images, labels, loss, name);
+        else
+            check_against<P>(m, net, fuse::all, batch, images, labels, loss, name);
     }
     for (auto _ : state) {
         if constexpr (P == pass::forward_backward) m.zero_gradients();
@@ -132,52 +171,56 @@ void run_network(benchmark::State& state, const Net& net, Policy policy, std::si
                                                   benchmark::Counter::kIsRate);
     state.counters["loss"] = loss;
     state.counters["batch"] = static_cast<double>(batch);
-}
-
-// ---- reference ----------------------------------------------------------------------------
-
-/// The in-run FMA peak (bench/support/fma_peak.hpp).
-void fma_peak(benchmark::State& state) {
-    const double flop = maso_bench::fma_peak_loop<xsimd::batch<float, native_arch>>(
-        state, [](auto a, auto b, auto c) { return xsimd::fma(a, b, c); });
-    state.counters["FLOP/s"] = benchmark::Counter(flop * static_cast<double>(state.iterations()),
-                                                  benchmark::Counter::kIsRate);
+    state.counters["pool_threads"] = static_cast<double>(threads);
 }
 
 // ---- registration -------------------------------------------------------------------------
 
-/// "<network>/<pass>/fuse_all" then ".../fuse_none": the two sides of one ratio, adjacent.
+/// "<network>/<pass>/fuse_all/threads_<n>" then ".../fuse_none/...": the two sides of one
+/// ratio, adjacent.
 template <pass P, class Net>
-void register_case(const std::string& network, const Net& net, std::size_t batch, flops f) {
-    const std::string base =
-        network + (P == pass::forward ? "/forward" : "/forward_backward") + "/fuse_";
-    benchmark::RegisterBenchmark((base + "all").c_str(), [&net, batch, f](benchmark::State& s) {
-        run_network<P>(s, net, fuse::all, batch, f);
-    })->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark((base + "none").c_str(), [&net, batch, f](benchmark::State& s) {
-        run_network<P>(s, net, fuse::none, batch, f);
-    })->Unit(benchmark::kMillisecond);
+void register_case(const std::string& network, const Net& net, std::size_t batch, flops f,
+                   std::size_t threads) {
+    std::string base = network;
+    base.append(P == pass::forward ? "/forward" : "/forward_backward").append("/fuse_");
+    // Appended rather than `"/" + …`: g++ 12 at -O3 takes that prepend for an overlapping
+    // memcpy (a known false -Wrestrict of g++ 12) once this is inlined.
+    std::string suffix = "/";
+    suffix += maso_bench::threads_suffix(threads);
+    const std::string all = base + "all" + suffix, none = base + "none" + suffix;
+    auto* a = benchmark::RegisterBenchmark(
+        all.c_str(), [&net, all, batch, f, threads](benchmark::State& s) {
+            run_network<P>(s, all, net, fuse::all, batch, f, threads);
+        });
+    auto* b = benchmark::RegisterBenchmark(
+        none.c_str(), [&net, none, batch, f, threads](benchmark::State& s) {
+            run_network<P>(s, none, net, fuse::none, batch, f, threads);
+        });
+    for (auto* r : {a, b}) {
+        r->Unit(benchmark::kMillisecond);
+        if (threads > 1) r->UseRealTime();
+    }
 }
 
 void register_all() {
-    // Default min time (0.5 s): a run without repetitions takes about 10 s, five
-    // repetitions about a minute.
-    benchmark::RegisterBenchmark("fma_peak", fma_peak);
-    register_case<pass::forward>("small_cnn", small_cnn, small_cnn_batch, small_cnn_flops);
-    register_case<pass::forward_backward>("small_cnn", small_cnn, small_cnn_batch, small_cnn_flops);
-    register_case<pass::forward>("mlp", mlp, mlp_batch, mlp_flops);
-    register_case<pass::forward_backward>("mlp", mlp, mlp_batch, mlp_flops);
+    // Default min time (0.5 s): a run without repetitions takes about 20 s, five
+    // repetitions about two minutes.
+    for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+        maso_bench::register_references<native_arch>(threads);
+        register_case<pass::forward>("small_cnn", small_cnn, small_cnn_batch, small_cnn_flops,
+                                     threads);
+        register_case<pass::forward_backward>("small_cnn", small_cnn, small_cnn_batch,
+                                              small_cnn_flops, threads);
+        register_case<pass::forward>("mlp", mlp, mlp_batch, mlp_flops, threads);
+        register_case<pass::forward_backward>("mlp", mlp, mlp_batch, mlp_flops, threads);
+    }
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
     benchmark::AddCustomContext("maso_isa", native_arch::name());
-    // One thread: these figures are per CPU second of the calling thread, which a
-    // second pool thread's work would escape (conv_block_bench and train_step_bench
-    // time 2 threads by wall clock).
-    maso::set_num_threads(1);
-    benchmark::AddCustomContext("maso_threads", "1");
+    benchmark::AddCustomContext("maso_threads", "1 and 2 (threads_<n> in each name)");
     benchmark::AddCustomContext("maso_small_cnn_batch", std::to_string(small_cnn_batch));
     benchmark::AddCustomContext("maso_mlp_batch", std::to_string(mlp_batch));
     register_all();

@@ -27,7 +27,10 @@
 // the caller's CPU time would leave out the worker's share of the step. A step takes
 // a large fraction of a second, so each case runs a fixed 3 timed steps after one
 // untimed warm-up step, and five repetitions of the whole binary take a few minutes.
+// Before its first timing each case checks its first step (loss, gradients, updated
+// parameters) against one step of the other policy (support/cross_check.hpp).
 #include "support/bench_main.hpp"
+#include "support/cross_check.hpp"
 #include "support/threaded_references.hpp"
 #include <maso/core/thread_pool.hpp>
 #include <maso/maso.hpp>
@@ -95,21 +98,44 @@ const batch_data& data() {
 
 // ---- the step -------------------------------------------------------------------------------
 
+/// One training step of model m with optimiser opt; returns the loss.
+template <class Model>
+float one_step(Model& m, sgd& opt) {
+    m.zero_gradients();
+    const float loss = m.forward(data().images, data().labels);
+    m.backward();
+    opt.step();
+    return loss;
+}
+
+/// Model m after its first step against one step of the other policy from the same start:
+/// the same loss, gradients and updated parameters to float rounding, or the binary stops
+/// (support/cross_check.hpp).
+template <class Model, class Other>
+void check_against(Model& m, float loss, Other other, const std::string& name) {
+    auto o = instantiate(large_cnn, batch, other, {.seed = 1});
+    sgd opt(o, optimiser);
+    const float other_loss = one_step(o, opt);
+    const std::string against = name + " against " + Other::name();
+    maso_bench::agree_or_abort(loss, other_loss, against + ": losses");
+    maso_bench::agree_or_abort(m.gradients(), o.gradients(), against + ": gradients");
+    maso_bench::agree_or_abort(m.parameters(), o.parameters(), against + ": parameters");
+}
+
 template <class Policy>
-void train_step(benchmark::State& state, Policy policy, std::size_t threads) {
+void train_step(benchmark::State& state, const std::string& name, Policy policy,
+                std::size_t threads) {
     if (!maso_bench::use_threads(state, threads)) return;
     auto m = instantiate(large_cnn, batch, policy, {.seed = 1});
     sgd opt(m, optimiser);
-    const std::span<const float> images(data().images);
-    const std::span<const int> labels(data().labels);
-    auto step = [&] {
-        m.zero_gradients();
-        const float loss = m.forward(images, labels);
-        m.backward();
-        opt.step();
-        return loss;
-    };
+    auto step = [&] { return one_step(m, opt); };
     float loss = step(); // warm-up: first touch of every buffer, the pool's threads started
+    if (maso_bench::first_time(name)) {
+        if constexpr (Policy::fused)
+            check_against(m, loss, fuse::none, name);
+        else
+            check_against(m, loss, fuse::all, name);
+    }
     for (auto _ : state) {
         loss = step();
         benchmark::DoNotOptimize(loss);
@@ -135,14 +161,15 @@ void register_all() {
             n.append(plan).append("/").append(maso_bench::threads_suffix(threads));
             return n;
         };
-        auto* all =
-            benchmark::RegisterBenchmark(name("fuse_all").c_str(), [threads](benchmark::State& s) {
-                train_step(s, fuse::all, threads);
-            });
-        auto* none =
-            benchmark::RegisterBenchmark(name("fuse_none").c_str(), [threads](benchmark::State& s) {
-                train_step(s, fuse::none, threads);
-            });
+        const std::string all_name = name("fuse_all"), none_name = name("fuse_none");
+        auto* all = benchmark::RegisterBenchmark(all_name.c_str(),
+                                                 [all_name, threads](benchmark::State& s) {
+                                                     train_step(s, all_name, fuse::all, threads);
+                                                 });
+        auto* none = benchmark::RegisterBenchmark(none_name.c_str(),
+                                                  [none_name, threads](benchmark::State& s) {
+                                                      train_step(s, none_name, fuse::none, threads);
+                                                  });
         for (auto* b : {all, none}) {
             b->Unit(benchmark::kMillisecond)->Iterations(timed_steps);
             if (threads > 1) b->UseRealTime();

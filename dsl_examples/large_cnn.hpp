@@ -11,6 +11,8 @@
 
 #include <maso/maso.hpp>
 
+#include <type_traits>
+
 namespace maso_examples {
 
 using namespace maso;
@@ -29,6 +31,24 @@ const auto large_cnn = input<3, 32, 32>()
     >> conv_bn_swish<192, 3, 1, padding::valid>() >> conv_bn_swish<192, 1>()
     >> conv2d<10, 1>() >> global_avgpool() >> softmax_cross_entropy();
 // [large_cnn]
+
+/// The same network with another β-VQ ReLU: β = 1 (ReLU), ½ (SiLU), learnable, … The unit is
+/// a run-time value, so the type is large_cnn's whatever the unit; dsl_examples/train.cpp
+/// builds it from --unit.
+template <std::size_t C, std::size_t K, std::size_t S = 1, padding P = padding::same>
+auto conv_bn_unit(beta_spec unit) {
+    return conv2d<C, K, S, P, /*Bias=*/false>() >> batch_norm() >> beta_vq<relu>(unit);
+}
+
+inline auto large_cnn_with(beta_spec u) {
+    return input<3, 32, 32>()
+        >> conv_bn_unit<96, 3>(u) >> conv_bn_unit<96, 3>(u) >> conv_bn_unit<96, 3, 2>(u)
+        >> conv_bn_unit<192, 3>(u) >> conv_bn_unit<192, 3>(u) >> conv_bn_unit<192, 3, 2>(u)
+        >> conv_bn_unit<192, 3, 1, padding::valid>(u) >> conv_bn_unit<192, 1>(u)
+        >> conv2d<10, 1>() >> global_avgpool() >> softmax_cross_entropy();
+}
+static_assert(std::is_same_v<std::decay_t<decltype(large_cnn)>, decltype(large_cnn_with(0.5f))>,
+              "large_cnn_with builds large_cnn's network");
 // clang-format on
 
 } // namespace maso_examples

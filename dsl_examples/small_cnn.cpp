@@ -1,12 +1,11 @@
-// smallCNN (paper-spec §7, the authors' OMASO variant): three conv + BN + ReLU
-// stages with max pooling, global average pooling and a dense class layer
-// without bias. One difference from their listing: the first convolution uses
-// 'same' padding, so that both 2×2 poolings divide their map exactly
-// (32 → 32 → 16 → 14 → 7); Lasagne's pooling floors odd maps, maso's refuses
-// them (E014). Runs forward and backward, fused and unfused.
+// smallCNN (paper-spec §7, the authors' OMASO variant; dsl_examples/small_cnn.hpp) with ReLU,
+// on 3×32×32 images: runs forward and backward, fused and unfused, and fails if the two
+// disagree.
 //
 //   small_cnn [--batch N]      (default 2)
 #include <maso/maso.hpp>
+
+#include "small_cnn.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -17,15 +16,8 @@
 
 using namespace maso;
 
-// clang-format off
-// [small_cnn]
-const auto small_cnn = input<3, 32, 32>()
-    >> conv2d<32, 3, 1, padding::same, false>() >> batch_norm() >> hard_vq<relu>() >> maxpool<2>()
-    >> conv2d<64, 3, 1, padding::valid, false>() >> batch_norm() >> hard_vq<relu>() >> maxpool<2>()
-    >> conv2d<128, 1, 1, padding::same, false>() >> batch_norm() >> hard_vq<relu>()
-    >> global_avgpool() >> dense<10, false>() >> softmax_cross_entropy();
-// [small_cnn]
-// clang-format on
+/// ReLU: a fixed β = 1 runs the hard pass.
+const auto small_cnn = maso_examples::small_cnn<3, 32, 32>(1.f);
 
 int main(int argc, char** argv) {
     std::size_t batch = 2;

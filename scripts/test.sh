@@ -9,10 +9,13 @@ root=$PWD
 jobs=${MASO_JOBS:-2}
 
 # ---- packages ------------------------------------------------------------------------
-# zlib1g-dev: maso::io reads gzip; dataset-fashion-mnist: tests/io/idx_test.cpp reads the real set;
-# libtorch-dev: the oracle tests (tests/oracle/) compare maso with libtorch.
+# zlib1g-dev: maso::io reads gzip; nlohmann-json3-dev: maso::io's safetensors headers;
+# dataset-fashion-mnist: tests/io/idx_test.cpp reads the real set, and ctest runs the demo
+# (dsl_examples/fashion_mnist.cpp) on part of it; libcli11-dev: the command-line trainer
+# (dsl_examples/train.cpp) parses its options with CLI11, a maintained parser, rather than
+# one of our own; libtorch-dev: the oracle tests (tests/oracle/) compare maso with libtorch.
 packages=(cmake g++ clang libboost-dev libboost-test-dev libxsimd-dev libbenchmark-dev zlib1g-dev
-  dataset-fashion-mnist libtorch-dev)
+  nlohmann-json3-dev dataset-fashion-mnist libcli11-dev libtorch-dev)
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
@@ -72,6 +75,9 @@ run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++ "${optimised[@]}" "${no_
 # (-O0), the instrumented tests compile 3.4× faster than at -O1 and run 3× slower
 # (plan/lower_groups_test: 226 s → 67 s to build, 2.8 s → 8.4 s to run): the stage
 # took 15.6 of the run's 31 minutes at -O1.
+# An impossible allocation (a batch too large to fit memory, which maso refuses with a
+# value_error) makes ASan's allocator abort unless it may return null, as the real one does.
+export ASAN_OPTIONS=allocator_may_return_null=1
 run_suite "g++ ASan+UBSan" build-test/sanitize -DCMAKE_CXX_COMPILER=g++ \
   "-DMASO_ISAS=avx512" -DMASO_ORACLE_TESTS=OFF \
   -DMASO_BUILD_BENCHMARKS=OFF -DMASO_CHECK_HEADERS=OFF -DCMAKE_BUILD_TYPE=Release \

@@ -69,6 +69,22 @@ def median_rows(run, fields):
     return rows
 
 
+def paired_ratios(run, a, b, key="items_per_second"):
+    """Repetition i of run a over repetition i of run b, for every i both have: the spread
+    of a ratio over the repetitions (each pair ran within one binary run, seconds or
+    minutes apart with random interleaving)."""
+    ra = [r[key] for r in run.iterations.get(a, []) if key in r]
+    rb = [r[key] for r in run.iterations.get(b, []) if key in r]
+    return [x / y for x, y in zip(ra, rb) if y]
+
+
+def fmt_spread(ratios):
+    """'min–max' of paired_ratios, or 'n/a' with fewer than two."""
+    if len(ratios) < 2:
+        return "n/a"
+    return f"{min(ratios):.3f}–{max(ratios):.3f}"
+
+
 def header(context, keys=("maso_isa", "maso_threads", "compiler", "host_name", "date")):
     """The context line the scripts print: ISA, threads, compiler, host, date."""
     labels = {"maso_isa": "ISA", "maso_threads": "threads", "compiler": "compiler",

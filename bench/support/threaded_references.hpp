@@ -1,7 +1,9 @@
 // bench/support/threaded_references.hpp — the in-run references at 1 and 2 threads.
 //
-// The FMA peak (fma_peak.hpp) and a copy loop, registered as "fma_peak/threads_<n>" and
-// "copy/threads_<n>" for the benchmarks that run maso's kernels on the thread pool
+// The FMA peak (fma_peak.hpp) and the vectorised copy (vector_copy.hpp), registered as
+// "fma_peak/threads_<n>", "copy/threads_<n>" (ordinary stores) and "copy_stream/threads_<n>"
+// (streaming stores; the ratio scripts take the faster copy) for the benchmarks that run
+// maso's kernels on the thread pool
 // (conv_block_bench, train_step_bench). At 1 thread the peak is fma_peak_loop itself, timed
 // in CPU time like every single-threaded case. At n > 1 threads each iteration runs the same
 // loop on every pool thread through parallel_for — the path the kernels take — and is timed
@@ -12,6 +14,7 @@
 #pragma once
 
 #include "fma_peak.hpp"
+#include "vector_copy.hpp"
 
 #include <maso/core/thread_pool.hpp>
 #include <maso/simd/batch_ops.hpp> // xsimd, included with GCC 12's PR105593 warnings off
@@ -48,7 +51,7 @@ inline bool use_threads(benchmark::State& state, std::size_t threads) {
 template <class Arch>
 void fma_peak_threads(benchmark::State& state, std::size_t threads) {
     using batch = xsimd::batch<float, Arch>;
-    const auto fma = [](auto a, auto b, auto c) { return xsimd::fma(a, b, c); };
+    const true_fma fma;
     double flop = 0;
     if (threads == 1) {
         flop = fma_peak_loop<batch>(state, fma);
@@ -71,9 +74,10 @@ void fma_peak_threads(benchmark::State& state, std::size_t threads) {
     state.counters["pool_threads"] = static_cast<double>(threads);
 }
 
-/// std::copy of `floats` floats, split into `threads` contiguous parts on the pool;
-/// bytes/s counts the bytes read and written.
-inline void copy_threads(benchmark::State& state, std::size_t threads, std::size_t floats) {
+/// vector_copy of `floats` floats, split into `threads` contiguous parts on the pool as
+/// maso's passes split their channels; bytes/s counts the bytes read and written.
+template <class Arch>
+void copy_threads(benchmark::State& state, std::size_t threads, std::size_t floats, bool stream) {
     if (!use_threads(state, threads)) return;
     std::vector<float> in(floats, 1.f), out(floats); // touched: no page faults in the timing
     benchmark::DoNotOptimize(in.data());
@@ -81,8 +85,7 @@ inline void copy_threads(benchmark::State& state, std::size_t threads, std::size
     for (auto _ : state) {
         maso::parallel_for(threads, [&](std::size_t begin, std::size_t end, std::size_t) {
             const std::size_t from = floats * begin / threads, to = floats * end / threads;
-            std::copy(in.begin() + std::ptrdiff_t(from), in.begin() + std::ptrdiff_t(to),
-                      out.begin() + std::ptrdiff_t(from));
+            vector_copy<Arch>(in.data() + from, out.data() + from, to - from, stream);
         });
         benchmark::ClobberMemory();
     }
@@ -91,8 +94,8 @@ inline void copy_threads(benchmark::State& state, std::size_t threads, std::size
     state.counters["pool_threads"] = static_cast<double>(threads);
 }
 
-/// Registers "fma_peak/threads_<n>" (and, if copy_floats > 0, "copy/threads_<n>");
-/// wall-clock time for n > 1.
+/// Registers "fma_peak/threads_<n>" (and, if copy_floats > 0, "copy/threads_<n>" and
+/// "copy_stream/threads_<n>"); wall-clock time for n > 1.
 template <class Arch>
 void register_references(std::size_t threads, std::size_t copy_floats = 0) {
     auto* peak = benchmark::RegisterBenchmark(
@@ -100,10 +103,14 @@ void register_references(std::size_t threads, std::size_t copy_floats = 0) {
         [threads](benchmark::State& s) { fma_peak_threads<Arch>(s, threads); });
     if (threads > 1) peak->UseRealTime();
     if (copy_floats == 0) return;
-    auto* copy = benchmark::RegisterBenchmark(
-        ("copy/" + threads_suffix(threads)).c_str(),
-        [threads, copy_floats](benchmark::State& s) { copy_threads(s, threads, copy_floats); });
-    if (threads > 1) copy->UseRealTime();
+    for (const bool stream : {false, true}) {
+        auto* copy = benchmark::RegisterBenchmark(
+            ((stream ? "copy_stream/" : "copy/") + threads_suffix(threads)).c_str(),
+            [threads, copy_floats, stream](benchmark::State& s) {
+                copy_threads<Arch>(s, threads, copy_floats, stream);
+            });
+        if (threads > 1) copy->UseRealTime();
+    }
 }
 
 } // namespace maso_bench

@@ -67,5 +67,15 @@
 #include <maso/plan/infer_shapes.hpp>
 #include <maso/plan/lower.hpp>
 
+#include <maso/train/adam.hpp>
+#include <maso/train/clip.hpp>
+#include <maso/train/count_correct.hpp>
+#include <maso/train/epoch_metrics.hpp>
+#include <maso/train/evaluate.hpp>
+#include <maso/train/metrics_csv.hpp>
 #include <maso/train/model.hpp>
+#include <maso/train/progress.hpp>
+#include <maso/train/schedule.hpp>
 #include <maso/train/sgd.hpp>
+#include <maso/train/sigint_flag.hpp>
+#include <maso/train/step_report.hpp>

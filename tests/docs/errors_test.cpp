@@ -6,14 +6,18 @@
 #include <maso/io.hpp>
 #include <maso/maso.hpp>
 
+#include <maso_test/io_files.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 using namespace maso;
@@ -51,7 +55,7 @@ std::vector<listed> messages_on_the_page() {
     while (std::getline(in, line)) {
         if (line.empty() || line[0] != '|') continue;
         std::string exception;
-        for (const char* e : {"value_error", "size_error", "numeric_error", "error"})
+        for (const char* e : {"file_error", "value_error", "size_error", "numeric_error", "error"})
             if (exception.empty() && line.find(std::string("| `") + e + "` |") != std::string::npos)
                 exception = e;
         if (exception.empty()) continue;
@@ -90,6 +94,8 @@ template <class F>
 raised raise(F&& f) {
     try {
         f();
+    } catch (const file_error& e) {
+        return {"file_error", e.what()};
     } catch (const numeric_error& e) {
         return {"numeric_error", e.what()};
     } catch (const value_error& e) {
@@ -118,6 +124,188 @@ struct flipped {
 
 const float nan = std::numeric_limits<float>::quiet_NaN();
 const float inf = std::numeric_limits<float>::infinity();
+
+/// The messages of io/safetensors.hpp, io/random_state.hpp and io/checkpoint.hpp, from files
+/// written to a temporary directory and damaged on purpose.
+template <class Add>
+void checkpoint_messages(Add add) {
+    using namespace maso::io;
+    maso_test::temp_dir dir;
+    std::vector<float> v(6), w(2);
+    // Writing and converting.
+    safetensors_writer wr;
+    wr.add("a", {6}, std::span(v));
+    add([&] { wr.add("a", {6}, std::span(v)); });
+    add([&] { wr.add("__metadata__", {6}, std::span(v)); });
+    add([&] { wr.add("b", {4}, std::span(v)); });
+    add([&] { wr.add("\xff", {6}, std::span(v)); });
+    add([&] { wr.set_metadata("\xff", ""); });
+    add([&] { wr.set_metadata("k", "\xff"); });
+    wr.write(dir / "a.safetensors");
+    const auto file = read_safetensors(dir / "a.safetensors");
+    std::vector<double> d(6);
+    add([&] { file.read(file.tensors()[0], std::span(d)); });
+    add([&] { file.read(file.tensors()[0], std::span(w)); });
+    std::mt19937_64 engine;
+    add([&] { restore_random_state(engine, "not a state"); });
+    // Writing fails.
+    add([&] { wr.write(dir / "missing" / "a.safetensors"); });
+    std::filesystem::create_directories(dir / "taken" / "inside");
+    add([&] { wr.write(dir / "taken"); });
+    add([&] {
+        // A file-size limit of 0: the temporary file is made, its first write fails.
+        struct limit {
+            void (*previous)(int) = std::signal(SIGXFSZ, SIG_IGN); // EFBIG, not a signal
+            rlimit saved{};
+            limit() {
+                getrlimit(RLIMIT_FSIZE, &saved);
+                rlimit none = saved;
+                none.rlim_cur = 0;
+                setrlimit(RLIMIT_FSIZE, &none);
+            }
+            ~limit() {
+                setrlimit(RLIMIT_FSIZE, &saved);
+                std::signal(SIGXFSZ, previous);
+            }
+        } guard;
+        wr.write(dir / "b.safetensors");
+    });
+    // Files that are not valid safetensors.
+    const auto read_bytes = [&](const std::string& header, std::size_t data,
+                                std::uint64_t n = ~0ull) {
+        if (n == ~0ull) n = header.size();
+        maso_test::bytes b;
+        for (int i = 0; i < 8; ++i)
+            b.push_back(std::uint8_t(n >> (8 * i)));
+        b.insert(b.end(), header.begin(), header.end());
+        b.resize(b.size() + data);
+        maso_test::write_plain(dir / "bad.safetensors", b);
+        read_safetensors(dir / "bad.safetensors");
+    };
+    const std::string t = R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+    add([&] {
+        maso_test::write_plain(dir / "short", {1, 2});
+        read_safetensors(dir / "short");
+    });
+    add([&] { read_bytes(t, 8, 1ull << 40); });
+    add([&] { read_bytes(t, 0, t.size() + 1); });
+    add([&] { read_bytes("{", 0); });
+    add([&] { read_bytes("[]", 0); });
+    add([&] { read_bytes(R"({"__metadata__":[]})", 0); });
+    add([&] { read_bytes(R"({"t":1})", 0); });
+    add([&] { read_bytes(R"({"t":{"dtype":"F7","shape":[],"data_offsets":[0,0]}})", 0); });
+    add([&] { read_bytes(R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", 8); });
+    add([&] {
+        read_bytes(R"({"t":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})",
+                   8);
+    });
+    add([&] { read_bytes(t, 4); });
+    add([&] {
+        read_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                   R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                   8);
+    });
+    add([&] { read_bytes(t, 12); });
+    // Checkpoints that do not fit.
+    const auto small = input<3>() >> dense<2>();
+    auto m = instantiate(small, 1);
+    sgd plain(m);
+    io::save_checkpoint(dir / "m.ck", m, plain, {.step = 3});
+    add([&] { io::save_checkpoint(dir / "x.ck", m, {.metadata = {{"maso.x", ""}}}); });
+    add([&] {
+        auto other = instantiate(input<3>() >> dense<3>(), 1);
+        io::load_checkpoint(dir / "m.ck", other);
+    });
+    add([&] {
+        auto dm = instantiate<double>(small, 1);
+        io::load_checkpoint(dir / "m.ck", dm);
+    });
+    add([&] {
+        sgd momentum(m, {.momentum = 0.5});
+        io::load_checkpoint(dir / "m.ck", m, momentum);
+    });
+    add([&] {
+        adam a(m);
+        io::load_checkpoint(dir / "m.ck", m, a);
+    });
+    add([&] {
+        io::save_checkpoint(dir / "n.ck", m);
+        io::load_checkpoint(dir / "n.ck", m, plain);
+    });
+    // Damaged: a byte of the data, a digit of the step.
+    const auto damaged = [&](auto change) {
+        std::ifstream in(dir / "m.ck", std::ios::binary);
+        std::string b(std::istreambuf_iterator<char>(in), {});
+        change(b);
+        maso_test::write_plain(dir / "d.ck", maso_test::bytes(b.begin(), b.end()));
+        io::load_checkpoint(dir / "d.ck", m);
+    };
+    add([&] { damaged([](std::string& b) { b.back() ^= 1; }); });
+    add([&] { damaged([](std::string& b) { b[b.find("\"maso.step\":\"3\"") + 13] = '4'; }); });
+    // Rewritten with consistent checksums: what the file says is wrong.
+    const auto rewritten = [&](auto edit) {
+        const auto f = read_safetensors(dir / "m.ck");
+        std::vector<std::pair<tensor_info, std::vector<float>>> ts;
+        for (const auto& ti : f.tensors()) {
+            std::vector<float> x(ti.elements());
+            f.read(ti, std::span(x));
+            ts.emplace_back(ti, std::move(x));
+        }
+        auto meta = f.metadata();
+        edit(ts, meta);
+        safetensors_writer out;
+        for (const auto& [ti, x] : ts)
+            out.add(ti.name, ti.shape, std::span(x));
+        meta["maso.data_crc32"] = maso::io::detail::checksum_text(out.data_crc32());
+        meta["maso.header_crc32"] =
+            maso::io::detail::checksum_text(maso::io::detail::header_crc32(out.layout(), meta));
+        for (const auto& [k, x] : meta)
+            out.set_metadata(k, x);
+        out.write(dir / "r.ck");
+        io::load_checkpoint(dir / "r.ck", m, plain);
+    };
+    add([&] { rewritten([](auto&, auto& meta) { meta.clear(); }); });
+    add([&] { rewritten([](auto&, auto& meta) { meta["maso.checkpoint"] = "2"; }); });
+    add([&] { rewritten([](auto&, auto& meta) { meta.erase("maso.step"); }); });
+    add([&] { rewritten([](auto&, auto& meta) { meta["maso.step"] = "x"; }); });
+    add([&] { rewritten([](auto&, auto& meta) { meta["maso.signature"] += "3 extra [1]\n"; }); });
+    add([&] { rewritten([](auto& ts, auto&) { ts.pop_back(); }); });
+    add([&] { rewritten([](auto& ts, auto&) { ts[0].first.shape = {1, 2}; }); });
+    add([&] { rewritten([](auto& ts, auto&) { ts.push_back({{"z", {}, {1}, 0, 0}, {1.f}}); }); });
+    add([&] {
+        rewritten([](auto& ts, auto&) { ts.push_back({{"optimizer.z", {}, {1}, 0, 0}, {1.f}}); });
+    });
+}
+
+/// The messages of train/trainer.hpp, train/evaluate.hpp and train/metrics_csv.hpp, on a
+/// network of one dense layer over `toys` (four 1x2x2 images of two classes).
+template <class Add>
+void training_loop_messages(Add add, const maso::io::dataset& toys) {
+    using namespace maso::io;
+    const auto net = input<1, 2, 2>() >> flatten() >> dense<2>() >> softmax_cross_entropy();
+    auto m = instantiate(net, 2);
+    sgd opt(m);
+    std::ostream sink(nullptr);
+    const progress_options quiet{.style = progress_style::none, .out = &sink};
+    const dataset wide(std::vector<float>(18), {0, 1}, {1, 3, 3}, 2, "wide");
+    const dataset three(std::vector<float>(12), {0, 1, 2}, {1, 2, 2}, 3, "three");
+    add([&] { trainer(m, opt, toys, {.epochs = 0}); });
+    add([&] { trainer(m, opt, toys, {.clip_norm = nan}); });
+    add([&] { trainer(m, opt, toys, wide); });
+    add([&] { trainer(m, opt, three); });
+    maso_test::temp_dir dir;
+    trainer(m, opt, toys, {.seed = 1}).save(dir / "run.safetensors");
+    add([&] { trainer(m, opt, toys, {.seed = 2}).resume(dir / "run.safetensors"); });
+    add([&] {
+        trainer_options o{.epochs = 2, .progress = quiet};
+        o.on_step = [&](const step_report&) { m.parameters<2>()[0] = inf; };
+        trainer(m, opt, toys, o).fit();
+    });
+    add([&] { evaluate(m, std::vector<float>(5), std::vector<int>{0}); });
+    add([&] { evaluate(m, std::vector<float>(4), std::vector<int>{2}); });
+    add([&] { metrics_csv(dir / "no-such-directory" / "run.csv"); });
+    add([] { metrics_csv("/dev/full"); });
+}
 
 std::vector<raised> every_message() {
     std::vector<raised> r;
@@ -219,6 +407,28 @@ std::vector<raised> every_message() {
     add([&] { sgd(p, g, {.momentum = 1.f}); });
     add([&] { sgd(p, g, {.weight_decay = nan}); });
     add([&] { sgd(p, g4); });
+    add([&] { sgd(p, g, {.momentum = 0, .nesterov = true}); });
+    add([&] { sgd(p, g).set_learning_rate(0); });
+    add([&] { adam(p, g, {.learning_rate = nan}); });
+    add([&] { adam(p, g).set_learning_rate(-1); });
+    add([&] { adam(p, g, {.beta1 = 1}); });
+    add([&] { adam(p, g, {.beta2 = -0.5}); });
+    add([&] { adam(p, g, {.epsilon = 0}); });
+    add([&] { adam(p, g, {.weight_decay = -1}); });
+    add([&] { adam(p, g4); });
+    add([] { constant_lr(0); });
+    add([] { step_lr(-1, 1, 0.5); });
+    add([] { cosine_lr(inf, 1); });
+    add([] { step_lr(1, 0, 0.5); });
+    add([] { cosine_lr(1, 0); });
+    add([] { linear_warmup(0, constant_lr(1)); });
+    add([] { step_lr(1, 1, 0); });
+    add([] { cosine_lr(1, 10, 2); });
+    add([&] { clip_gradient_norm(std::span(p), 0); });
+    add([&] {
+        std::vector<float> bad{1.f, nan};
+        clip_gradient_norm(std::span(bad), 1);
+    });
     add([] { set_num_threads(0); });
     add([] { set_num_threads(300); });
     add([] { parallel_for(2, [](std::size_t, std::size_t, std::size_t) { set_num_threads(1); }); });
@@ -232,7 +442,8 @@ std::vector<raised> every_message() {
     add([&] {
         from_channel_major(activation<shape<2>, const float>{img.data(), 2}, std::span(img));
     });
-    // data sets and batches (io/; file_error's problems are the io tests' to check)
+    // data sets and batches (io/; the data readers' file_error problems are the io tests' to
+    // check; those of checkpoints are listed with their exception and raised below)
     using namespace maso::io;
     const image_shape one{1, 2, 2};
     add([] { load_idx("images", "labels", 0); });
@@ -271,6 +482,8 @@ std::vector<raised> every_message() {
         prefetcher p(toys, batch_sampler(toys, {.batch = 2}),
                      {.augment = augmenter(image_shape{1, 4, 4}, {.pad = 1}, 0)});
     });
+    training_loop_messages(add, toys);
+    checkpoint_messages(add);
     return r;
 }
 

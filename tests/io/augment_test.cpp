@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 #include <maso_test/count_allocations.hpp>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <tuple>
@@ -96,6 +97,31 @@ BOOST_AUTO_TEST_CASE(a_seed_fixes_the_augmentation) {
     again.apply(a);
     BOOST_CHECK(a == b);
     BOOST_CHECK(a != c);
+}
+
+BOOST_AUTO_TEST_CASE(skip_draws_what_apply_would) {
+    // 20 images augmented at once, against 7 skipped and the other 13 augmented: the 13
+    // come out the same, so a resumed run reaches the augmentation of its step.
+    const auto images = [](int n) {
+        std::vector<float> v;
+        for (int k = 0; k < n; ++k) {
+            const auto in = ramp();
+            v.insert(v.end(), in.begin(), in.end());
+        }
+        return v;
+    };
+    const auto skipped = std::ptrdiff_t(7 * shape.size());
+    std::vector<float> all = images(20), tail = images(13), off_by_one = images(13);
+    io::augmenter straight(shape, {.pad = 1}, 5), skipping(shape, {.pad = 1}, 5),
+        short_by_one(shape, {.pad = 1}, 5);
+    straight.apply(all);
+    skipping.skip(7);
+    skipping.apply(tail);
+    BOOST_CHECK(std::equal(tail.begin(), tail.end(), all.begin() + skipped));
+    // It can fail: one image fewer skipped gives other draws.
+    short_by_one.skip(6);
+    short_by_one.apply(off_by_one);
+    BOOST_CHECK(off_by_one != tail);
 }
 
 BOOST_AUTO_TEST_CASE(no_pad_and_no_flip_is_the_identity) {

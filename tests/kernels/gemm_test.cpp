@@ -117,8 +117,8 @@ BOOST_AUTO_TEST_CASE(every_k_up_to_67) {
 /// KC = 256 and NC = 512 floats or 256 doubles (gemm_blocking): K and N beyond
 /// them split into balanced blocks, the later K blocks accumulating into C.
 BOOST_AUTO_TEST_CASE(shapes_across_the_cache_blocks) {
-    using float_blocks = maso::kernels::detail::gemm_blocking<test_arch, float>;
-    using double_blocks = maso::kernels::detail::gemm_blocking<test_arch, double>;
+    using float_blocks = maso::kernels::gemm_blocking<test_arch, float>;
+    using double_blocks = maso::kernels::gemm_blocking<test_arch, double>;
     BOOST_TEST_MESSAGE("KC " << float_blocks::KC << ", NC " << float_blocks::NC << " (float) / "
                              << double_blocks::NC << " (double), MR " << float_blocks::MR << ", NR "
                              << float_blocks::NR << " / " << double_blocks::NR);

@@ -124,8 +124,8 @@ conv_operands<T> random_operands(const conv_geometry& g, patch_order o, std::siz
 template <class T>
 conv_results<T> run_kernels(const conv_geometry& g, patch_order o, std::size_t cout,
                             const conv_operands<T>& in) {
-    using blocking = mk::detail::gemm_blocking<test_arch, T>;
-    using strided = mk::detail::strided<T>;
+    using blocking = mk::gemm_blocking<test_arch, T>;
+    using strided = mk::strided<T>;
     const std::size_t D = g.rows(), N = o.columns(g), K = g.kernel;
     conv_results<T> r;
     // The packers read x zero-padded; the padding starts as NaN so that a plane
@@ -143,7 +143,7 @@ conv_results<T> run_kernels(const conv_geometry& g, patch_order o, std::size_t c
     // that an element unpad_output misses would show).
     std::vector<T> dxp(mk::padded_size(g), T(0));
     mk::gemm<test_arch>(D, N, cout, strided{in.w.data(), 1, D},
-                        mk::detail::matrix_b<T>{{in.dz.data(), N, 1}}, static_cast<T*>(nullptr), 0,
+                        mk::matrix_b<T>{{in.dz.data(), N, 1}}, static_cast<T*>(nullptr), 0,
                         false, mk::patch_scatter<T>(g, o, dxp.data()), mk::gemm_split::rows,
                         std::lcm(blocking::MR, K * K));
     r.dx.assign(in.x.size(), std::numeric_limits<T>::quiet_NaN());
@@ -432,8 +432,8 @@ BOOST_AUTO_TEST_CASE(threads_give_bitwise_identical_results) {
 /// windows (window order in place with AVX-512 float).
 template <class T>
 void check_in_place(const conv_geometry& g, patch_order o, std::size_t cout) {
-    using blocking = mk::detail::gemm_blocking<test_arch, T>;
-    using strided = mk::detail::strided<T>;
+    using blocking = mk::gemm_blocking<test_arch, T>;
+    using strided = mk::strided<T>;
     const std::size_t D = g.rows(), N = o.columns(g);
     const conv_operands<T> in = random_operands<T>(g, o, cout);
     std::vector<T> xp(mk::padded_size(g));
@@ -448,7 +448,7 @@ void check_in_place(const conv_geometry& g, patch_order o, std::size_t cout) {
 }
 
 BOOST_AUTO_TEST_CASE(panels_read_in_place_equal_packed_panels) {
-    using blocking = mk::detail::gemm_blocking<test_arch, float>;
+    using blocking = mk::gemm_blocking<test_arch, float>;
     constexpr std::size_t W = xsimd::batch<float, test_arch>::size, NR = blocking::NR;
     // Which panels are read in place: stride 1, every batch on one output row.
     auto in_place = [](const mk::patch_rows<float, blocking::NC>& b, std::size_t pc, std::size_t j0,

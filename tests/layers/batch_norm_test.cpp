@@ -268,7 +268,7 @@ BOOST_AUTO_TEST_CASE(fused_chain_matches_the_layers) {
 
         // apart
         std::vector<double> mid(x.size()), y(x.size()), dmid(x.size()), dx(x.size());
-        std::vector<double> bg(6), ug(3);
+        std::vector<double> bg(6), ug(3), uscratch(unit.scratch_size(B));
         layer_io<S, S, double> a;
         a.x = {x.data(), B};
         a.y = {mid.data(), B};
@@ -285,6 +285,7 @@ BOOST_AUTO_TEST_CASE(fused_chain_matches_the_layers) {
         u.dx = {dmid.data(), B};
         u.params = up;
         u.grads = ug;
+        u.scratch = uscratch;
         u.phase = phase;
         bn.forward(a);
         unit.forward(u);

@@ -33,11 +33,12 @@ struct run {
     using Out = typename L::output;
     L layer;
     std::size_t batch;
-    std::vector<double> params, grads, y, dx, dy;
+    std::vector<double> params, grads, y, dx, dy, scratch;
 
     run(const Node& node, std::size_t b)
         : layer(node), batch(b), params(layer.parameter_count()), grads(params.size()),
-          y(Out::size * b), dx(S::size * b), dy(Out::size * b, 1.0) {
+          y(Out::size * b), dx(S::size * b), dy(Out::size * b, 1.0),
+          scratch(layer.scratch_size(b)) {
         std::mt19937_64 rng(1);
         init_context ctx{rng};
         layer.initialize(std::span<double>(params), ctx);
@@ -50,6 +51,7 @@ struct run {
         io.dx = {dx.data(), batch};
         io.params = params;
         io.grads = grads;
+        io.scratch = scratch;
         return io;
     }
     const std::vector<double>& forward(const std::vector<double>& x) {

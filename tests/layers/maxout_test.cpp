@@ -33,11 +33,12 @@ struct run {
     using Out = typename L::output;
     L layer;
     std::size_t batch;
-    std::vector<double> params, grads, y, dx, dy;
+    std::vector<double> params, grads, y, dx, dy, scratch;
 
     run(const maxout_node<K>& node, std::size_t b, std::vector<double> upstream)
         : layer(node), batch(b), params(layer.parameter_count()), grads(params.size()),
-          y(Out::size * b), dx(S::size * b, -7.0), dy(std::move(upstream)) {
+          y(Out::size * b), dx(S::size * b, -7.0), dy(std::move(upstream)),
+          scratch(layer.scratch_size(b)) {
         std::mt19937_64 rng(1);
         init_context ctx{rng};
         layer.initialize(std::span<double>(params), ctx);
@@ -50,6 +51,7 @@ struct run {
         io.dx = {dx.data(), batch};
         io.params = params;
         io.grads = grads;
+        io.scratch = scratch;
         layer.forward(io);
         layer.backward(io);
     }
@@ -151,6 +153,7 @@ BOOST_AUTO_TEST_CASE(theta_gradient_without_dx) {
     io.dy = {dy.data(), 2};
     io.params = without.params;
     io.grads = without.grads;
+    io.scratch = without.scratch;
     without.layer.forward(io);
     without.layer.backward(io);
     for (std::size_t g = 0; g < 2; ++g) {
@@ -173,7 +176,9 @@ BOOST_AUTO_TEST_CASE(lanes_compute_the_layers_window) {
     for (std::size_t g = 0; g < 2; ++g) {
         const auto lanes = r.layer.lanes(io, g);
         for (std::size_t i = 0; i < 2 * S::plane; ++i) {
-            const std::array<double, 3> v = L::gather({x.data(), 2}, g, i);
+            std::array<double, 3> v;
+            for (std::size_t j = 0; j < 3; ++j)
+                v[j] = x[(g * 3 + j) * 2 * S::plane + i]; // input channel gK + j, site i
             MASO_CHECK_CLOSE(lanes.forward<3>(v), r.y[g * 2 * S::plane + i], 1e-14, 0);
         }
     }

@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(plane_calls_are_the_layer) {
     layer_io<S, L::output, double> io;
     io.x = {x.data(), 3};
     std::vector<double> out(4);
-    layer.forward_plane(io, 1, io.x.plane(1, 2), out.data());
+    layer.forward_planes(io, 1, io.x.plane(1, 2), out.data(), 1);
     for (std::size_t i = 0; i < 4; ++i)
         BOOST_CHECK_EQUAL(out[i], y[(1 * 3 + 2) * 4 + i]);
 }

@@ -161,7 +161,8 @@ BOOST_AUTO_TEST_CASE(beta_gradient_without_dx) {
     const L layer(maso::sigmoid(learnable_per_channel(0.3f)));
     const auto x = maso_test::uniform_vector<double>(S::size * 2, -2, 2);
     const auto dy = maso_test::uniform_vector<double>(S::size * 2, -1, 1);
-    std::vector<double> params(3), g1(3), g2(3), y(x.size()), dx(x.size());
+    std::vector<double> params(3), g1(3), g2(3), y(x.size()), dx(x.size()),
+        scratch(layer.scratch_size(2));
     std::mt19937_64 rng(1);
     init_context ctx{rng};
     layer.initialize(std::span<double>(params), ctx);
@@ -172,6 +173,7 @@ BOOST_AUTO_TEST_CASE(beta_gradient_without_dx) {
     io.dx = {dx.data(), 2};
     io.params = params;
     io.grads = g1;
+    io.scratch = scratch;
     layer.backward(io);
     io.dx = {nullptr, 2};
     io.grads = g2;

@@ -36,11 +36,12 @@ struct run {
     using Out = typename L::output;
     L layer;
     std::size_t batch;
-    std::vector<double> params, grads, y, dx, dy;
+    std::vector<double> params, grads, y, dx, dy, scratch;
 
     run(const Node& node, std::size_t b)
         : layer(node), batch(b), params(layer.parameter_count()), grads(params.size()),
-          y(Out::size * b), dx(S::size * b), dy(Out::size * b, 1.0) {
+          y(Out::size * b), dx(S::size * b), dy(Out::size * b, 1.0),
+          scratch(layer.scratch_size(b)) {
         std::mt19937_64 rng(1);
         init_context ctx{rng};
         layer.initialize(std::span<double>(params), ctx);
@@ -53,6 +54,7 @@ struct run {
         io.dx = {dx.data(), batch};
         io.params = params;
         io.grads = grads;
+        io.scratch = scratch;
         return io;
     }
     const std::vector<double>& forward(const std::vector<double>& x) {
@@ -229,7 +231,8 @@ BOOST_AUTO_TEST_CASE(float_agrees_with_double) {
     using LF = softpool_node<2>::layer<S, float>;
     const auto xd = maso_test::uniform_vector<double>(S::size, -3, 3);
     const std::vector<float> xf(xd.begin(), xd.end());
-    std::vector<float> params(1), grads(1), y(LF::output::size), dy(y.size(), 1.f), dx(xf.size());
+    std::vector<float> params(1), grads(1), y(LF::output::size), dy(y.size(), 1.f), dx(xf.size()),
+        scratch(S::channels);
     const LF layer(softpool<2>(learnable(0.7f)));
     std::mt19937_64 rng(1);
     init_context ctx{rng};
@@ -241,6 +244,7 @@ BOOST_AUTO_TEST_CASE(float_agrees_with_double) {
     io.dx = {dx.data(), 1};
     io.params = params;
     io.grads = grads;
+    io.scratch = scratch;
     layer.forward(io);
     layer.backward(io);
     run<S, softpool_node<2>> ref(softpool<2>(learnable(0.7f)), 1);

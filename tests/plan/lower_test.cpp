@@ -39,7 +39,7 @@ namespace {
 
 /// 3×3 pooling never fits the tiles (no NR is a multiple of 9); 4×4 only in AVX-512's
 /// 64 floats.
-static_assert(kernels::detail::gemm_blocking<maso_test::test_arch, float>::NR % 9 != 0);
+static_assert(kernels::gemm_blocking<maso_test::test_arch, float>::NR % 9 != 0);
 
 /// Every epilogue the tiles run after `head` (an input and a convolution): a unit and
 /// each pooling, each pooling alone, and units without pooling.
@@ -122,7 +122,7 @@ void check_kept_z(const Net& n, std::size_t batch) {
     const T* bias = params.data() + A::program_type::template layer_t<1>::bias_offset;
 
     constexpr bool windows = Pool && pools_in_tiles<T>;
-    constexpr std::size_t L = kernels::detail::gemm_blocking<maso_test::test_arch, T>::NR / 4;
+    constexpr std::size_t L = kernels::gemm_blocking<maso_test::test_arch, T>::NR / 4;
     const std::size_t hp = S::height / 2, wp = S::width / 2, count = batch * hp * wp;
     const std::size_t cols = windows ? (count + L - 1) / L * 4 * L : batch * S::plane;
     const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;

@@ -1,5 +1,7 @@
 // Tests of include/maso/plan/lower.hpp, built once per ISA: the threaded products
-// and per-channel passes give bitwise the same results at every thread count.
+// and per-channel passes give bitwise the same results at every thread count, fused and
+// unfused (fuse::none runs every layer's own pass on the pool's threads: the parameter
+// gradients a layer's channels share are staged and committed in channel order).
 #define BOOST_TEST_MODULE plan.lower_threads
 #include <maso/maso.hpp>
 
@@ -18,10 +20,10 @@ namespace {
 
 using maso_test::thread_count_guard;
 
-template <class T, class Net>
-void check_threads_bitwise(const Net& n) {
+template <class T, class Net, class Policy = fuse::all_t>
+void check_threads_bitwise(const Net& n, Policy = {}) {
     constexpr std::size_t batch = 4;
-    using M = model<Net, fuse::all_t, T>;
+    using M = model<Net, Policy, T>;
     const auto x = maso_test::uniform_vector<T>(M::input_shape::size * batch, -1.5, 1.5);
     const std::vector<int> labels{1, 4, 7, 2};
     struct result {
@@ -107,4 +109,27 @@ BOOST_AUTO_TEST_CASE(threads_give_bitwise_equal_results) {
                      beta_vq<relu>(learnable_per_channel(0.6f)) >> dense<12>() >>
                      maxout<2>(learnable(0.7f)) >> dense<10>() >> softmax_cross_entropy();
     BOOST_TEST_CONTEXT("dense") check_threads_bitwise<float>(mlp);
+}
+
+BOOST_AUTO_TEST_CASE(unfused_threads_give_bitwise_equal_results) {
+    // Every layer's own pass, its channels split among the threads: β shared by the layer
+    // (beta_vq, softpool, sigmoid, maxout, global_softpool learnable per layer), per channel,
+    // batch norm's statistics and backward, the conv and dense biases.
+    const auto convs = input<8, 16, 16>() >> conv2d<16, 3>() >> beta_vq<relu>(learnable(0.6f)) >>
+                       softpool<2>(learnable(0.7f)) >> batch_norm() >>
+                       maso::sigmoid(learnable(0.5f)) >> maxpool<2>() >> conv2d<12, 3>() >>
+                       maxout<3>(learnable(0.7f)) >> global_softpool(learnable(0.4f)) >>
+                       dense<10>() >> softmax_cross_entropy();
+    check_threads_bitwise<float>(convs, fuse::none);
+    check_threads_bitwise<double>(convs, fuse::none);
+    const auto per_channel = input<6, 12, 12>() >> avgpool<2>() >> conv2d<8, 1>() >>
+                             beta_vq<relu>(learnable_per_channel(0.6f)) >> batch_norm() >>
+                             maso::tanh(learnable_per_channel(0.6f)) >>
+                             softpool<3>(learnable_per_channel(0.4f)) >> global_avgpool() >>
+                             dense<10>() >> softmax_cross_entropy();
+    BOOST_TEST_CONTEXT("per channel") check_threads_bitwise<float>(per_channel, fuse::none);
+    const auto mlp = input<64>() >> dense<48>() >> batch_norm() >> beta_vq<relu>(learnable(0.6f)) >>
+                     dense<12>() >> maxout<2>(learnable(0.7f)) >> dense<10>() >>
+                     softmax_cross_entropy();
+    BOOST_TEST_CONTEXT("dense") check_threads_bitwise<float>(mlp, fuse::none);
 }

@@ -33,8 +33,10 @@
 //   elementwise    op(io, c): channel c's closed form as a pointwise op
 //                  (kernels/pointwise_chain.hpp)
 //   window         fusable: true for windows inside one H×W plane (pooling);
-//                  forward_plane(io, c, in, out), backward_plane(io, c, in, dout, din)
-//                  on one image's plane of channel c (din overwritten, grads added);
+//                  forward_planes(io, c, in, out, planes) and
+//                  backward_planes(io, c, in, dout, din, planes) → ∂L/∂η on consecutive
+//                  planes of channel c (din overwritten), and with a β
+//                  commit_planes(io, c, ∂L/∂η), which adds its gradient;
 //                  or channel_window: true for a window across consecutive channels
 //                  (maxout<K>), fused after a contraction; lanes(io, c) gives either
 //                  kind's window math on SIMD lanes (layers/detail/window_lanes.hpp)

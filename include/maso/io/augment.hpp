@@ -82,25 +82,44 @@ public:
         if (images.size() % size != 0)
             throw size_error("maso: augmenter: " + std::to_string(images.size()) +
                              " values are not a whole number of " + to_string(shape_) + " images");
-        const auto pad = std::ptrdiff_t(options_.pad);
         for (std::size_t start = 0; start < images.size(); start += size) {
-            std::ptrdiff_t dy = 0, dx = 0;
-            if (pad > 0) {
-                dy = std::ptrdiff_t(detail::uniform_below(random_, 2 * options_.pad + 1)) - pad;
-                dx = std::ptrdiff_t(detail::uniform_below(random_, 2 * options_.pad + 1)) - pad;
-            }
-            const bool flip = options_.flip && detail::uniform_below(random_, 2) == 1;
-            if (dy == 0 && dx == 0 && !flip) continue;
+            const draw d = next_draw();
+            if (d.dy == 0 && d.dx == 0 && !d.flip) continue;
             const auto image = images.subspan(start, size);
             std::copy(image.begin(), image.end(), scratch_.begin());
-            crop_flip(scratch_, image, shape_, dy, dx, flip);
+            crop_flip(scratch_, image, shape_, d.dy, d.dx, d.flip);
         }
+    }
+
+    /// Draws what apply() would draw for `images` images and transforms nothing: after
+    /// skip(n), apply() continues as if n images had been augmented. A resumed run uses it
+    /// to reach the augmentation of the step it resumes at (train/trainer.hpp).
+    void skip(std::size_t images) noexcept {
+        for (std::size_t i = 0; i < images; ++i)
+            next_draw();
     }
 
     const image_shape& shape() const noexcept { return shape_; }
     const augment_options& options() const noexcept { return options_; }
 
 private:
+    struct draw {
+        std::ptrdiff_t dy = 0, dx = 0;
+        bool flip = false;
+    };
+
+    /// One image's shift and flip: dy, then dx, then the flip, from the engine.
+    draw next_draw() noexcept {
+        draw d;
+        if (options_.pad > 0) {
+            const auto pad = std::ptrdiff_t(options_.pad);
+            d.dy = std::ptrdiff_t(detail::uniform_below(random_, 2 * options_.pad + 1)) - pad;
+            d.dx = std::ptrdiff_t(detail::uniform_below(random_, 2 * options_.pad + 1)) - pad;
+        }
+        d.flip = options_.flip && detail::uniform_below(random_, 2) == 1;
+        return d;
+    }
+
     image_shape shape_;
     augment_options options_;
     std::mt19937_64 random_;

@@ -408,7 +408,7 @@ struct patch_reader {
     /// B this panel reads from L2 (measured 1.5% faster; only when the fetch is
     /// unconditional — a branch here cost the accumulators their registers).
     [[gnu::always_inline]] void prefetch() const {
-        gemm_unroll<NV>([&](auto v) __attribute__((always_inline)) {
+        unroll<NV>([&](auto v) __attribute__((always_inline)) {
             __builtin_prefetch(p + ahead + col[v], 0, 3);
         });
     }
@@ -434,8 +434,8 @@ struct patch_reader {
             const __m512i odd =
                 _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
             // Constant indices only: the accumulators must stay in registers.
-            gemm_unroll<MR>([&](auto i) __attribute__((always_inline)) {
-                gemm_unroll<2>([&](auto dy) __attribute__((always_inline)) {
+            unroll<MR>([&](auto i) __attribute__((always_inline)) {
+                unroll<2>([&](auto dy) __attribute__((always_inline)) {
                     const __m512 l = acc[i][2 * dy], h = acc[i][2 * dy + 1];
                     acc[i][2 * dy] = _mm512_permutex2var_ps(l, even, h);
                     acc[i][2 * dy + 1] = _mm512_permutex2var_ps(l, odd, h);
@@ -488,13 +488,16 @@ struct patch_rows {
         } else {
             constexpr bool lanes_fit =
                 std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float> && NV == 4;
-            if (!lanes_fit) return std::nullopt;
-            const auto at = detail::pair_rows_of(g, order, j0 / (NV * W), W);
-            if (!at) return std::nullopt;
-            const std::size_t first = (at->image * hp + at->oy) * wp + at->ox;
-            r.col[0] = first, r.col[1] = first + W, r.col[2] = first + wp,
-            r.col[3] = first + wp + W;
-            r.pairs = true;
+            if constexpr (!lanes_fit) {
+                return std::nullopt;
+            } else {
+                const auto at = detail::pair_rows_of(g, order, j0 / (NV * W), W);
+                if (!at) return std::nullopt;
+                const std::size_t first = (at->image * hp + at->oy) * wp + at->ox;
+                r.col[0] = first, r.col[1] = first + W, r.col[2] = first + wp,
+                r.col[3] = first + wp + W;
+                r.pairs = true;
+            }
         }
         const detail::tap_offsets tap(g, pc);
         r.p = xp + *tap;

@@ -13,8 +13,10 @@
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/layers/detail/window_lanes.hpp>
+#include <maso/layers/detail/window_pass.hpp>
+#include <maso/simd/ops.hpp>
 
-#include <algorithm>
+#include <array>
 #include <limits>
 #include <string>
 
@@ -38,18 +40,34 @@ struct avgpool_node : detail::pool_node<K> {
             return detail::window_lanes<T>(vq::basic_beta<T>{-std::numeric_limits<T>::infinity()});
         }
 
-        void forward_plane(const io&, std::size_t, const T* in, T* out) const {
-            detail::forward_windows<In, K>(in, out, [](const auto& v) {
-                T sum = 0;
-                for (const T x : v)
-                    sum += x;
-                return sum / T(R);
-            });
+        /// The mean on lanes, as forward_windows' scalar sum: the layer's own passes need
+        /// no exp (lanes' window_lanes at η = 0 takes e^0 per member, for the tiles' sake).
+        struct mean_lanes {
+            template <std::size_t N, class V>
+            MASO_ALWAYS_INLINE V forward(const std::array<V, N>& v) const noexcept {
+                V sum = v[0];
+                for (std::size_t r = 1; r < N; ++r)
+                    sum += v[r];
+                return sum / simd::ops<V>::broadcast(T(N));
+            }
+            template <std::size_t N, class V>
+            MASO_ALWAYS_INLINE V backward(const std::array<V, N>&, V dy,
+                                          std::array<V, N>& dv) const noexcept {
+                const V d = dy / simd::ops<V>::broadcast(T(N));
+                dv.fill(d);
+                return simd::ops<V>::broadcast(T(0));
+            }
+        };
+
+        /// The windows of `planes` consecutive planes, in one vectorised pass
+        /// (layers/detail/window_pass.hpp).
+        void forward_planes(const io&, std::size_t, const T* in, T* out, std::size_t planes) const {
+            detail::forward_window_pass<In, K>(mean_lanes{}, in, out, planes);
         }
-        void backward_plane(const io&, std::size_t, const T* in, const T* dout, T* din) const {
-            detail::backward_windows<In, K>(in, dout, din, [](const auto&, T dy, std::span<T> dv) {
-                std::fill(dv.begin(), dv.end(), dy / T(R));
-            });
+        /// No β: returns 0.
+        T backward_planes(const io&, std::size_t, const T* in, const T* dout, T* din,
+                          std::size_t planes) const {
+            return detail::backward_window_pass<In, K>(mean_lanes{}, in, dout, din, planes);
         }
     };
 };

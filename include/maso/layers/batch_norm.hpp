@@ -35,6 +35,7 @@
 #include <maso/core/thread_pool.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
+#include <maso/layers/detail/channel_moments.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/simd/batch_loop.hpp>
 
@@ -169,19 +170,7 @@ struct batch_norm_node : keeps_shape {
             // Channels on the pool's threads: each writes only its own entries.
             parallel_for(C, [&](std::size_t c0, std::size_t c1, std::size_t) {
                 for (std::size_t c = c0; c < c1; ++c) {
-                    // Two passes, summed in double: M = batch·H·W reaches 10⁵ values and a
-                    // float running sum would lose the low digits of the mean; the centred
-                    // second pass avoids the Σx² − Mμ² cancellation.
-                    const T* x = io.x.channel(c);
-                    double sum = 0;
-                    for (std::size_t i = 0; i < m; ++i)
-                        sum += double(x[i]);
-                    const double mu = sum / double(m);
-                    double ss = 0;
-                    for (std::size_t i = 0; i < m; ++i) {
-                        const double d = double(x[i]) - mu;
-                        ss += d * d;
-                    }
+                    const auto [mu, ss] = detail::channel_moments(io.x.channel(c), m);
                     batch_statistics(io, c, mu, ss, m);
                 }
             });
@@ -296,12 +285,15 @@ struct batch_norm_node : keeps_shape {
             statistics(io);
             detail::unfused_passes<layer>::forward(io);
         }
+        /// Channels on the pool's threads: each commits only its own γ, β and sums.
         void backward(const io& io) const {
             const std::size_t n = io.x.batch * In::plane;
-            for (std::size_t c = 0; c < C; ++c) {
-                this->backward_channel(io, c);
-                if (io.dx.data) correct(io, c, io.x.channel(c), io.dx.channel(c), n);
-            }
+            parallel_for(C, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                for (std::size_t c = c0; c < c1; ++c) {
+                    this->backward_channel(io, c);
+                    if (io.dx.data) correct(io, c, io.x.channel(c), io.dx.channel(c), n);
+                }
+            });
         }
     };
 };

@@ -119,14 +119,14 @@ struct conv2d_node {
         /// z = W · cols, without the bias, its columns in `order` (z holds
         /// columns(batch, order) per channel). With an epilogue, the finished tiles go
         /// to it (kernels/gemm.hpp) and z receives only partial sums.
-        template <class Epi = kernels::detail::no_epilogue>
+        template <class Epi = kernels::no_epilogue>
         void forward_affine(const io& io, kernels::patch_order order = {},
                             const Epi& epi = {}) const {
             const kernels::conv_geometry g = geometry(io.x.batch);
             const std::size_t n = order.columns(g);
-            const kernels::detail::strided<T> w{io.params.data(), D, 1};
+            const kernels::strided<T> w{io.params.data(), D, 1};
             if (cols_are_x && order.is_natural())
-                kernels::gemm<arch>(Cout, n, D, w, kernels::detail::matrix_b<T>{{io.x.data, n, 1}},
+                kernels::gemm<arch>(Cout, n, D, w, kernels::matrix_b<T>{{io.x.data, n, 1}},
                                     io.y.data, n, false, epi);
             else
                 kernels::gemm<arch>(Cout, n, D, w,
@@ -138,9 +138,9 @@ struct conv2d_node {
         void backward_affine(const io& io, kernels::patch_order order = {}) const {
             const kernels::conv_geometry g = geometry(io.x.batch);
             const std::size_t n = order.columns(g);
-            const kernels::detail::strided<T> dz{io.dy.data, n, 1};
+            const kernels::strided<T> dz{io.dy.data, n, 1};
             if (cols_are_x && order.is_natural())
-                kernels::gemm<arch>(Cout, D, n, dz, kernels::detail::matrix_b<T>{{io.x.data, 1, n}},
+                kernels::gemm<arch>(Cout, D, n, dz, kernels::matrix_b<T>{{io.x.data, 1, n}},
                                     io.grads.data(), D, true);
             else
                 kernels::gemm<arch>(Cout, D, n, dz,
@@ -159,13 +159,13 @@ struct conv2d_node {
                 kernels::pad_columns<arch>(g, order, Cout, io.dy.data, dzp);
                 const std::size_t pixels = io.x.batch * In::plane;
                 kernels::gemm<arch>(Cin, pixels, Cout * K * K,
-                                    kernels::detail::strided<T>{flipped, Cout * K * K, 1},
+                                    kernels::strided<T>{flipped, Cout * K * K, 1},
                                     kernels::patch_rows<T, blocking::NC>{t, {}, dzp}, io.dx.data,
                                     pixels, false);
                 return;
             }
-            const kernels::detail::strided<T> wt{io.params.data(), 1, D};
-            const kernels::detail::matrix_b<T> dzb{{io.dy.data, n, 1}};
+            const kernels::strided<T> wt{io.params.data(), 1, D};
+            const kernels::matrix_b<T> dzb{{io.dy.data, n, 1}};
             if (cols_are_x && order.is_natural()) {
                 kernels::gemm<arch>(D, n, Cout, wt, dzb, io.dx.data, n, false);
             } else {
@@ -184,35 +184,25 @@ struct conv2d_node {
             return {io.params[bias_offset + c], io.grads.data() + bias_offset + c};
         }
 
+        /// z = W · cols, then the bias in one pass per channel (layers/bias.hpp).
         void forward(const io& io) const {
             forward_affine(io);
             if constexpr (Bias) {
                 const std::size_t n = pixels(io.y.batch);
-                for (std::size_t c = 0; c < Cout; ++c) {
-                    T* y = io.y.channel(c);
-                    const T b = io.params[bias_offset + c];
-                    for (std::size_t i = 0; i < n; ++i)
-                        y[i] += b;
-                }
+                detail::add_bias(io.params.data() + bias_offset, io.y.data, Cout, n, n);
             }
         }
         void backward(const io& io) const {
             if constexpr (Bias) {
                 const std::size_t n = pixels(io.dy.batch);
-                for (std::size_t c = 0; c < Cout; ++c) {
-                    const T* dy = io.dy.channel(c);
-                    T s = 0;
-                    for (std::size_t i = 0; i < n; ++i)
-                        s += dy[i];
-                    io.grads[bias_offset + c] += s;
-                }
+                detail::add_bias_gradient(io.dy.data, io.grads.data() + bias_offset, Cout, n, n);
             }
             backward_affine(io);
         }
 
     private:
         using arch = xsimd::default_arch;
-        using blocking = kernels::detail::gemm_blocking<arch, T>;
+        using blocking = kernels::gemm_blocking<arch, T>;
         /// Output pixels of the batch: the columns of cols and of z in natural order.
         static constexpr std::size_t pixels(std::size_t batch) { return batch * output::plane; }
         static constexpr kernels::conv_geometry geometry(std::size_t batch) {

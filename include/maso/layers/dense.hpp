@@ -76,16 +76,16 @@ struct dense_node {
         /// (kernels/gemm.hpp) and z receives only partial sums. A batch narrower than
         /// two tiles is shared between the threads by rows (units), as by columns one
         /// thread would take it all.
-        template <class Epi = kernels::detail::no_epilogue>
+        template <class Epi = kernels::no_epilogue>
         void forward_affine(const io& io, kernels::patch_order = {}, const Epi& epi = {}) const {
             const std::size_t n = io.x.batch;
             const auto split =
                 n < 2 * blocking::NR ? kernels::gemm_split::rows : kernels::gemm_split::columns;
             // x[d][n], or x_edge[n][d]: element (d, n) of the product's B either way.
-            const kernels::detail::matrix_b<T> x =
-                io.x_edge ? kernels::detail::matrix_b<T>{{io.x_edge, 1, D}}
-                          : kernels::detail::matrix_b<T>{{io.x.data, n, 1}};
-            kernels::gemm<arch>(N, n, D, kernels::detail::strided<T>{io.params.data(), D, 1}, x,
+            const kernels::matrix_b<T> x =
+                io.x_edge ? kernels::matrix_b<T>{{io.x_edge, 1, D}}
+                          : kernels::matrix_b<T>{{io.x.data, n, 1}};
+            kernels::gemm<arch>(N, n, D, kernels::strided<T>{io.params.data(), D, 1}, x,
                                 io.y.data, n, false, epi, split);
         }
         /// dW += dz xᵀ and dx = Wᵀ dz; the bias gradient is the bias op's.
@@ -104,27 +104,22 @@ struct dense_node {
             return {io.params[N * D + c], io.grads.data() + N * D + c};
         }
 
+        /// z = W x, then the bias in one pass per unit (layers/bias.hpp).
         void forward(const io& io) const {
             forward_affine(io);
             if constexpr (Bias)
-                for (std::size_t c = 0; c < N; ++c)
-                    for (std::size_t i = 0, n = io.y.batch; i < n; ++i)
-                        io.y.channel(c)[i] += io.params[N * D + c];
+                detail::add_bias(io.params.data() + N * D, io.y.data, N, io.y.batch, io.y.batch);
         }
         void backward(const io& io) const {
             if constexpr (Bias)
-                for (std::size_t c = 0; c < N; ++c) {
-                    T s = 0;
-                    for (std::size_t i = 0, n = io.dy.batch; i < n; ++i)
-                        s += io.dy.channel(c)[i];
-                    io.grads[N * D + c] += s;
-                }
+                detail::add_bias_gradient(io.dy.data, io.grads.data() + N * D, N, io.dy.batch,
+                                          io.dy.batch);
             backward_affine(io);
         }
 
     private:
         using arch = xsimd::default_arch;
-        using blocking = kernels::detail::gemm_blocking<arch, T>;
+        using blocking = kernels::gemm_blocking<arch, T>;
     };
 };
 

@@ -15,10 +15,12 @@
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
 #include <maso/layers/detail/beta_source.hpp>
-#include <maso/layers/detail/pool_window.hpp>
+#include <maso/layers/detail/plane_window.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
+#include <maso/simd/batch_loop.hpp>
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -62,14 +64,24 @@ struct global_avgpool_node : detail::global_pool_node {
 
         explicit layer(const global_avgpool_node&) {}
 
-        void forward_plane(const io&, std::size_t, const T* in, T* out) const {
-            T sum = 0;
-            for (std::size_t i = 0; i < P; ++i)
-                sum += in[i];
-            out[0] = sum / T(P);
+        /// Each plane's mean, its sum taken W values at a time.
+        void forward_planes(const io&, std::size_t, const T* in, T* out, std::size_t planes) const {
+            for (std::size_t n = 0; n < planes; ++n) {
+                const auto sum = simd::fused_loop<1>(
+                    xsimd::default_arch{}, P, std::array<const T*, 1>{in + n * P},
+                    std::array<T*, 0>{}, [](const auto& v, auto& acc) {
+                        acc[0] += v[0];
+                        return std::array<std::decay_t<decltype(v[0])>, 0>{};
+                    });
+                out[n] = sum[0] / T(P);
+            }
         }
-        void backward_plane(const io&, std::size_t, const T*, const T* dout, T* din) const {
-            std::fill_n(din, P, dout[0] / T(P));
+        /// No β: returns 0.
+        T backward_planes(const io&, std::size_t, const T*, const T* dout, T* din,
+                          std::size_t planes) const {
+            for (std::size_t n = 0; n < planes; ++n)
+                std::fill_n(din + n * P, P, dout[n] / T(P));
+            return T(0);
         }
     };
 };
@@ -95,17 +107,30 @@ struct global_softpool_node : detail::global_pool_node {
         std::vector<tensor_slot> tensors() const { return beta.tensors(C); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
-        void forward_plane(const io& io, std::size_t c, const T* in, T* out) const {
-            out[0] = detail::window_pool<T>(beta.of(io.params, c)).forward({in, P});
+        /// Each plane's window, its members W at a time (layers/detail/plane_window.hpp).
+        void forward_planes(const io& io, std::size_t c, const T* in, T* out,
+                            std::size_t planes) const {
+            const detail::plane_window<T> window(beta.of(io.params, c));
+            for (std::size_t n = 0; n < planes; ++n)
+                out[n] = window.forward({in + n * P, P});
         }
-        /// din may be null (the layer's input needs no gradient): only ∂L/∂θ is added then.
-        /// The plane is contiguous, so the window math writes din directly.
-        void backward_plane(const io& io, std::size_t c, const T* in, const T* dout, T* din) const {
-            const detail::window_pool<T> pool(beta.of(io.params, c));
-            const T deta =
-                pool.backward({in, P}, dout[0], din ? std::span<T>(din, P) : std::span<T>());
-            beta.add_gradient(io.grads, c, deta, pool.eta);
+        /// din may be null (the layer's input needs no gradient). The planes are contiguous,
+        /// so the window math writes din directly. Returns channel c's ∂L/∂η, which
+        /// commit_planes adds to ∂L/∂θ.
+        T backward_planes(const io& io, std::size_t c, const T* in, const T* dout, T* din,
+                          std::size_t planes) const {
+            const detail::plane_window<T> window(beta.of(io.params, c));
+            T deta = 0;
+            for (std::size_t n = 0; n < planes; ++n)
+                deta += window.backward({in + n * P, P}, dout[n],
+                                        din ? std::span<T>(din + n * P, P) : std::span<T>());
+            return deta;
         }
+        void commit_planes(const io& io, std::size_t c, T deta) const {
+            beta.add_gradient(io.grads, c, deta, beta.of(io.params, c).eta());
+        }
+        /// backward's ∂L/∂η per channel, committed in channel order (unfused_passes.hpp).
+        std::size_t scratch_size(std::size_t) const { return this->staging_size(); }
     };
 };
 

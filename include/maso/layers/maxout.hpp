@@ -17,13 +17,18 @@
 // g's β — on the GEMM's register tiles or in one pass over z (plan/tiles.hpp, lower.hpp).
 #pragma once
 
+#include <maso/core/error.hpp>
+#include <maso/core/thread_pool.hpp>
 #include <maso/expr/beta_spec.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/expr/node_defaults.hpp>
 #include <maso/layers/detail/beta_source.hpp>
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/window_lanes.hpp>
+#include <maso/simd/batch_loop.hpp>
 
+#include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -73,42 +78,78 @@ struct maxout_node {
             return detail::window_lanes<T>(beta.of(io.params, g));
         }
 
-        /// Group g's K values at position i of the channels' [batch][H][W] runs.
-        static std::array<T, K> gather(const activation<In, const T>& x, std::size_t g,
-                                       std::size_t i) noexcept {
-            std::array<T, K> v;
-            for (std::size_t j = 0; j < K; ++j)
-                v[j] = x.channel(g * K + j)[i];
-            return v;
-        }
+        /// backward's ∂L/∂η per group, committed in group order.
+        std::size_t scratch_size(std::size_t) const { return G; }
 
+        /// One pass per group g, its K channels read lane by lane (site i of every channel
+        /// in one lane) through lanes(io, g): the groups split among the pool's threads.
         void forward(const io& io) const {
             const std::size_t sites = io.x.batch * In::plane;
-            for (std::size_t g = 0; g < G; ++g) {
-                const detail::window_pool<T> pool(beta.of(io.params, g));
-                T* const y = io.y.channel(g);
-                for (std::size_t i = 0; i < sites; ++i)
-                    y[i] = pool.forward(gather(io.x, g, i));
-            }
+            parallel_for(G, [&](std::size_t g0, std::size_t g1, std::size_t) {
+                for (std::size_t g = g0; g < g1; ++g) {
+                    const detail::window_lanes<T> math = lanes(io, g);
+                    simd::fused_loop(xsimd::default_arch{}, sites, members(io.x, g),
+                                     std::array<T*, 1>{io.y.channel(g)},
+                                     [math](const auto& v, auto&) {
+                                         return std::array{math.template forward<K>(v)};
+                                     });
+                }
+            });
         }
         /// Every input channel belongs to exactly one group, so dx is written once per value.
+        /// Each group's ∂L/∂η is staged in scratch and committed in group order after the
+        /// pass (a β shared by the layer gets the same sum for any thread count); the tail's
+        /// padded lanes have dy = 0 and add nothing.
         void backward(const io& io) const {
             if (!io.dx.data && !beta.spec.learnable) return;
+            if (beta.spec.learnable && io.scratch.size() < G)
+                throw error("maso: maxout's backward needs scratch_size() values of scratch");
             const std::size_t sites = io.x.batch * In::plane;
-            for (std::size_t g = 0; g < G; ++g) {
-                const detail::window_pool<T> pool(beta.of(io.params, g));
-                const T* const dy = io.dy.channel(g);
-                T deta = 0;
-                for (std::size_t i = 0; i < sites; ++i) {
-                    std::array<T, K> dv;
-                    deta += pool.backward(gather(io.x, g, i), dy[i],
-                                          io.dx.data ? std::span<T>(dv) : std::span<T>());
-                    if (io.dx.data)
+            parallel_for(G, [&](std::size_t g0, std::size_t g1, std::size_t) {
+                for (std::size_t g = g0; g < g1; ++g) {
+                    const detail::window_lanes<T> math = lanes(io, g);
+                    std::array<const T*, K + 1> in;
+                    const auto x = members(io.x, g);
+                    std::copy(x.begin(), x.end(), in.begin());
+                    in[K] = io.dy.channel(g);
+                    T deta;
+                    if (io.dx.data) {
+                        std::array<T*, K> dx;
                         for (std::size_t j = 0; j < K; ++j)
-                            io.dx.channel(g * K + j)[i] = dv[j];
+                            dx[j] = io.dx.channel(g * K + j);
+                        deta = simd::fused_loop<1>(
+                            xsimd::default_arch{}, sites, in, dx, [math](const auto& v, auto& acc) {
+                                std::array<std::decay_t<decltype(v[0])>, K> u, dv;
+                                std::copy_n(v.begin(), K, u.begin());
+                                acc[0] += math.template backward<K>(u, v[K], dv);
+                                return dv;
+                            })[0];
+                    } else {
+                        deta = simd::fused_loop<1>(
+                            xsimd::default_arch{}, sites, in, std::array<T*, 0>{},
+                            [math](const auto& v, auto& acc) {
+                                using V = std::decay_t<decltype(v[0])>;
+                                std::array<V, K> u, dv;
+                                std::copy_n(v.begin(), K, u.begin());
+                                acc[0] += math.template backward<K>(u, v[K], dv);
+                                return std::array<V, 0>{};
+                            })[0];
+                    }
+                    if (beta.spec.learnable) io.scratch[g] = deta;
                 }
-                beta.add_gradient(io.grads, g, deta, pool.eta);
-            }
+            });
+            if (beta.spec.learnable)
+                for (std::size_t g = 0; g < G; ++g)
+                    beta.add_gradient(io.grads, g, io.scratch[g], lanes(io, g).eta);
+        }
+
+    private:
+        /// Group g's K input channels, member j = channel gK + j (the tie rule's order).
+        static std::array<const T*, K> members(const activation<In, const T>& x, std::size_t g) {
+            std::array<const T*, K> m;
+            for (std::size_t j = 0; j < K; ++j)
+                m[j] = x.channel(g * K + j);
+            return m;
         }
     };
 };

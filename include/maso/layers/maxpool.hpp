@@ -15,7 +15,7 @@
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/layers/detail/window_lanes.hpp>
-#include <maso/vq/derive.hpp>
+#include <maso/layers/detail/window_pass.hpp>
 
 #include <limits>
 #include <string>
@@ -39,15 +39,17 @@ struct maxpool_node : detail::pool_node<K> {
             return detail::window_lanes<T>(vq::basic_beta<T>{std::numeric_limits<T>::infinity()});
         }
 
-        void forward_plane(const io&, std::size_t, const T* in, T* out) const {
-            detail::forward_windows<In, K>(in, out,
-                                           [](const auto& v) { return v[vq::hard_region(v)]; });
+        /// The windows of `planes` consecutive planes of channel c, in one vectorised pass
+        /// (layers/detail/window_pass.hpp).
+        void forward_planes(const io& io, std::size_t c, const T* in, T* out,
+                            std::size_t planes) const {
+            detail::forward_window_pass<In, K>(lanes(io, c), in, out, planes);
         }
-        /// The winner is found again from the input: nothing is kept from forward.
-        void backward_plane(const io&, std::size_t, const T* in, const T* dout, T* din) const {
-            detail::backward_windows<In, K>(
-                in, dout, din,
-                [](const auto& v, T dy, std::span<T> dv) { dv[vq::hard_region(v)] = dy; });
+        /// The winner is found again from the input: nothing is kept from forward. No β:
+        /// returns 0.
+        T backward_planes(const io& io, std::size_t c, const T* in, const T* dout, T* din,
+                          std::size_t planes) const {
+            return detail::backward_window_pass<In, K>(lanes(io, c), in, dout, din, planes);
         }
     };
 };

@@ -20,6 +20,7 @@
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/layers/detail/window_lanes.hpp>
+#include <maso/layers/detail/window_pass.hpp>
 
 #include <string>
 #include <vector>
@@ -48,25 +49,28 @@ struct softpool_node : detail::pool_node<K> {
         std::vector<tensor_slot> tensors() const { return beta.tensors(C); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
 
-        /// Channel c's window math on lanes, for epilogues that pool: its β, as forward_plane.
+        /// Channel c's window math on lanes, for epilogues that pool and forward_planes: its β.
         detail::window_lanes<T> lanes(const io& io, std::size_t c) const {
             return detail::window_lanes<T>(beta.of(io.params, c));
         }
 
-        void forward_plane(const io& io, std::size_t c, const T* in, T* out) const {
-            const detail::window_pool<T> pool(beta.of(io.params, c));
-            detail::forward_windows<In, K>(in, out,
-                                           [&pool](const auto& v) { return pool.forward(v); });
+        /// The windows of `planes` consecutive planes of channel c, in one vectorised pass
+        /// (layers/detail/window_pass.hpp).
+        void forward_planes(const io& io, std::size_t c, const T* in, T* out,
+                            std::size_t planes) const {
+            detail::forward_window_pass<In, K>(lanes(io, c), in, out, planes);
         }
-        /// din may be null (the layer's input needs no gradient): only ∂L/∂θ is added then.
-        void backward_plane(const io& io, std::size_t c, const T* in, const T* dout, T* din) const {
-            const detail::window_pool<T> pool(beta.of(io.params, c));
-            T deta = 0;
-            detail::backward_windows<In, K>(
-                in, dout, din,
-                [&](const auto& v, T dy, std::span<T> dv) { deta += pool.backward(v, dy, dv); });
-            beta.add_gradient(io.grads, c, deta, pool.eta);
+        /// din may be null (the layer's input needs no gradient). Returns ∂L/∂η of channel
+        /// c's windows, which commit_planes adds to ∂L/∂θ.
+        T backward_planes(const io& io, std::size_t c, const T* in, const T* dout, T* din,
+                          std::size_t planes) const {
+            return detail::backward_window_pass<In, K>(lanes(io, c), in, dout, din, planes);
         }
+        void commit_planes(const io& io, std::size_t c, T deta) const {
+            beta.add_gradient(io.grads, c, deta, beta.of(io.params, c).eta());
+        }
+        /// backward's ∂L/∂η per channel, committed in channel order (unfused_passes.hpp).
+        std::size_t scratch_size(std::size_t) const { return this->staging_size(); }
     };
 };
 

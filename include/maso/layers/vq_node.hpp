@@ -82,6 +82,8 @@ struct vq_node : keeps_shape {
         std::size_t parameter_count() const { return beta.parameter_count(C); }
         std::vector<tensor_slot> tensors() const { return beta.tensors(C); }
         void initialize(std::span<T> params, init_context&) const { beta.initialize(params); }
+        /// backward's ∂L/∂θ per channel, committed in channel order (unfused_passes.hpp).
+        std::size_t scratch_size(std::size_t) const { return this->staging_size(); }
 
         /// θ of channel c: a parameter when learnable, else the fixed value.
         vq::basic_beta<T> beta_of(const io& io, std::size_t c) const {

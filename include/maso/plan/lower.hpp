@@ -50,6 +50,7 @@
 #include <maso/kernels/gemm.hpp>
 #include <maso/kernels/implicit_conv.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
+#include <maso/layers/bias.hpp>
 #include <maso/plan/backward.hpp>
 #include <maso/plan/fuse.hpp>
 #include <maso/plan/infer_shapes.hpp>
@@ -112,6 +113,7 @@ public:
     program(const Net& net, std::size_t batch)
         : net_(net), layers_(make_layers(net, std::make_index_sequence<node_count>{})),
           batch_(batch) {
+        for_each_node([&](auto i) { names_[i] = node_t<i>::name(maso::get<i>(net_.nodes)); });
         if (batch == 0) throw value_error("maso: the batch size must be at least 1");
         check_batch(batch);
         try {
@@ -143,13 +145,7 @@ public:
     }
 
     /// Node i's name, as describe() prints it: "conv2d<96, 3, stride 1, same>".
-    std::string node_name(std::size_t i) const {
-        std::string s;
-        for_each_node([&](auto j) {
-            if (j == i) s = node_t<j>::name(maso::get<j>(net_.nodes));
-        });
-        return s;
-    }
+    const std::string& node_name(std::size_t i) const { return names_[i]; }
 
 private:
     /// Every buffer's size is a product of the batch and a size per image that the shapes
@@ -242,8 +238,12 @@ private:
 public:
     // ---- data ----------------------------------------------------------------------------
     std::size_t batch() const noexcept { return batch_; }
-    /// Where node i's parameters start in parameters().
+    /// Where node i's parameters start in parameters(), its state in state().
     std::size_t parameter_offset(std::size_t i) const noexcept { return param_offset_[i]; }
+    std::size_t state_offset(std::size_t i) const noexcept { return state_offset_[i]; }
+    /// Node i's output as the plan keeps it (empty if it does not): in the layout the
+    /// kernels wrote it in, for checks that read every value whatever its place.
+    std::span<const T> kept_output(std::size_t i) const noexcept { return act_[i]; }
     std::span<T> parameters() noexcept { return params_; }
     std::span<T> gradients() noexcept { return grads_; }
     template <std::size_t I>
@@ -422,7 +422,7 @@ private:
     // ---- the tile epilogue ------------------------------------------------------------
 
     using arch = xsimd::default_arch;
-    using gemm_blocks = kernels::detail::gemm_blocking<arch, T>;
+    using gemm_blocks = kernels::gemm_blocking<arch, T>;
 
     /// The ops of group K's chain, one channel's.
     /// The program as a type that depends on K: clang looks into a non-dependent
@@ -572,7 +572,7 @@ private:
                         acc[i][v] += Batch(t->bias[row(i)]);
             // z is kept for backward, unless it is the output itself (a convolution
             // whose chain is its bias alone: the bias's backward does not read it).
-            if (z != out) kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
+            if (z != out) kernels::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             for (std::size_t i = 0; i < MR; ++i)
                 for (std::size_t v = 0; v < NV; ++v)
                     acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
@@ -615,10 +615,9 @@ private:
                             members[r] = acc[o * R + r][v];
                         acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
                     }
-                kernels::detail::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R,
-                                                  n);
+                kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R, n);
             } else {
-                kernels::detail::store_tile<arch>(acc, out + i0 * out_ld + j0, out_ld, m, n);
+                kernels::store_tile<arch>(acc, out + i0 * out_ld + j0, out_ld, m, n);
             }
         }
     };
@@ -670,7 +669,7 @@ private:
                     for (std::size_t v = 0; v < NV; ++v)
                         acc[i][v] += Batch(bias[i0 + (i < m ? i : 0)]);
             }
-            kernels::detail::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
+            kernels::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
             if (!partial) return;
             for (std::size_t i = 0; i < m; ++i) {
                 alignas(64) T r[NR];
@@ -688,7 +687,7 @@ private:
                     Batch q(T(0));
                     for (std::size_t v = 0; v < NV; ++v) {
                         const Batch d = (acc[i][v] - shift) - mean;
-                        q = kernels::detail::gemm_fma<arch>(d, d, q);
+                        q = simd::fmadd(d, d, q);
                     }
                     ss = xsimd::hadd(q);
                 } else { // the last tile of the row: only its n columns count
@@ -820,7 +819,8 @@ private:
     }
 
     /// Commits the staged sums of group K's channels in channel order; with
-    /// `window_sums` (staged by tile_backward_channel), the tile window's ∂L/∂η too.
+    /// `window_sums` (staged by tile_backward_channel or the plane pass), the pooling
+    /// window's ∂L/∂η too.
     template <std::size_t K>
     void commit_staged(std::size_t channels, bool window_sums) {
         constexpr group g = groups[K];
@@ -828,14 +828,11 @@ private:
         for (std::size_t c = 0; c < channels; ++c) {
             const T* sums = staging_.data() + c * (n_acc + 1);
             kernels::chain_commit(chain_ops<K>(c), sums);
-            if constexpr (tile_window<K>()) {
+            if constexpr (g.window && !g.channel_window) {
                 auto& layer = maso::get<g.end - 1>(layers_);
-                if constexpr (requires { layer.beta; }) {
-                    if (window_sums) {
-                        const auto wio = io<g.end - 1>();
-                        layer.beta.add_gradient(wio.grads, c, sums[n_acc], layer.lanes(wio, c).eta);
-                    }
-                }
+                const auto wio = io<g.end - 1>();
+                if constexpr (requires { layer.commit_planes(wio, c, sums[n_acc]); })
+                    if (window_sums) layer.commit_planes(wio, c, sums[n_acc]);
             }
             if constexpr (g.channel_window) {
                 // Output channel c/R's ∂L/∂η, staged with its first input channel.
@@ -972,12 +969,13 @@ private:
                 if constexpr (g.contraction)
                     maso::get<g.begin>(layers_).forward_affine(
                         io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
-                if constexpr (bias_before_norm<K>())
+                if constexpr (bias_before_norm<K>()) {
+                    std::array<T, S::channels> bias;
                     for (std::size_t c = 0; c < S::channels; ++c)
-                        kernels::chain_forward(
-                            xsimd::default_arch{},
-                            std::tuple{maso::get<g.begin>(layers_).bias(io<g.begin>(), c)},
-                            channel<S>(zi, c), channel<S>(zi, c), batch_ * S::plane);
+                        bias[c] = bias_before_norm_of<K>(c);
+                    maso::detail::add_bias(bias.data(), act(zi), S::channels, batch_ * S::plane,
+                                           batch_ * S::plane);
+                }
                 if constexpr (g.normalization)
                     maso::get<g.chain_begin>(layers_).statistics(
                         io<g.chain_begin>(act(zi), nullptr, nullptr, nullptr));
@@ -992,16 +990,16 @@ private:
                 using O = out_shape<w>;
                 for_each_channel_with_planes(S::channels, [&](std::size_t c, std::size_t t) {
                     T* buf = plane_buffer(0, t);
-                    for (std::size_t n = 0; n < batch_; ++n) {
-                        const T* zin = act(zi) + (c * batch_ + n) * S::plane;
-                        T* o = out + (c * batch_ + n) * O::plane;
-                        if constexpr (has_chain<K>()) {
-                            kernels::chain_forward(xsimd::default_arch{}, chain_ops<K>(c), zin, buf,
-                                                   S::plane);
-                            W.forward_plane(wio, c, buf, o);
-                        } else {
-                            W.forward_plane(wio, c, zin, o);
+                    const T* zc = act(zi) + c * batch_ * S::plane;
+                    T* oc = out + c * batch_ * O::plane;
+                    if constexpr (has_chain<K>()) {
+                        for (std::size_t n = 0; n < batch_; ++n) {
+                            kernels::chain_forward(xsimd::default_arch{}, chain_ops<K>(c),
+                                                   zc + n * S::plane, buf, S::plane);
+                            W.forward_planes(wio, c, buf, oc + n * O::plane, 1);
                         }
+                    } else { // the channel's planes are consecutive: one pass over them
+                        W.forward_planes(wio, c, zc, oc, batch_);
                     }
                 });
             } else if constexpr (has_chain<K>()) {
@@ -1055,45 +1053,43 @@ private:
                                  });
                     commit_staged<K>(S::channels, true);
                 } else if constexpr (g.window) {
-                    // Plane by plane; a channel's parameter-gradient sums are added over
-                    // its planes and committed once, as a batch norm's commit stores
-                    // the channel's Σ dy·x̂ and Σ dy for its correction below.
+                    // Plane by plane; a channel's parameter-gradient sums, and the window's
+                    // ∂L/∂η, are added over its planes and staged, then committed in channel
+                    // order (a β shared by the window or the chain gets the same sum for any
+                    // thread count), as a batch norm's commit stores the channel's Σ dy·x̂ and
+                    // Σ dy for its correction below.
                     constexpr std::size_t w = g.end - 1;
                     constexpr std::size_t n_acc = staged_sums<K>();
                     auto& W = maso::get<w>(layers_);
                     auto wio = io<w>();
                     using O = out_shape<w>;
-                    // The window adds its parameter gradient (a β) itself: the channels
-                    // are split only when each has its own (none, or one per channel).
-                    const std::size_t window_params = W.parameter_count();
-                    const bool own_gradients = window_params == 0 || window_params == S::channels;
-                    for_each_channel_with_planes(
-                        S::channels,
-                        [&](std::size_t c, std::size_t t) {
-                            T* buf = plane_buffer(0, t);
-                            T* dbuf = plane_buffer(1, t);
-                            [[maybe_unused]] std::array<T, n_acc + 1> sums{};
+                    for_each_channel_with_planes(S::channels, [&](std::size_t c, std::size_t t) {
+                        T* buf = plane_buffer(0, t);
+                        T* dbuf = plane_buffer(1, t);
+                        std::array<T, n_acc + 1> sums{};
+                        const T* zc = z + c * batch_ * S::plane;
+                        const T* dc = dout + c * batch_ * O::plane;
+                        T* dzc = dz + c * batch_ * S::plane;
+                        if constexpr (has_chain<K>()) {
+                            const auto ops = chain_ops<K>(c);
                             for (std::size_t n = 0; n < batch_; ++n) {
-                                const T* zin = z + (c * batch_ + n) * S::plane;
-                                const T* d = dout + (c * batch_ + n) * O::plane;
-                                T* dzp = dz + (c * batch_ + n) * S::plane;
-                                if constexpr (has_chain<K>()) {
-                                    const auto ops = chain_ops<K>(c);
-                                    kernels::chain_forward(xsimd::default_arch{}, ops, zin, buf,
-                                                           S::plane);
-                                    W.backward_plane(wio, c, buf, d, dbuf);
-                                    const auto s = kernels::chain_backward_sums(
-                                        xsimd::default_arch{}, ops, zin, dbuf, dzp, S::plane);
-                                    for (std::size_t a = 0; a < n_acc; ++a)
-                                        sums[a] += s[a];
-                                } else {
-                                    W.backward_plane(wio, c, zin, d, dzp);
-                                }
+                                const T* zin = zc + n * S::plane;
+                                kernels::chain_forward(xsimd::default_arch{}, ops, zin, buf,
+                                                       S::plane);
+                                sums[n_acc] +=
+                                    W.backward_planes(wio, c, buf, dc + n * O::plane, dbuf, 1);
+                                const auto s = kernels::chain_backward_sums(
+                                    xsimd::default_arch{}, ops, zin, dbuf, dzc + n * S::plane,
+                                    S::plane);
+                                for (std::size_t a = 0; a < n_acc; ++a)
+                                    sums[a] += s[a];
                             }
-                            std::copy_n(sums.data(), n_acc, staging_.data() + c * (n_acc + 1));
-                        },
-                        own_gradients);
-                    if constexpr (has_chain<K>()) commit_staged<K>(S::channels, false);
+                        } else { // the channel's planes are consecutive: one pass over them
+                            sums[n_acc] = W.backward_planes(wio, c, zc, dc, dzc, batch_);
+                        }
+                        std::copy_n(sums.data(), n_acc + 1, staging_.data() + c * (n_acc + 1));
+                    });
+                    commit_staged<K>(S::channels, true);
                 } else if constexpr (has_chain<K>()) {
                     constexpr std::size_t n_acc = staged_sums<K>();
                     parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
@@ -1123,15 +1119,8 @@ private:
             }
             if constexpr (bias_before_norm<K>()) {
                 // Over z's columns: a window order's padding columns have dz = 0.
-                auto& L = maso::get<g.begin>(layers_);
-                for (std::size_t c = 0; c < S::channels; ++c) {
-                    T s = 0;
-                    const T* d = dz + c * z_ld;
-                    for (std::size_t i = 0; i < z_ld; ++i)
-                        s += d[i];
-                    const auto b = L.bias(io<g.begin>(), c);
-                    b.commit(&s);
-                }
+                const auto b = maso::get<g.begin>(layers_).bias(io<g.begin>(), 0);
+                maso::detail::add_bias_gradient(dz, b.grad, S::channels, z_ld, z_ld);
             }
             if constexpr (tile_path<K>())
                 maso::get<g.begin>(layers_).backward_affine(
@@ -1155,11 +1144,9 @@ private:
     /// f(c, t) for every channel c < channels, split among the pool's threads (t: the
     /// thread, whose plane buffers f may use) — on the caller alone if the pool has grown
     /// past the threads the buffers were made for.
-    /// `split` false runs them in channel order on the caller (a window whose channels
-    /// add into one shared parameter gradient).
     template <class F>
-    void for_each_channel_with_planes(std::size_t channels, F&& f, bool split = true) {
-        if (!split || num_threads() > plane_slots_) {
+    void for_each_channel_with_planes(std::size_t channels, F&& f) {
+        if (num_threads() > plane_slots_) {
             for (std::size_t c = 0; c < channels; ++c)
                 f(c, std::size_t{0});
             return;
@@ -1171,6 +1158,7 @@ private:
     }
 
     Net net_; ///< the nodes, for their names in messages
+    std::array<std::string, node_count> names_;
     layers_t layers_;
     std::size_t batch_;
     std::array<std::size_t, node_count + 1> param_offset_{};

@@ -76,7 +76,7 @@ constexpr tile_plan tiles() {
             return {true, false, norm};
         } else if constexpr (g.channel_window) {
             constexpr std::size_t r = channel_groups_v<Net>[g.end - 1];
-            constexpr bool fits = kernels::detail::gemm_blocking<Arch, T>::MR % r == 0;
+            constexpr bool fits = kernels::gemm_blocking<Arch, T>::MR % r == 0;
             return {fits, fits, norm};
         } else {
             using W = layer_at_t<Net, g.end - 1, T>;
@@ -85,7 +85,7 @@ constexpr tile_plan tiles() {
             };
             if constexpr (lanes) {
                 constexpr std::size_t k = type_at_t<g.end - 1, flatten_t<Net>>::window;
-                constexpr bool fits = kernels::detail::gemm_blocking<Arch, T>::NR % (k * k) == 0;
+                constexpr bool fits = kernels::gemm_blocking<Arch, T>::NR % (k * k) == 0;
                 return {fits, fits, norm};
             } else {
                 return {false, false, norm};

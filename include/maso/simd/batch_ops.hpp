@@ -108,6 +108,10 @@ MASO_ALWAYS_INLINE xsimd::batch<T, A> clamp_symmetric(xsimd::batch<T, A> x, T c)
 
 } // namespace detail
 
+/// a·b + c with one rounding on every ISA (detail::fmadd): the GEMM's micro-kernel and the
+/// epilogues use it as the exp does.
+using detail::fmadd;
+
 template <class T, class A>
 struct ops<xsimd::batch<T, A>> {
     using batch = xsimd::batch<T, A>;

@@ -82,10 +82,22 @@ public:
         std::mt19937_64 rng(init.seed);
         init_context ctx{rng, init.weights};
         initialize_layers(ctx, std::make_index_sequence<node_count>{});
+        // What the state dict, the signature and the checks read, once: at run time they
+        // are loops over these tables, not code per node.
         for_each_node([&](auto i) {
-            if constexpr (i > 0)
-                for (const tensor_slot& s : program_.template layer<i>().tensors())
-                    if (s.kind == parameter_kind::beta) thetas_.push_back({i, s.offset, s.size()});
+            signature_ += std::to_string(i) + " " + program_.node_name(i) + " [" +
+                          maso::detail::shape_string<plan::output_shape_t<Net, i>>() + "]\n";
+            if constexpr (i > 0) {
+                const std::string name = program_.node_name(i);
+                const std::string prefix =
+                    std::to_string(i) + "." + name.substr(0, name.find_first_of("<(")) + ".";
+                for (tensor_slot& t : program_.template layer<i>().tensors()) {
+                    const std::size_t base =
+                        t.in_state() ? program_.state_offset(i) : program_.parameter_offset(i);
+                    tensors_.push_back(
+                        {prefix + t.name, t.kind, std::move(t.shape), i, base + t.offset});
+                }
+            }
         });
     }
 
@@ -195,34 +207,21 @@ public:
     /// running statistics (no gradient), in node order. Writing through a span sets it.
     std::vector<parameter_ref<T>> state_dict() {
         std::vector<parameter_ref<T>> out;
-        for_each_node([&](auto i) {
-            if constexpr (i > 0) {
-                const std::string prefix = std::to_string(i) + "." + node_key(i) + ".";
-                for (tensor_slot& s : program_.template layer<i>().tensors()) {
-                    const bool state = s.in_state();
-                    const std::size_t n = s.size();
-                    const std::span<T> from =
-                        state ? program_.template state<i>() : program_.template parameters<i>();
-                    out.push_back({prefix + s.name, s.kind, std::move(s.shape),
-                                   from.subspan(s.offset, n),
-                                   state ? std::span<T>()
-                                         : program_.template gradients<i>().subspan(s.offset, n)});
-                }
-            }
-        });
+        out.reserve(tensors_.size());
+        for (const tensor_entry& t : tensors_) {
+            const std::size_t n = t.size();
+            if (is_trainable(t.kind))
+                out.push_back({t.name, t.kind, t.shape, program_.parameters().subspan(t.offset, n),
+                               program_.gradients().subspan(t.offset, n)});
+            else
+                out.push_back({t.name, t.kind, t.shape, program_.state().subspan(t.offset, n), {}});
+        }
         return out;
     }
 
     /// The network as a line per node: index, name and output shape. Two models with the
     /// same signature have the same tensors (checkpoints compare it).
-    std::string signature() const {
-        std::string s;
-        for_each_node([&](auto i) {
-            s += std::to_string(i) + " " + node_name(i) + " [" +
-                 maso::detail::shape_string<plan::output_shape_t<Net, i>>() + "]\n";
-        });
-        return s;
-    }
+    const std::string& signature() const noexcept { return signature_; }
 
     void set_mode(mode m) noexcept { program_.phase = m; }
     mode get_mode() const noexcept { return program_.phase; }
@@ -245,11 +244,6 @@ private:
     }
 
     std::string node_name(std::size_t i) const { return program_.node_name(i); }
-    /// The node's name up to its first '<' or '(': "conv2d", "batch_norm", "beta_vq".
-    std::string node_key(std::size_t i) const {
-        const std::string n = node_name(i);
-        return n.substr(0, n.find_first_of("<("));
-    }
 
     template <std::size_t... I>
     void initialize_layers(init_context& ctx, std::index_sequence<I...>) {
@@ -268,9 +262,9 @@ private:
     /// A learnable β's θ that is NaN would hide itself (the kernels' guards keep the loss
     /// and dθ finite): refused before anything runs. ±∞ are β = 1 and β = 0, both valid.
     void check_thetas() {
-        for (const theta_slot& t : thetas_) {
-            const std::span<const T> p =
-                program_.parameters().subspan(program_.parameter_offset(t.node) + t.offset, t.size);
+        for (const tensor_entry& t : tensors_) {
+            if (t.kind != parameter_kind::beta) continue;
+            const std::span<const T> p = program_.parameters().subspan(t.offset, t.size());
             for (std::size_t c = 0; c < p.size(); ++c)
                 if (std::isnan(p[c]))
                     throw numeric_error("maso: node " + std::to_string(t.node) + " (" +
@@ -288,26 +282,36 @@ private:
     /// and its contraction's z: the values arose inside that kernel).
     numeric_error non_finite_result(const std::string& what) {
         std::string where;
-        for_each_node([&](auto i) {
-            if constexpr (i > 0 && program_type::memory_plan::materialized[i]) {
-                if (!where.empty()) return;
-                const auto v = program_.template value<i>().span();
-                if (const std::size_t k = detail::first_non_finite<T>(v); k < v.size())
-                    where = "; the first non-finite value (" + detail::non_finite_name(v[k]) +
-                            ") is in the output of node " + std::to_string(i) + " (" +
-                            node_name(i) + ")";
-            }
-        });
-        return numeric_error("maso: " + what + (where.empty() ? "" : where));
+        for (std::size_t i = 1; i < node_count && where.empty(); ++i) {
+            const std::span<const T> v = program_.kept_output(i);
+            if (const std::size_t k = detail::first_non_finite(v); k < v.size())
+                where = "; the first non-finite value (" + detail::non_finite_name(v[k]) +
+                        ") is in the output of node " + std::to_string(i) + " (" + node_name(i) +
+                        ")";
+        }
+        return numeric_error("maso: " + what + where);
     }
 
-    struct theta_slot {
-        std::size_t node, offset, size;
+    /// A tensor of the state dict: where it lies in the parameters (or, for running
+    /// statistics, the state) of the whole model.
+    struct tensor_entry {
+        std::string name;
+        parameter_kind kind;
+        std::vector<std::size_t> shape;
+        std::size_t node, offset;
+
+        std::size_t size() const noexcept {
+            std::size_t n = 1;
+            for (std::size_t e : shape)
+                n *= e;
+            return n;
+        }
     };
 
     program_type program_;
     std::vector<int> labels_; ///< the last forward's labels, owned: backward reads them
-    std::vector<theta_slot> thetas_;
+    std::vector<tensor_entry> tensors_;
+    std::string signature_;
     bool forwarded_ = false;
 };
 

@@ -1,9 +1,12 @@
-// An outside project using an installed maso::io: zlib is found through
-// masoConfig.cmake and linked, a data set is normalised, and a missing data
-// directory raises maso::file_error.
+// An outside project using an installed maso::io: zlib and nlohmann-json are found
+// through masoConfig.cmake, a data set is normalised, a missing data directory raises
+// maso::file_error, and a safetensors file round-trips.
 #include <maso/io.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <span>
+#include <vector>
 
 int main() {
     maso::io::dataset d({0.f, 2.f, 4.f, 6.f}, {0}, {1, 2, 2}, 1, "tiny");
@@ -18,6 +21,18 @@ int main() {
         return 1;
     } catch (const maso::file_error& e) {
         std::printf("io_consumer: maso::io found and working (%s)\n", e.what());
+    }
+    const auto path = std::filesystem::temp_directory_path() / "maso-io-consumer.safetensors";
+    std::vector<float> w{1.5f, -2.f}, back(2);
+    maso::io::safetensors_writer out;
+    out.add("w", {2}, std::span<const float>(w));
+    out.write(path);
+    const auto in = maso::io::read_safetensors(path);
+    in.read(*in.find("w"), std::span<float>(back));
+    std::filesystem::remove(path);
+    if (back != w) {
+        std::printf("io_consumer: a safetensors round trip changed the values\n");
+        return 1;
     }
     return 0;
 }

@@ -286,7 +286,7 @@ BOOST_AUTO_TEST_CASE(pooling_layers_hand_out_their_channel_s_math) {
     const auto check = [&](const auto& layer, const auto& io, std::size_t c) {
         const window_lanes<float> lanes = layer.lanes(io, c);
         std::vector<float> out(Out::plane);
-        layer.forward_plane(io, c, plane.data(), out.data());
+        layer.forward_planes(io, c, plane.data(), out.data(), 1);
         for (std::size_t i = 0; i < 2; ++i)
             for (std::size_t j = 0; j < 2; ++j)
                 BOOST_CHECK_EQUAL(lanes.forward(detail::gather_window<2, 4>(plane.data(), i, j)),

@@ -23,7 +23,7 @@ static_assert(std::is_same_v<xsimd::default_arch, test_arch>);
 /// 2×2 pooling runs in the tiles when a tile's NR columns hold whole groups of 4
 /// members: on every ISA (plan/tiles.hpp; NR = 64, 16, 8 floats on AVX-512, AVX2, SSE2).
 template <class T>
-constexpr bool pools_in_tiles = maso::kernels::detail::gemm_blocking<test_arch, T>::NR % 4 == 0;
+constexpr bool pools_in_tiles = maso::kernels::gemm_blocking<test_arch, T>::NR % 4 == 0;
 static_assert(pools_in_tiles<float> && pools_in_tiles<double>);
 
 /// expect_gradients checks the input gradient in double only; the float models run

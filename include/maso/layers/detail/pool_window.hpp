@@ -1,8 +1,8 @@
 // maso/layers/detail/pool_window.hpp — one pooling window's shapes and math, for the pooling
 // layers.
 //
-// Internal to layers/maxpool.hpp, avgpool.hpp, softpool.hpp, global_pool.hpp and maxout.hpp;
-// users include those. For a window of R values v (paper-spec §4.4–§4.6, §3.1):
+// Internal to layers/maxpool.hpp, avgpool.hpp, softpool.hpp and maxout.hpp; users include
+// those. For a window of R values v (paper-spec §4.4–§4.6, §3.1):
 //
 //   hard (β = 1)  y = v_r*, r* = the first maximum (vq/derive.hpp's tie rule: the lowest
 //                 index wins), ∂y/∂v = e_r*
@@ -15,7 +15,10 @@
 // serves any R: R = 1 (a 1×1 window, which window_max refuses with E001) and a global pool's
 // whole plane. This header adds the shapes and what the pooling nodes publish, the K×K
 // windows of a plane, and the choice between the hard path and η that a layer's β makes
-// (window_pool).
+// (window_pool). The layers run the same math vectorised (window_pass.hpp, many windows
+// on lanes; plane_window.hpp, a plane-sized window's members on lanes): forward_windows,
+// backward_windows and window_pool, one window and one std::exp at a time, are the
+// scalar reference the tests hold those to.
 #pragma once
 
 #include <maso/core/diagnostics.hpp>

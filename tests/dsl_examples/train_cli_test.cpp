@@ -1,0 +1,250 @@
+// Tests of dsl_examples/train.cpp, the command-line trainer, run as a child process on a tiny
+// MNIST-format data set written here: a bad flag or value exits 2 with one line on stderr;
+// --help exits 0; a run trains, saves and resumes; Ctrl-C (SIGINT) finishes the step, saves and
+// exits 130; a corrupt data file and a diverging run exit 1 with one line naming the problem.
+#define BOOST_TEST_MODULE dsl_examples.train_cli
+#include <boost/test/unit_test.hpp>
+#include <maso_test/io_files.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <poll.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using maso_test::bytes;
+
+struct outcome {
+    int status = -1; ///< the exit status, or 128 + the signal that ended it
+    std::string out, err;
+};
+
+/// Runs the trainer with `args`; with `interrupt_at`, sends SIGINT once its standard output
+/// holds that text.
+outcome run(const std::vector<std::string>& args, const std::string& interrupt_at = {}) {
+    int out_pipe[2], err_pipe[2];
+    BOOST_REQUIRE(::pipe(out_pipe) == 0 && ::pipe(err_pipe) == 0);
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        ::dup2(out_pipe[1], STDOUT_FILENO);
+        ::dup2(err_pipe[1], STDERR_FILENO);
+        for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+            ::close(fd);
+        std::vector<char*> argv{const_cast<char*>(MASO_TRAIN_CLI)};
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(MASO_TRAIN_CLI, argv.data());
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    outcome o;
+    bool interrupted = false;
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    for (int open = 2; open > 0;) {
+        BOOST_REQUIRE(::poll(fds, 2, 120'000) > 0); // two minutes: a hung child fails the test
+        for (int k = 0; k < 2; ++k) {
+            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP))) continue;
+            char buffer[4096];
+            const ssize_t n = ::read(fds[k].fd, buffer, sizeof buffer);
+            if (n <= 0) {
+                ::close(fds[k].fd);
+                fds[k].fd = -1;
+                --open;
+                continue;
+            }
+            (k == 0 ? o.out : o.err).append(buffer, std::size_t(n));
+        }
+        if (!interrupt_at.empty() && !interrupted &&
+            o.out.find(interrupt_at) != std::string::npos) {
+            ::kill(child, SIGINT);
+            interrupted = true;
+        }
+    }
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return o;
+}
+
+std::size_t count(const std::string& s, char c) {
+    return std::size_t(std::count(s.begin(), s.end(), c));
+}
+
+/// An MNIST-format directory: n images of 28×28 per split, class c a bright c-th row band.
+struct tiny_mnist {
+    maso_test::temp_dir dir;
+
+    tiny_mnist() {
+        write("train", 60, 1);
+        write("t10k", 20, 2);
+    }
+
+    void write(const std::string& split, std::uint32_t n, unsigned seed) {
+        bytes pixels = maso_test::random_bytes(n * 784, 64, seed), labels(n);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            labels[i] = std::uint8_t(i % 10);
+            for (std::size_t p = 0; p < 28 * 2; ++p)
+                pixels[i * 784 + (i % 10) * 56 + p] = 255;
+        }
+        maso_test::write_gzip(dir / (split + "-images-idx3-ubyte.gz"),
+                              maso_test::idx_images(n, 28, 28, pixels));
+        maso_test::write_gzip(dir / (split + "-labels-idx1-ubyte.gz"),
+                              maso_test::idx_labels(labels));
+    }
+
+    std::string path() const { return dir.path().string(); }
+};
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+std::size_t lines_of(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);)
+        ++n;
+    return n;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(bad_flags_and_values_exit_2_with_one_line) {
+    tiny_mnist data;
+    maso_test::temp_dir empty;
+    const std::vector<std::string> d{"--data", data.path()};
+    const std::vector<std::vector<std::string>> cases{
+        {},
+        {"--data", "/no/such/directory"},
+        {"--data", empty.path().string()},
+        with(d, {"--net", "medium"}),
+        with(d, {"--net", "large"}), // largeCNN takes 3x32x32 images
+        with(d, {"--unit", "tanh"}),
+        with(d, {"--optimizer", "rmsprop"}),
+        with(d, {"--epochs", "0"}),
+        with(d, {"--epochs", "many"}),
+        with(d, {"--batch", "0"}),
+        with(d, {"--batch", "15"}), // class-balanced: not a multiple of the 10 classes
+        with(d, {"--lr", "-1"}),
+        with(d, {"--lr", "nan"}),
+        with(d, {"--seed", "-1"}),
+        with(d, {"--threads", "0"}),
+        with(d, {"--fuse", "some"}),
+        with(d, {"--order", "random"}),
+        with(d, {"--schedule", "step"}),
+        with(d, {"--save", "/no/such/directory/run.safetensors"}),
+        with(d, {"--csv", "/no/such/directory/run.csv"}),
+        with(d, {"--load", "/no/such/file"}),
+        with(d, {"--bogus"}),
+        with(d, {"--epochs"}),
+    };
+    for (const auto& args : cases) {
+        std::string line;
+        for (const auto& a : args)
+            line += a + " ";
+        BOOST_TEST_CONTEXT("train " << line) {
+            const outcome o = run(args);
+            BOOST_TEST(o.status == 2);
+            BOOST_TEST(count(o.err, '\n') == 1u, "stderr: " << o.err);
+            BOOST_TEST((o.err.rfind("train: ", 0) == 0 || o.err.rfind("maso: ", 0) == 0));
+            BOOST_TEST(o.out.find("epoch") == std::string::npos); // nothing was trained
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(help_exits_0) {
+    const outcome o = run({"--help"});
+    BOOST_TEST(o.status == 0);
+    for (const char* flag : {"--data", "--net", "--unit", "--optimizer", "--epochs", "--batch",
+                             "--lr", "--seed", "--threads", "--save", "--load", "--fuse", "--csv"})
+        BOOST_TEST(o.out.find(flag) != std::string::npos, flag);
+}
+
+BOOST_AUTO_TEST_CASE(trains_saves_and_resumes) {
+    tiny_mnist data;
+    const auto save = data.dir / "run.safetensors", csv = data.dir / "run.csv";
+    const std::vector<std::string> common{
+        "--data",      data.path(), "--batch",    "10",     "--save",
+        save.string(), "--csv",     csv.string(), "--seed", "3"};
+    const outcome first = run(with(common, {"--epochs", "1"}));
+    BOOST_TEST_MESSAGE(first.out << first.err);
+    BOOST_TEST(first.status == 0);
+    BOOST_TEST(first.out.find("train: test accuracy ") != std::string::npos);
+    BOOST_TEST(std::filesystem::exists(save));
+    BOOST_TEST(lines_of(csv) == 2u);
+    const outcome second =
+        run(with(common, {"--epochs", "2", "--load", save.string(), "--unit", "swish-learned"}));
+    BOOST_TEST_MESSAGE(second.out << second.err);
+    BOOST_TEST(second.status == 0);
+    BOOST_TEST(second.out.find("resumed from " + save.string() + " at step 6 (epoch 2)") !=
+               std::string::npos);
+    BOOST_TEST(lines_of(csv) == 3u);
+    // Another network's checkpoint (ReLU has no θ to load) or optimiser's: a file error, exit 1.
+    const outcome relu =
+        run(with(common, {"--epochs", "3", "--load", save.string(), "--unit", "relu"}));
+    BOOST_TEST(relu.status == 1);
+    BOOST_TEST(count(relu.err, '\n') == 1u);
+    BOOST_TEST(relu.err.find("written for another network") != std::string::npos, relu.err);
+    const outcome sgd =
+        run(with(common, {"--epochs", "3", "--load", save.string(), "--optimizer", "sgd"}));
+    BOOST_TEST(sgd.status == 1);
+    BOOST_TEST(count(sgd.err, '\n') == 1u);
+    BOOST_TEST(sgd.err.find("holds the state of a \"adam\" optimiser, not of a \"sgd\"") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_finishes_the_step_saves_and_exits_130) {
+    tiny_mnist data;
+    const auto save = data.dir / "run.safetensors";
+    const outcome o =
+        run({"--data", data.path(), "--batch", "10", "--epochs", "100000", "--save", save.string()},
+            "epoch 1/100000 step");
+    BOOST_TEST_MESSAGE(o.out << o.err);
+    BOOST_TEST(o.status == 130);
+    BOOST_TEST(o.out.find("stopped by Ctrl-C after step ") != std::string::npos);
+    BOOST_TEST(o.out.find("checkpoint saved to " + save.string()) != std::string::npos);
+    BOOST_TEST(o.err.find("Ctrl-C: stopping after this step") != std::string::npos);
+    BOOST_TEST(std::filesystem::exists(save));
+    // The checkpoint resumes.
+    const outcome resumed = run({"--data", data.path(), "--batch", "10", "--epochs", "100000",
+                                 "--load", save.string(), "--save", save.string()},
+                                "/100000 step");
+    BOOST_TEST(resumed.status == 130);
+    BOOST_TEST(resumed.out.find("resumed from " + save.string()) != std::string::npos);
+    BOOST_TEST(resumed.out.find("stopped by Ctrl-C after step ") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_file_and_a_diverging_run_exit_1) {
+    tiny_mnist data;
+    // The training images cut short.
+    {
+        tiny_mnist cut;
+        bytes b = maso_test::idx_images(60, 28, 28, maso_test::random_bytes(60 * 784));
+        b.resize(b.size() / 2);
+        std::filesystem::remove(cut.dir / "train-images-idx3-ubyte.gz");
+        maso_test::write_plain(cut.dir / "train-images-idx3-ubyte", b);
+        const outcome o = run({"--data", cut.path()});
+        BOOST_TEST(o.status == 1);
+        BOOST_TEST(count(o.err, '\n') == 1u);
+        BOOST_TEST(o.err.find("train-images-idx3-ubyte: truncated") != std::string::npos, o.err);
+    }
+    // A learning rate that sends the parameters to infinity: the loss stops being finite.
+    const outcome o = run({"--data", data.path(), "--batch", "10", "--epochs", "3", "--lr", "1e30",
+                           "--optimizer", "sgd"});
+    BOOST_TEST_MESSAGE(o.err);
+    BOOST_TEST(o.status == 1);
+    BOOST_TEST(count(o.err, '\n') == 1u);
+    BOOST_TEST(o.err.rfind("maso: step ", 0) == 0);
+    BOOST_TEST(o.err.find(" node ") != std::string::npos);
+}
