@@ -41,6 +41,12 @@ inline void set_blas_threads(int n) {
     if (auto* set = openblas_function<void(int)>("openblas_set_num_threads")) set(n);
 }
 
+/// OpenBLAS's thread count as it reports it; n itself when the BLAS is not OpenBLAS.
+inline int blas_threads(int n) {
+    auto* get = openblas_function<int()>("openblas_get_num_threads");
+    return get ? get() : n;
+}
+
 /// The value of an environment variable, or "(unset)".
 inline std::string env(const char* name) {
     const char* v = std::getenv(name);

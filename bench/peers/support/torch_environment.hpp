@@ -19,8 +19,10 @@ inline int torch_default_threads() {
     return n;
 }
 
-/// maso's pool, libtorch's (and oneDNN's) OpenMP and OpenBLAS's pthreads, all at n; a count
-/// a runtime refuses skips the case.
+/// maso's pool, libtorch's (and oneDNN's) OpenMP and OpenBLAS's pthreads, all at n, each read
+/// back: a count a runtime refuses or does not take skips the case, and the counts each runtime
+/// reports go into the case's counters (maso_threads, torch_threads, blas_threads), so that
+/// the results show every side ran at n.
 inline bool use_threads(benchmark::State& state, int n) {
     try {
         maso::set_num_threads(std::size_t(n));
@@ -30,6 +32,18 @@ inline bool use_threads(benchmark::State& state, int n) {
     }
     torch::set_num_threads(n);
     set_blas_threads(n);
+    const int ours = int(maso::num_threads()), torch_n = torch::get_num_threads(),
+              blas_n = blas_threads(n);
+    state.counters["maso_threads"] = ours;
+    state.counters["torch_threads"] = torch_n;
+    state.counters["blas_threads"] = blas_n;
+    if (ours != n || torch_n != n || blas_n != n) {
+        state.SkipWithError(("thread counts not taken: asked " + std::to_string(n) + ", maso " +
+                             std::to_string(ours) + ", libtorch " + std::to_string(torch_n) +
+                             ", OpenBLAS " + std::to_string(blas_n))
+                                .c_str());
+        return false;
+    }
     return true;
 }
 
