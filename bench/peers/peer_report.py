@@ -292,6 +292,19 @@ def read_flops(runs, directory):
                 run_flops[(id(run), key)] = m
 
 
+def step_ratios(r):
+    """maso ÷ libtorch step by step (libtorch's step time over maso's, the steps alternating):
+    the median and the 10th–90th percentiles, the spread of the race's ratio."""
+    ours, theirs = r.get("maso_step_seconds"), r.get("torch_step_seconds")
+    if not ours or not theirs or len(ours) != len(theirs):
+        return "–"
+    q = sorted(t / m for m, t in zip(ours, theirs) if m > 0)
+    if len(q) < 10:
+        return f"{statistics.median(q):.2f}× ({q[0]:.2f}–{q[-1]:.2f})"
+    dec = statistics.quantiles(q, n=10)
+    return f"{statistics.median(q):.2f}× ({dec[0]:.2f}–{dec[-1]:.2f})"
+
+
 def race_section(race):
     if not race:
         return ["The race was not run."]
@@ -301,15 +314,21 @@ def race_section(race):
            "per-image preprocessing; libtorch's environment: " +
            ", ".join(f"`{k}={v}`" for k, v in env.items()) + ".", "",
            "| network | steps | loss difference, first 10 steps | largest, whole run | "
-           "test accuracy maso / libtorch | images/s maso / libtorch | maso ÷ libtorch |",
-           "|---|---|---|---|---|---|---|"]
+           "test accuracy maso / libtorch | images/s maso / libtorch | maso ÷ libtorch | "
+           "per step: median (10th–90th percentile) |",
+           "|---|---|---|---|---|---|---|---|"]
     for r in race.get("runs", []):
         images = r["steps"] * race["batch"]
         ours, theirs = images / r["maso_seconds"], images / r["torch_seconds"]
-        out.append(f"| {r['network']} | {r['steps']} | {r['difference_first_10']:.1e} | "
+        steps = str(r["steps"])
+        if r.get("epoch_steps") and r["steps"] < r["epoch_steps"]:
+            steps += f" of an epoch's {r['epoch_steps']}"
+        elif r.get("epoch_steps"):
+            steps += " (one epoch)"
+        out.append(f"| {r['network']} | {steps} | {r['difference_first_10']:.1e} | "
                    f"{r['difference_all']:.1e} | {100 * r['maso_accuracy']:.2f}% / "
                    f"{100 * r['torch_accuracy']:.2f}% | {ours:.0f} / {theirs:.0f} | "
-                   f"{ours / theirs:.2f}× |")
+                   f"{ours / theirs:.2f}× | {step_ratios(r)} |")
     return out
 
 

@@ -17,8 +17,11 @@
 // evaluation mode (running statistics); images/s of each and maso ÷ libtorch. The images
 // get the paper's preprocessing (each image centred and scaled by its largest |value|).
 //
-//   peers_race [--network small_cnn|large_cnn|both] [--steps N] [--threads N] [--json FILE]
-//              [--data DIR]
+//   peers_race [--network small_cnn|large_cnn|both] [--steps N] [--large-cnn-steps N]
+//              [--threads N] [--json FILE] [--data DIR]
+//
+// --steps cuts both races short (the default is one epoch), --large-cnn-steps largeCNN's
+// alone (its epoch takes the longest: ≈ 10 minutes a side on a 2-core Zen 5).
 //
 // Exit status 1 if either side's loss is not finite or the first loss differs by more
 // than 1e-4 (relative): the two sides then do not compute the same network.
@@ -66,7 +69,8 @@ constexpr std::size_t batch = 64, eval_batch = 100;
 
 struct options {
     std::string network = "both";
-    std::size_t steps = 0; ///< 0: one epoch
+    std::size_t steps = 0;           ///< 0: one epoch
+    std::size_t large_cnn_steps = 0; ///< 0: as steps
     int threads = 2;
     std::string json;
     std::string data = "/usr/share/datasets/fashion-mnist";
@@ -74,8 +78,9 @@ struct options {
 
 struct outcome {
     std::string network;
-    std::size_t steps = 0;
+    std::size_t steps = 0, epoch_steps = 0;
     std::vector<double> maso_loss, torch_loss;
+    std::vector<double> maso_step_seconds, torch_step_seconds; ///< each step's, for the spread
     double maso_seconds = 0, torch_seconds = 0;
     double maso_accuracy = 0, torch_accuracy = 0;
 };
@@ -153,7 +158,7 @@ double torch_accuracy(TorchNet& net, const io::dataset& test) {
 
 template <class Net, class TorchNet>
 outcome race(const std::string& name, const Net& net, TorchNet torch_net, const io::dataset& train,
-             const io::dataset& test, const options& o) {
+             const io::dataset& test, const options& o, std::size_t steps) {
     outcome r;
     r.network = name;
     auto m = instantiate(net, batch, fuse::all, {.seed = 1});
@@ -162,7 +167,8 @@ outcome race(const std::string& name, const Net& net, TorchNet torch_net, const 
     torch::optim::SGD torch_opt = torch_optimiser(*torch_net);
 
     io::batch_sampler sampler(train, {.batch = batch, .order = io::sampling::shuffled, .seed = 1});
-    r.steps = o.steps ? std::min(o.steps, sampler.steps_per_epoch()) : sampler.steps_per_epoch();
+    r.epoch_steps = sampler.steps_per_epoch();
+    r.steps = steps ? std::min(steps, sampler.steps_per_epoch()) : sampler.steps_per_epoch();
     std::vector<float> x(batch * train.shape().size());
     std::vector<int> y(batch);
     for (std::size_t step = 0; step < r.steps; ++step) {
@@ -173,7 +179,8 @@ outcome race(const std::string& name, const Net& net, TorchNet torch_net, const 
         const float loss = m.forward(x, y);
         m.backward();
         opt.step();
-        r.maso_seconds += seconds_since(t);
+        r.maso_step_seconds.push_back(seconds_since(t));
+        r.maso_seconds += r.maso_step_seconds.back();
 
         t = clock_type::now();
         torch_opt.zero_grad();
@@ -182,7 +189,8 @@ outcome race(const std::string& name, const Net& net, TorchNet torch_net, const 
         l.backward();
         torch_opt.step();
         const double torch_loss = l.item<double>();
-        r.torch_seconds += seconds_since(t);
+        r.torch_step_seconds.push_back(seconds_since(t));
+        r.torch_seconds += r.torch_step_seconds.back();
 
         r.maso_loss.push_back(loss);
         r.torch_loss.push_back(torch_loss);
@@ -206,7 +214,8 @@ double largest_difference(const outcome& r, std::size_t n) {
 void report(const outcome& r) {
     const double maso_rate = double(r.steps * batch) / r.maso_seconds;
     const double torch_rate = double(r.steps * batch) / r.torch_seconds;
-    std::printf("%s: %zu steps of %zu images\n", r.network.c_str(), r.steps, batch);
+    std::printf("%s: %zu steps of %zu images (an epoch is %zu steps)\n", r.network.c_str(),
+                r.steps, batch, r.epoch_steps);
     std::printf("  loss difference |maso - libtorch| / libtorch: first 10 steps %.2e, all steps "
                 "%.2e\n",
                 largest_difference(r, 10), largest_difference(r, r.steps));
@@ -226,6 +235,7 @@ void report(const outcome& r) {
 
 void write_json(const std::vector<outcome>& results, const options& o) {
     std::ofstream f(o.json);
+    f.precision(9); // a float loss, in full
     f << "{\n  \"threads\": " << o.threads << ",\n  \"batch\": " << batch
       << ",\n  \"environment\": {";
     const char* names[] = {"GLIBC_TUNABLES", "OMP_WAIT_POLICY", "OMP_PROC_BIND",
@@ -236,6 +246,7 @@ void write_json(const std::vector<outcome>& results, const options& o) {
     for (std::size_t k = 0; k < results.size(); ++k) {
         const outcome& r = results[k];
         f << "    {\"network\": \"" << r.network << "\", \"steps\": " << r.steps
+          << ", \"epoch_steps\": " << r.epoch_steps
           << ", \"maso_seconds\": " << r.maso_seconds << ", \"torch_seconds\": " << r.torch_seconds
           << ", \"maso_accuracy\": " << r.maso_accuracy
           << ", \"torch_accuracy\": " << r.torch_accuracy
@@ -247,6 +258,12 @@ void write_json(const std::vector<outcome>& results, const options& o) {
         f << "],\n     \"torch_loss\": [";
         for (std::size_t i = 0; i < r.steps; ++i)
             f << (i ? ", " : "") << r.torch_loss[i];
+        f << "],\n     \"maso_step_seconds\": [";
+        for (std::size_t i = 0; i < r.steps; ++i)
+            f << (i ? ", " : "") << r.maso_step_seconds[i];
+        f << "],\n     \"torch_step_seconds\": [";
+        for (std::size_t i = 0; i < r.steps; ++i)
+            f << (i ? ", " : "") << r.torch_step_seconds[i];
         f << "]}" << (k + 1 < results.size() ? "," : "") << "\n";
     }
     f << "  ]\n}\n";
@@ -266,6 +283,8 @@ int main(int argc, char** argv) {
             o.network = value();
         else if (a == "--steps")
             o.steps = std::stoul(value());
+        else if (a == "--large-cnn-steps")
+            o.large_cnn_steps = std::stoul(value());
         else if (a == "--threads")
             o.threads = std::stoi(value());
         else if (a == "--json")
@@ -275,16 +294,25 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr,
                          "usage: %s [--network small_cnn|large_cnn|both] [--steps N] "
-                         "[--threads N] [--json FILE] [--data DIR]\n",
+                         "[--large-cnn-steps N] [--threads N] [--json FILE] [--data DIR]\n",
                          argv[0]);
             return 2;
         }
     }
-    std::printf("threads %d (maso, libtorch's OpenMP, OpenBLAS); libtorch's default %d; %s\n",
-                o.threads, peers::torch_default_threads(), peers::blas_description().c_str());
+    const int torch_default = peers::torch_default_threads();
     maso::set_num_threads(std::size_t(o.threads));
     torch::set_num_threads(o.threads);
     peers::set_blas_threads(o.threads);
+    // each runtime's count read back: the race runs only if all took it
+    const int ours = int(maso::num_threads()), torch_n = torch::get_num_threads(),
+              blas_n = peers::blas_threads(o.threads);
+    std::printf("threads: maso %d, libtorch's OpenMP %d, OpenBLAS %d (asked %d); libtorch's "
+                "default %d; %s\n",
+                ours, torch_n, blas_n, o.threads, torch_default, peers::blas_description().c_str());
+    if (ours != o.threads || torch_n != o.threads || blas_n != o.threads) {
+        std::fprintf(stderr, "a runtime did not take %d threads\n", o.threads);
+        return 1;
+    }
 
     auto [train, test] = io::load_mnist(o.data);
     io::centre_and_scale(train);
@@ -294,11 +322,11 @@ int main(int argc, char** argv) {
     if (o.network == "small_cnn" || o.network == "both")
         results.push_back(race("small_cnn", small_cnn,
                                peers::small_cnn(1, peers::activation::swish_per_channel), train,
-                               test, o));
+                               test, o, o.steps));
     if (o.network == "large_cnn" || o.network == "both")
         results.push_back(race("large_cnn", large_cnn,
                                peers::large_cnn(1, peers::activation::swish_per_channel), train,
-                               test, o));
+                               test, o, o.large_cnn_steps ? o.large_cnn_steps : o.steps));
     int status = 0;
     for (const outcome& r : results) {
         report(r);
