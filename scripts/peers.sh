@@ -15,7 +15,10 @@
 # average is below it, 0.5; PERFORMANCE.md: the machines are shared), MASO_PEERS_WAIT (give up
 # waiting after this many seconds and run anyway, noting the load, 1800), MASO_PEERS_FILTER
 # (a --benchmark_filter regex for the three binaries, to rerun one workload),
-# MASO_PEERS_RACE_STEPS (steps per network in the race instead of one epoch).
+# MASO_PEERS_RACE_STEPS (steps per network in the race instead of one epoch),
+# MASO_PEERS_LARGE_RACE_STEPS (largeCNN's steps alone: its epoch is the longest part of the run).
+# Other timing on the machine skews every figure: hold a lock shared with it, e.g.
+# `flock /tmp/bench.lock scripts/peers.sh`.
 #
 # The peers' settings (PERFORMANCE.md's traps), printed by every binary into its results:
 #   tuned         GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
@@ -117,6 +120,7 @@ if ((quick)); then
   race_steps=(--steps 100)
 fi
 [ -n "${MASO_PEERS_RACE_STEPS:-}" ] && race_steps=(--steps "$MASO_PEERS_RACE_STEPS")
+[ -n "${MASO_PEERS_LARGE_RACE_STEPS:-}" ] && race_steps+=(--large-cnn-steps "$MASO_PEERS_LARGE_RACE_STEPS")
 filter=()
 [ -n "${MASO_PEERS_FILTER:-}" ] && filter=(--benchmark_filter="$MASO_PEERS_FILTER")
 
@@ -137,9 +141,15 @@ echo "== peers_race, tuned ($(date +%H:%M:%S), load $(load))"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 
 # ---- report ----------------------------------------------------------------------------------
+# the command as run: the variables that change what is measured, then the script
+command=""
+for v in MASO_PEERS_FILTER MASO_PEERS_RACE_STEPS MASO_PEERS_LARGE_RACE_STEPS; do
+  [ -n "${!v:-}" ] && command+="$v=${!v} "
+done
+command+="scripts/peers.sh$( ((quick)) && echo ' --quick')"
 report=(python3 bench/peers/peer_report.py --tuned "$out/tuned" --default "$out/default"
   --race "$out/race.json" --machine "$out/machine.txt"
-  --command "scripts/peers.sh$( ((quick)) && echo ' --quick')")
+  --command "$command")
 if ((docs)); then
   "${report[@]}" --markdown docs/benchmarks.md --readme README.md
   echo "== wrote docs/benchmarks.md and README.md's headline table"
