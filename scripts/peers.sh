@@ -148,7 +148,7 @@ for v in MASO_PEERS_FILTER MASO_PEERS_RACE_STEPS MASO_PEERS_LARGE_RACE_STEPS; do
 done
 command+="scripts/peers.sh$( ((quick)) && echo ' --quick')"
 report=(python3 bench/peers/peer_report.py --tuned "$out/tuned" --default "$out/default"
-  --race "$out/race.json" --machine "$out/machine.txt"
+  --race "$out/race.json" --machine "$out/machine.txt" --notes bench/peers/notes.md
   --command "$command")
 if ((docs)); then
   "${report[@]}" --markdown docs/benchmarks.md --readme README.md

@@ -7,7 +7,7 @@ it) — and the training race once, tuned, then calls:
 
     python3 bench/peers/peer_report.py --tuned DIR --default DIR --race race.json \\
         --machine machine.txt --command "scripts/peers.sh" \\
-        [--markdown docs/benchmarks.md] [--readme README.md]
+        [--markdown docs/benchmarks.md] [--readme README.md] [--notes bench/peers/notes.md]
 
 DIR holds peers_swish.json, peers_conv.json and peers_train.json. Every figure is a median
 over repetitions; every ratio is maso ÷ the peer, both measured in the same run of the same
@@ -367,6 +367,8 @@ def main():
     ap.add_argument("--command", default="scripts/peers.sh")
     ap.add_argument("--markdown", help="write docs/benchmarks.md here")
     ap.add_argument("--readme", help="replace the headline table in this README")
+    ap.add_argument("--notes", help="a Markdown file written by hand: why a target is missed, "
+                    "what a figure means; appended after the targets")
     a = ap.parse_args()
 
     tuned, default = load(a.tuned), load(a.default)
@@ -398,6 +400,9 @@ def main():
            f"maso's ISA: `{c.get('maso_isa', '?')}`; compiler: `{c.get('compiler', '?')}`; "
            f"run on {c.get('date', '?')} on `{c.get('host_name', '?')}`.", "",
            "## Headline", ""] + head + ["", "## Targets", ""] + targets(tuned, race)
+    if a.notes and os.path.exists(a.notes):
+        with open(a.notes, encoding="utf-8") as f:
+            md += ["", f.read().rstrip()]
     md += ["", "## The peers' settings", "",
            "What each binary put in its context (the tuned run and the out-of-the-box run):", ""]
     md += context_lines(tuned, default)
