@@ -16,7 +16,9 @@
 # waiting after this many seconds and run anyway, noting the load, 1800), MASO_PEERS_FILTER
 # (a --benchmark_filter regex for the three binaries, to rerun one workload),
 # MASO_PEERS_RACE_STEPS (steps per network in the race instead of one epoch),
-# MASO_PEERS_LARGE_RACE_STEPS (largeCNN's steps alone: its epoch is the longest part of the run).
+# MASO_PEERS_LARGE_RACE_STEPS (largeCNN's steps alone: its epoch is the longest part of the run),
+# MASO_PEERS_REPS and MASO_PEERS_DEFAULT_REPS (repetitions with the peers tuned, 5, and out of
+# the box, 3).
 # Other timing on the machine skews every figure: hold a lock shared with it, e.g.
 # `flock /tmp/bench.lock scripts/peers.sh`.
 #
@@ -119,6 +121,8 @@ if ((quick)); then
   default_reps=1
   race_steps=(--steps 100)
 fi
+[ -n "${MASO_PEERS_REPS:-}" ] && reps=$MASO_PEERS_REPS
+[ -n "${MASO_PEERS_DEFAULT_REPS:-}" ] && default_reps=$MASO_PEERS_DEFAULT_REPS
 [ -n "${MASO_PEERS_RACE_STEPS:-}" ] && race_steps=(--steps "$MASO_PEERS_RACE_STEPS")
 [ -n "${MASO_PEERS_LARGE_RACE_STEPS:-}" ] && race_steps+=(--large-cnn-steps "$MASO_PEERS_LARGE_RACE_STEPS")
 filter=()
@@ -143,7 +147,8 @@ echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine
 # ---- report ----------------------------------------------------------------------------------
 # the command as run: the variables that change what is measured, then the script
 command=""
-for v in MASO_PEERS_FILTER MASO_PEERS_RACE_STEPS MASO_PEERS_LARGE_RACE_STEPS; do
+for v in MASO_PEERS_FILTER MASO_PEERS_REPS MASO_PEERS_DEFAULT_REPS MASO_PEERS_RACE_STEPS \
+  MASO_PEERS_LARGE_RACE_STEPS; do
   [ -n "${!v:-}" ] && command+="$v=${!v} "
 done
 command+="scripts/peers.sh$( ((quick)) && echo ' --quick')"
