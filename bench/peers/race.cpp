@@ -158,7 +158,7 @@ double torch_accuracy(TorchNet& net, const io::dataset& test) {
 
 template <class Net, class TorchNet>
 outcome race(const std::string& name, const Net& net, TorchNet torch_net, const io::dataset& train,
-             const io::dataset& test, const options& o, std::size_t steps) {
+             const io::dataset& test, std::size_t steps) {
     outcome r;
     r.network = name;
     auto m = instantiate(net, batch, fuse::all, {.seed = 1});
@@ -322,11 +322,11 @@ int main(int argc, char** argv) {
     if (o.network == "small_cnn" || o.network == "both")
         results.push_back(race("small_cnn", small_cnn,
                                peers::small_cnn(1, peers::activation::swish_per_channel), train,
-                               test, o, o.steps));
+                               test, o.steps));
     if (o.network == "large_cnn" || o.network == "both")
         results.push_back(race("large_cnn", large_cnn,
                                peers::large_cnn(1, peers::activation::swish_per_channel), train,
-                               test, o, o.large_cnn_steps ? o.large_cnn_steps : o.steps));
+                               test, o.large_cnn_steps ? o.large_cnn_steps : o.steps));
     int status = 0;
     for (const outcome& r : results) {
         report(r);
