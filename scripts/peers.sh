@@ -4,11 +4,13 @@
 # the training race on Fashion-MNIST, and writes docs/benchmarks.md and the README's headline
 # table from the results (bench/peers/peer_report.py).
 #
-#   scripts/peers.sh [--quick] [--no-docs]
+#   scripts/peers.sh [--quick] [--no-docs] [--report-only]
 #
 #   --quick    2 repetitions (5), the race 100 steps per network (one epoch): ≈ 15 minutes
 #              instead of ≈ 60 on a 2-core Zen 5
 #   --no-docs  leave docs/benchmarks.md and README.md alone (the report goes to the results)
+#   --report-only  run nothing: write the report again from the last run's results (after
+#              editing bench/peers/notes.md, say); pass the variables that run had
 #
 # Environment: MASO_JOBS (build jobs, 2), MASO_PEERS_BUILD (the build directory, build-peers),
 # MASO_PEERS_MAX_LOAD (start when the 1-minute load
@@ -39,16 +41,48 @@ max_load=${MASO_PEERS_MAX_LOAD:-0.5}
 max_wait=${MASO_PEERS_WAIT:-1800}
 quick=0
 docs=1
+report_only=0
 for a in "$@"; do
   case $a in
   --quick) quick=1 ;;
   --no-docs) docs=0 ;;
+  --report-only) report_only=1 ;;
   *)
-    echo "usage: $0 [--quick] [--no-docs]" >&2
+    echo "usage: $0 [--quick] [--no-docs] [--report-only]" >&2
     exit 2
     ;;
   esac
 done
+
+# ---- report ----------------------------------------------------------------------------------
+# docs/benchmarks.md and the README's headline from the results in $out.
+write_report() {
+  # the command as run: the variables that change what is measured, then the script
+  local command=""
+  for v in MASO_PEERS_FILTER MASO_PEERS_REPS MASO_PEERS_DEFAULT_REPS MASO_PEERS_RACE_STEPS \
+    MASO_PEERS_LARGE_RACE_STEPS; do
+    if [ -n "${!v:-}" ]; then command+="$v=${!v} "; fi
+  done
+  command+="scripts/peers.sh"
+  if ((quick)); then command+=" --quick"; fi
+  local report=(python3 bench/peers/peer_report.py --tuned "$out/tuned" --default "$out/default"
+    --race "$out/race.json" --machine "$out/machine.txt" --notes bench/peers/notes.md
+    --command "$command")
+  if ((docs)); then
+    "${report[@]}" --markdown docs/benchmarks.md --readme README.md
+    echo "== wrote docs/benchmarks.md and README.md's headline table"
+  else
+    "${report[@]}" --markdown "$out/benchmarks.md"
+    echo "== wrote $out/benchmarks.md"
+  fi
+}
+
+build=${MASO_PEERS_BUILD:-build-peers}
+out=$build/results
+if ((report_only)); then
+  write_report
+  exit 0
+fi
 
 # ---- packages ------------------------------------------------------------------------
 # libopenblas0-pthread: without it Debian's libtorch links the reference BLAS (libblas3),
@@ -68,7 +102,6 @@ if ((${#missing[@]})); then
 fi
 
 # ---- build -------------------------------------------------------------------------------
-build=${MASO_PEERS_BUILD:-build-peers}
 targets=(peers_swish_bench peers_conv_bench peers_train_bench peers_race)
 echo "== configure $build (Release, -march=native)"
 mkdir -p "$build"
@@ -89,7 +122,6 @@ while awk -v l="$(load)" -v m="$max_load" 'BEGIN { exit !(l >= m) }' && ((waited
   waited=$((waited + 30))
 done
 
-out=$build/results
 rm -rf "$out"
 mkdir -p "$out/tuned" "$out/default"
 {
@@ -144,21 +176,4 @@ echo "== peers_race, tuned ($(date +%H:%M:%S), load $(load))"
 "${tuned_env[@]}" "$bin/peers_race" "${race_steps[@]}" --json "$out/race.json" | tee "$out/race.txt"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 
-# ---- report ----------------------------------------------------------------------------------
-# the command as run: the variables that change what is measured, then the script
-command=""
-for v in MASO_PEERS_FILTER MASO_PEERS_REPS MASO_PEERS_DEFAULT_REPS MASO_PEERS_RACE_STEPS \
-  MASO_PEERS_LARGE_RACE_STEPS; do
-  [ -n "${!v:-}" ] && command+="$v=${!v} "
-done
-command+="scripts/peers.sh$( ((quick)) && echo ' --quick')"
-report=(python3 bench/peers/peer_report.py --tuned "$out/tuned" --default "$out/default"
-  --race "$out/race.json" --machine "$out/machine.txt" --notes bench/peers/notes.md
-  --command "$command")
-if ((docs)); then
-  "${report[@]}" --markdown docs/benchmarks.md --readme README.md
-  echo "== wrote docs/benchmarks.md and README.md's headline table"
-else
-  "${report[@]}" --markdown "$out/benchmarks.md"
-  echo "== wrote $out/benchmarks.md"
-fi
+write_report
