@@ -415,6 +415,10 @@ def main():
                "N = 32, 96×32×32 → conv 3×3 (96, bias) → swish → 2×2 pooling; images/s; "
                "% of FMA peak counts the convolution's FLOP only (forward, or forward, dW and dx).",
                ""]
+        md += ["", "**the convolution alone, forward** (where a gap in the block lies: in the "
+               "product or in what follows it)", ""]
+        md += case_table(conv, dconv, "conv_alone/forward", ("maso_fused", "onednn"),
+                         ("threads_1", "threads_2"), "images/s")
         for block, impls in (("conv_maxpool", ("maso_fused", "maso_none", "onednn") + TORCH_MAX),
                              ("conv_softpool", ("maso_fused", "maso_none") + TORCH_SOFT_SAFE
                               + TORCH_SOFT_FAST)):
@@ -458,7 +462,19 @@ def main():
         if README_BEGIN in readme and README_END in readme:
             before, rest = readme.split(README_BEGIN, 1)
             _, after = rest.split(README_END, 1)
-            readme = before + README_BEGIN + "\n" + "\n".join(head) + "\n" + README_END + after
+            at_start = ""
+            if a.machine and os.path.exists(a.machine):
+                with open(a.machine, encoding="utf-8") as f:
+                    for line in f:
+                        if line.startswith("load average at the start:"):
+                            at_start = ", load average " + line.split(":", 1)[1].split()[0] + \
+                                " at the start"
+            caption = (f"Measured {c.get('date', '?')[:10]} by `{a.command}`: "
+                       f"{microarchitecture(a.machine).strip() or 'CPU: see docs/benchmarks.md.'} "
+                       f"2 threads where named, else 1{at_start}; medians, in brackets the range over "
+                       "the repetitions.")
+            readme = (before + README_BEGIN + "\n" + caption + "\n\n" + "\n".join(head) + "\n" +
+                      README_END + after)
             with open(a.readme, "w", encoding="utf-8") as f:
                 f.write(readme)
         else:
