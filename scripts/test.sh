@@ -13,9 +13,9 @@ jobs=${MASO_JOBS:-2}
 # dataset-fashion-mnist: tests/io/idx_test.cpp reads the real set, and ctest runs the demo
 # (dsl_examples/fashion_mnist.cpp) on part of it; libcli11-dev: the command-line trainer
 # (dsl_examples/train.cpp) parses its options with CLI11, a maintained parser, rather than
-# one of our own.
+# one of our own; libtorch-dev: the oracle tests (tests/oracle/) compare maso with libtorch.
 packages=(cmake g++ clang libboost-dev libboost-test-dev libxsimd-dev libbenchmark-dev zlib1g-dev
-  nlohmann-json3-dev dataset-fashion-mnist libcli11-dev)
+  nlohmann-json3-dev dataset-fashion-mnist libcli11-dev libtorch-dev)
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
@@ -59,9 +59,13 @@ run_suite() { # name, build dir, cmake args...
 mkdir -p build-test
 # -O1 without -g: the tests need optimised code, not debug info, and -O1 compiles the
 # template-heavy tests in about 0.6× the time of -O2. Every public header is compiled on its
-# own once (g++); the benchmarks are built (not run) by g++ and clang++.
+# own once (g++); the benchmarks are built (not run) by g++ and clang++, but not those
+# against the peers (bench/peers/: scripts/peers.sh builds and runs them). The oracle tests
+# against libtorch (tests/oracle/) are built by g++ only: libtorch is not built with the
+# sanitizers, and one configuration says whether maso computes what it does.
 optimised=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG")
-run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++ "${optimised[@]}"
+no_peers=(-DMASO_PEER_BENCHMARKS=OFF)
+run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++ "${optimised[@]}" "${no_peers[@]}"
 # The sanitizers see the SIMD tests on AVX-512 (masked loads and stores, panels read
 # in place); g++ and clang++ build all three ISAs. UBSan leaves out its null,
 # alignment and object-size checks, which AddressSanitizer's shadow memory and the
@@ -75,12 +79,12 @@ run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++ "${optimised[@]}"
 # value_error) makes ASan's allocator abort unless it may return null, as the real one does.
 export ASAN_OPTIONS=allocator_may_return_null=1
 run_suite "g++ ASan+UBSan" build-test/sanitize -DCMAKE_CXX_COMPILER=g++ \
-  "-DMASO_ISAS=avx512" \
+  "-DMASO_ISAS=avx512" -DMASO_ORACLE_TESTS=OFF \
   -DMASO_BUILD_BENCHMARKS=OFF -DMASO_CHECK_HEADERS=OFF -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_CXX_FLAGS_RELEASE=-O0 -g1" \
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize=null,alignment,object-size -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 run_suite "clang++" build-test/clang -DCMAKE_CXX_COMPILER=clang++ -DMASO_CHECK_HEADERS=OFF \
-  "${optimised[@]}"
+  -DMASO_ORACLE_TESTS=OFF "${no_peers[@]}" "${optimised[@]}"
 
 echo
 echo "== summary"

@@ -70,6 +70,16 @@ BOOST_AUTO_TEST_CASE(batch_norm_on_the_register_tiles) {
     BOOST_CHECK(d.find("batch-norm correction; bias gradient") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(batch_norm_heading_a_kernel) {
+    // Without a contraction in front, its statistics are of its input x.
+    const auto headed = input<2, 4, 4>() >> conv2d<3, 3>() >> beta_vq<relu>(0.9f) >> batch_norm() >>
+                        global_avgpool() >> softmax_cross_entropy();
+    const std::string d = describe(headed);
+    BOOST_TEST_MESSAGE(d);
+    BOOST_CHECK(d.find("forward:  batch statistics of x; one pass over x: batch-norm apply, then "
+                       "global_avgpool on each plane\n") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(maxout_closes_the_group) {
     // maxout<R> is a contraction's channel window (a convolution's or a dense layer's):
     // over each R rows of the tiles when R divides their 6 rows, else a pass over z.

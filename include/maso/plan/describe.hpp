@@ -181,7 +181,9 @@ std::string describe_valid(const Net& net, Policy) {
         std::string fwd;
         if (g.contraction) fwd = "z = W·x (GEMM)";
         if (bias_first) fwd += "; z += bias";
-        if (g.normalization) fwd += "; batch statistics of z";
+        if (g.normalization)
+            fwd += std::string(fwd.empty() ? "" : "; ") + "batch statistics of " +
+                   (g.contraction ? "z" : "x");
         if (t_k.statistics) {
             // A batch norm's statistics: the batch's in training, gathered on the tiles;
             // the running ones in evaluation, so the chain can join the tiles there.
