@@ -31,7 +31,7 @@ template <class Arch>
 [[gnu::always_inline]] inline xsimd::batch<float, Arch>
 fused_multiply_add(xsimd::batch<float, Arch> a, xsimd::batch<float, Arch> b,
                    xsimd::batch<float, Arch> c) noexcept {
-    constexpr std::size_t bytes = sizeof(float) * xsimd::batch<float, Arch>::size;
+    [[maybe_unused]] constexpr std::size_t bytes = sizeof(float) * xsimd::batch<float, Arch>::size;
 #if defined(__AVX512F__)
     if constexpr (bytes == 64) return _mm512_fmadd_ps(a, b, c);
 #endif
