@@ -37,6 +37,8 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h> // sysconf: the machine's memory, which a batch's buffers must fit
+
 namespace maso::run {
 
 namespace detail {
@@ -147,6 +149,14 @@ private:
                               " values per image, and the largest "
                               "batch they can be sized for is " +
                               std::to_string(limit));
+        // Buffers larger than the machine's memory are refused before anything is asked of
+        // the allocator: a failed allocation is not always a bad_alloc (AddressSanitizer
+        // aborts, and with overcommit the process may be killed later instead).
+        const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+        if (pages > 0 && page > 0 &&
+            double(batch) * double(per_image) * sizeof(T) > double(pages) * double(page))
+            throw value_error("maso: a batch of " + std::to_string(batch) +
+                              " images needs more memory than can be allocated");
     }
 
     std::string named(std::size_t node, const std::string& what) const {
