@@ -70,8 +70,10 @@ BOOST_AUTO_TEST_CASE(maso_units_after_an_affine_row) {
         std::uniform_real_distribution<double> u(-2, 2);
         for (int i = 0; i < 1000; ++i) {
             const std::vector<double> x{u(rng), u(rng)};
-            const auto z = vq::regions_of(unit, std::array<double, 1>{w[0] * x[0] + w[1] * x[1] + b});
-            BOOST_TEST(vq::hard_region(std::span<const double>(z)) == inspect::power_cell(sites, x));
+            const auto z =
+                vq::regions_of(unit, std::array<double, 1>{w[0] * x[0] + w[1] * x[1] + b});
+            BOOST_TEST(vq::hard_region(std::span<const double>(z)) ==
+                       inspect::power_cell(sites, x));
         }
     };
     check(vq::leaky_relu{0.2});

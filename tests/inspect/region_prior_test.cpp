@@ -115,11 +115,11 @@ BOOST_AUTO_TEST_CASE(large_rows_do_not_overflow) {
 // paper-spec §6: Glorot-uniform rows have E‖w‖² = 2·fan_in/(fan_in + fan_out) = 1 for a
 // square layer, so a ReLU layer's prior is close to σ(½) = 0.622 on every unit.
 BOOST_AUTO_TEST_CASE(a_glorot_relu_layer_favours_the_active_region) {
-    auto m = instantiate(input<256>() >> dense<256>() >> hard_vq<relu>(), 1, fuse::all,
-                         {.seed = 3});
+    auto m =
+        instantiate(input<256>() >> dense<256>() >> hard_vq<relu>(), 1, fuse::all, {.seed = 3});
     const auto params = m.parameters<1>();
-    const std::span<const float> weights(params.data(), 256 * 256), bias(params.data() + 256 * 256,
-                                                                         256);
+    const std::span<const float> weights(params.data(), 256 * 256),
+        bias(params.data() + 256 * 256, 256);
     const auto priors = inspect::region_priors(vq::relu{}, weights, bias);
     BOOST_REQUIRE_EQUAL(priors.size(), 256u);
     const auto s = inspect::summarise(priors);
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(a_glorot_relu_layer_favours_the_active_region) {
 
 BOOST_AUTO_TEST_CASE(rows_that_do_not_divide_are_refused) {
     const std::vector<float> w(10), b(3);
-    BOOST_CHECK_THROW(inspect::region_priors(vq::relu{}, std::span<const float>(w),
-                                             std::span<const float>(b)),
-                      value_error);
+    BOOST_CHECK_THROW(
+        inspect::region_priors(vq::relu{}, std::span<const float>(w), std::span<const float>(b)),
+        value_error);
 }

@@ -27,9 +27,9 @@ struct row {
 // 2×2 windows (4 members) divide every NR; 3×3 (9) none; 4×4 (16) AVX-512's 64 and 32
 // and AVX2's 16 floats, not AVX2's 8 doubles nor SSE2's 8 floats and 4 doubles.
 constexpr row table[] = {
-    {"avx512", true, 64, true, false, true},  {"avx512", false, 32, true, false, true},
-    {"avx2", true, 16, true, false, true},    {"avx2", false, 8, true, false, false},
-    {"sse2", true, 8, true, false, false},    {"sse2", false, 4, true, false, false},
+    {"avx512", true, 64, true, false, true}, {"avx512", false, 32, true, false, true},
+    {"avx2", true, 16, true, false, true},   {"avx2", false, 8, true, false, false},
+    {"sse2", true, 8, true, false, false},   {"sse2", false, 4, true, false, false},
 };
 
 constexpr const char* isa_name() {

@@ -26,7 +26,7 @@ void expect_close(const std::vector<float>& a, const std::vector<float>& b, cons
         BOOST_REQUIRE_GT(scale, 0.f);
         for (std::size_t i = 0; i < a.size(); ++i)
             BOOST_TEST_CONTEXT("entry " << i)
-            BOOST_TEST(std::fabs(a[i] - b[i]) <= 1e-4f * scale + 1e-5f * std::fabs(b[i]));
+        BOOST_TEST(std::fabs(a[i] - b[i]) <= 1e-4f * scale + 1e-5f * std::fabs(b[i]));
     }
 }
 

@@ -40,8 +40,8 @@ void check_reference(const Unit& unit) {
         double dummy = 0;
         BOOST_TEST_CONTEXT("hard, z = " << z) {
             MASO_CHECK_CLOSE(hard.forward(z), hard_forward(unit, x), 1e-15, 1e-300);
-            MASO_CHECK_CLOSE(hard.backward(z, 0.7, dummy), hard_backward(unit, x, 0.7).dx[0],
-                             1e-15, 1e-300);
+            MASO_CHECK_CLOSE(hard.backward(z, 0.7, dummy), hard_backward(unit, x, 0.7).dx[0], 1e-15,
+                             1e-300);
         }
         for (const double eta : etas) {
             const region_beta_pass<Unit, double> beta(unit, basic_beta<double>::from_eta(eta));

@@ -52,9 +52,8 @@ std::array<double, Unit::regions> region_prior(const Unit& unit, std::span<const
 
 /// The priors of a layer's K units, each after its row of the K×D weights and its bias.
 template <class Unit, class T>
-std::vector<std::array<double, Unit::regions>> region_priors(const Unit& unit,
-                                                             std::span<const T> weights,
-                                                             std::span<const T> bias) {
+std::vector<std::array<double, Unit::regions>>
+region_priors(const Unit& unit, std::span<const T> weights, std::span<const T> bias) {
     const std::size_t K = bias.size();
     if (K == 0 || weights.size() % K != 0)
         throw value_error("maso: region_priors: " + std::to_string(weights.size()) +

@@ -64,15 +64,15 @@ void bias_before_norm_pass(const Ctx& ctx) {
 template <class Ctx>
 void bias_before_norm_gradient(const Ctx& ctx, std::size_t z_ld) {
     const auto b = ctx.template layer<Ctx::g.begin>().bias(ctx.template io<Ctx::g.begin>(), 0);
-    maso::detail::add_bias_gradient<typename Ctx::arch>(ctx.dz, b.grad, Ctx::z_shape::channels, z_ld, z_ld);
+    maso::detail::add_bias_gradient<typename Ctx::arch>(ctx.dz, b.grad, Ctx::z_shape::channels,
+                                                        z_ld, z_ld);
 }
 
 /// The batch norm's statistics of z: the batch's in training, the running ones in
 /// evaluation.
 template <class Ctx>
 void statistics_pass(const Ctx& ctx) {
-    ctx.template layer<Ctx::g.chain_begin>().statistics(
-        ctx.template io<Ctx::g.chain_begin>(ctx.z));
+    ctx.template layer<Ctx::g.chain_begin>().statistics(ctx.template io<Ctx::g.chain_begin>(ctx.z));
 }
 
 /// The batch-statistics term of the batch norm's gradient, after the chain's backward.

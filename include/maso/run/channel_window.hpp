@@ -77,8 +77,7 @@ void channel_window_backward(const Ctx& ctx) {
             in[R] = ctx.dout + o * n;
             const auto sums = simd::fused_loop<R * n_acc + 1>(
                 typename Ctx::arch{}, n, in, outs, [ops, lanes](const auto& v, auto& acc) {
-                    constexpr std::size_t R = Ctx::strategy.channel_group,
-                                          n_acc = Ctx::chain_sums;
+                    constexpr std::size_t R = Ctx::strategy.channel_group, n_acc = Ctx::chain_sums;
                     using V = std::decay_t<decltype(v[0])>;
                     std::array<V, R> u, du, dzr;
                     for (std::size_t r = 0; r < R; ++r)

@@ -58,7 +58,8 @@ struct chain_of<P, K, std::index_sequence<J...>> {
     using T = typename P::value_type;
     static constexpr maso::plan::kernel_plan strategy = P::plans[K];
     template <std::size_t I>
-    using io_t = layer_io<typename P::template out_shape<I - 1>, typename P::template out_shape<I>, T>;
+    using io_t =
+        layer_io<typename P::template out_shape<I - 1>, typename P::template out_shape<I>, T>;
     template <std::size_t I>
     using op_t = decltype(std::declval<const typename P::template layer_t<I>&>().op(
         std::declval<const io_t<I>&>(), std::size_t{}));
@@ -68,8 +69,9 @@ struct chain_of<P, K, std::index_sequence<J...>> {
     };
     template <class V>
     struct with_bias<true, V> {
-        using bias = decltype(std::declval<const typename P::template layer_t<strategy.g.begin>&>()
-                                  .bias(std::declval<const io_t<strategy.g.begin>&>(), std::size_t{}));
+        using bias =
+            decltype(std::declval<const typename P::template layer_t<strategy.g.begin>&>().bias(
+                std::declval<const io_t<strategy.g.begin>&>(), std::size_t{}));
         using type = std::tuple<bias, op_t<strategy.g.chain_begin + J>...>;
     };
     using type = typename with_bias<strategy.bias == maso::plan::bias_kind::chain>::type;

@@ -46,21 +46,21 @@ void planes_forward(const Ctx& ctx) {
     using O = typename Ctx::out_shape;
     auto& w = ctx.template layer<Ctx::last>();
     const auto wio = ctx.template io<Ctx::last>(nullptr, ctx.out);
-    detail::for_each_channel_with_planes(ctx.planes, S::channels, [&](std::size_t c,
-                                                                      std::size_t t) {
-        const T* zc = ctx.z + c * ctx.batch * S::plane;
-        T* oc = ctx.out + c * ctx.batch * O::plane;
-        if constexpr (Ctx::strategy.chain) {
-            T* buf = ctx.planes.get(0, t);
-            for (std::size_t n = 0; n < ctx.batch; ++n) {
-                kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c), zc + n * S::plane,
-                                       buf, S::plane);
-                w.forward_planes(wio, c, buf, oc + n * O::plane, 1);
+    detail::for_each_channel_with_planes(
+        ctx.planes, S::channels, [&](std::size_t c, std::size_t t) {
+            const T* zc = ctx.z + c * ctx.batch * S::plane;
+            T* oc = ctx.out + c * ctx.batch * O::plane;
+            if constexpr (Ctx::strategy.chain) {
+                T* buf = ctx.planes.get(0, t);
+                for (std::size_t n = 0; n < ctx.batch; ++n) {
+                    kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
+                                           zc + n * S::plane, buf, S::plane);
+                    w.forward_planes(wio, c, buf, oc + n * O::plane, 1);
+                }
+            } else { // the channel's planes are consecutive: one pass over them
+                w.forward_planes(wio, c, zc, oc, ctx.batch);
             }
-        } else { // the channel's planes are consecutive: one pass over them
-            w.forward_planes(wio, c, zc, oc, ctx.batch);
-        }
-    });
+        });
 }
 
 /// A channel's parameter-gradient sums, and the window's ∂L/∂η, are added over its planes
@@ -74,30 +74,30 @@ void planes_backward(const Ctx& ctx) {
     constexpr std::size_t n_acc = Ctx::chain_sums;
     auto& w = ctx.template layer<Ctx::last>();
     const auto wio = ctx.template io<Ctx::last>();
-    detail::for_each_channel_with_planes(ctx.planes, S::channels, [&](std::size_t c,
-                                                                      std::size_t t) {
-        std::array<T, n_acc + 1> sums{};
-        const T* zc = ctx.z + c * ctx.batch * S::plane;
-        const T* dc = ctx.dout + c * ctx.batch * O::plane;
-        T* dzc = ctx.dz + c * ctx.batch * S::plane;
-        if constexpr (Ctx::strategy.chain) {
-            T* buf = ctx.planes.get(0, t);
-            T* dbuf = ctx.planes.get(1, t);
-            const auto ops = ctx.chain_ops(c);
-            for (std::size_t n = 0; n < ctx.batch; ++n) {
-                const T* zin = zc + n * S::plane;
-                kernels::chain_forward(typename Ctx::arch{}, ops, zin, buf, S::plane);
-                sums[n_acc] += w.backward_planes(wio, c, buf, dc + n * O::plane, dbuf, 1);
-                const auto s = kernels::chain_backward_sums(typename Ctx::arch{}, ops, zin, dbuf,
-                                                            dzc + n * S::plane, S::plane);
-                for (std::size_t a = 0; a < n_acc; ++a)
-                    sums[a] += s[a];
+    detail::for_each_channel_with_planes(
+        ctx.planes, S::channels, [&](std::size_t c, std::size_t t) {
+            std::array<T, n_acc + 1> sums{};
+            const T* zc = ctx.z + c * ctx.batch * S::plane;
+            const T* dc = ctx.dout + c * ctx.batch * O::plane;
+            T* dzc = ctx.dz + c * ctx.batch * S::plane;
+            if constexpr (Ctx::strategy.chain) {
+                T* buf = ctx.planes.get(0, t);
+                T* dbuf = ctx.planes.get(1, t);
+                const auto ops = ctx.chain_ops(c);
+                for (std::size_t n = 0; n < ctx.batch; ++n) {
+                    const T* zin = zc + n * S::plane;
+                    kernels::chain_forward(typename Ctx::arch{}, ops, zin, buf, S::plane);
+                    sums[n_acc] += w.backward_planes(wio, c, buf, dc + n * O::plane, dbuf, 1);
+                    const auto s = kernels::chain_backward_sums(typename Ctx::arch{}, ops, zin,
+                                                                dbuf, dzc + n * S::plane, S::plane);
+                    for (std::size_t a = 0; a < n_acc; ++a)
+                        sums[a] += s[a];
+                }
+            } else { // the channel's planes are consecutive: one pass over them
+                sums[n_acc] = w.backward_planes(wio, c, zc, dc, dzc, ctx.batch);
             }
-        } else { // the channel's planes are consecutive: one pass over them
-            sums[n_acc] = w.backward_planes(wio, c, zc, dc, dzc, ctx.batch);
-        }
-        std::copy_n(sums.data(), n_acc + 1, ctx.staging.data() + c * (n_acc + 1));
-    });
+            std::copy_n(sums.data(), n_acc + 1, ctx.staging.data() + c * (n_acc + 1));
+        });
     ctx.commit(S::channels, true);
 }
 

@@ -203,7 +203,8 @@ private:
                     constexpr std::size_t zi = p.g.begin;
                     const std::size_t z =
                         out_shape<zi>::channels *
-                        layer_t<zi>::columns(batch, kernels::patch_order::windows(p.window, p.lanes));
+                        layer_t<zi>::columns(batch,
+                                             kernels::patch_order::windows(p.window, p.lanes));
                     if (act_[zi].size() < z) {
                         act_[zi].assign(z, T(0));
                         dact_[zi].assign(z, T(0));
@@ -302,8 +303,8 @@ public:
 private:
     template <std::size_t... I>
     static layers_t make_layers(const Net& net, std::index_sequence<I...>) {
-        return layers_t{std::in_place,
-                        typename detail::layer_of<Net, T, Arch, I>::type(maso::get<I>(net.nodes))...};
+        return layers_t{std::in_place, typename detail::layer_of<Net, T, Arch, I>::type(
+                                           maso::get<I>(net.nodes))...};
     }
     template <class F>
     static void for_each_node(F&& f) {
@@ -372,9 +373,9 @@ private:
     run::group_context<program, K> context() {
         constexpr plan::group g = groups[K];
         constexpr std::size_t zi = g.contraction ? g.begin : g.begin - 1;
-        const run::node_buffers<T, node_count> b{params_,        grads_,        state_,
-                                                  std::span<T>(scratch_).first(plane_offset_),
-                                                  &param_offset_, &state_offset_, labels, &loss};
+        const run::node_buffers<T, node_count> b{
+            params_,        grads_,         state_, std::span<T>(scratch_).first(plane_offset_),
+            &param_offset_, &state_offset_, labels, &loss};
         run::group_context<program, K> c(layers_, b, batch_, phase);
         c.x = act(g.begin - 1);
         c.z = act(zi);
@@ -423,7 +424,7 @@ private:
     std::size_t plane_offset_ = 0;
     std::size_t plane_size_ = 0, plane_slots_ = 1; ///< the window passes' plane buffers
     std::vector<T> params_, grads_, state_, scratch_;
-    std::vector<T> staging_;    ///< per-channel gradient sums of a parallel pass
+    std::vector<T> staging_; ///< per-channel gradient sums of a parallel pass
     std::vector<T> tile_stats_; ///< the statistics epilogue's (x₀, δ, Σ(x − x₀ − δ)²) per row, tile
     /// The column order each group's last forward wrote z in (natural, or windows).
     std::array<kernels::patch_order, groups.size()> z_order_{};

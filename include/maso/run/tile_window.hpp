@@ -66,8 +66,7 @@ void tile_window_backward_channel(const Ctx& ctx, std::size_t c, std::size_t z_l
         acc[n_acc] += lanes.template backward<R>(u, dy, du);
         if constexpr (L == W) {
             for (std::size_t r = 0; r < R; ++r)
-                kernels::chain_gradient(ops, zr[r], du[r], acc.data())
-                    .store_unaligned(dzg + r * W);
+                kernels::chain_gradient(ops, zr[r], du[r], acc.data()).store_unaligned(dzg + r * W);
         } else {
             // In member order, each batch's lanes past L overwritten by the next.
             alignas(64) T group[R * L + W];

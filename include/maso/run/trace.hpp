@@ -22,7 +22,7 @@ inline std::vector<trace_entry>& kernel_trace() {
     return t;
 }
 } // namespace maso::run
-#define MASO_RUN_TRACE(group, backward, kernel)                                                   \
+#define MASO_RUN_TRACE(group, backward, kernel)                                                    \
     ::maso::run::kernel_trace().push_back({(group), (backward), (kernel)})
 #else
 #define MASO_RUN_TRACE(group, backward, kernel) ((void)0)

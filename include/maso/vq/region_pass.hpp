@@ -146,10 +146,8 @@ struct region_beta_pass {
 /// The passes a layer runs for unit U: the closed forms for two regions, else the
 /// region passes.
 template <elementwise_unit U, class T>
-using hard_pass_for =
-    std::conditional_t<U::regions == 2, hard_pass<U, T>, region_hard_pass<U, T>>;
+using hard_pass_for = std::conditional_t<U::regions == 2, hard_pass<U, T>, region_hard_pass<U, T>>;
 template <elementwise_unit U, class T>
-using beta_pass_for =
-    std::conditional_t<U::regions == 2, beta_pass<U, T>, region_beta_pass<U, T>>;
+using beta_pass_for = std::conditional_t<U::regions == 2, beta_pass<U, T>, region_beta_pass<U, T>>;
 
 } // namespace maso::vq
