@@ -21,29 +21,40 @@ namespace maso::vq {
 
 template <class Arch, class Pass, class T>
 void forward(Arch arch, const Pass& pass, std::span<const T> z, std::span<T> y) {
-    static_assert(is_value_type_v<T>, "maso E002: maso computes in float or double; "
-                                      "this element type is not supported");
-    maso::detail::check_same_size(z.size(), y.size(), "the output of the elementwise forward pass");
-    // The pass is captured by value: through a reference its η and slopes are
-    // reloaded and rebroadcast after every store of y (xsimd stores through
-    // may_alias types, which could alias them).
-    simd::fused_loop(arch, z.size(), std::array<const T*, 1>{z.data()}, std::array<T*, 1>{y.data()},
-                     [pass](const auto& in, auto&) { return std::array{pass.forward(in[0])}; });
+    // The body sits in the else branch so that a bad T stops at the coded error:
+    // clang++ otherwise goes on instantiating the loop and adds two more.
+    if constexpr (!is_value_type_v<T>) {
+        static_assert(is_value_type_v<T>, "maso E002: maso computes in float or double; "
+                                          "this element type is not supported");
+    } else {
+        maso::detail::check_same_size(z.size(), y.size(),
+                                      "the output of the elementwise forward pass");
+        // The pass is captured by value: through a reference its η and slopes are
+        // reloaded and rebroadcast after every store of y (xsimd stores through
+        // may_alias types, which could alias them).
+        simd::fused_loop(arch, z.size(), std::array<const T*, 1>{z.data()},
+                         std::array<T*, 1>{y.data()},
+                         [pass](const auto& in, auto&) { return std::array{pass.forward(in[0])}; });
+    }
 }
 
 template <class Arch, class Pass, class T>
 T backward(Arch arch, const Pass& pass, std::span<const T> z, std::span<const T> dy,
            std::span<T> dz) {
-    static_assert(is_value_type_v<T>, "maso E002: maso computes in float or double; "
-                                      "this element type is not supported");
-    maso::detail::check_same_size(z.size(), dy.size(), "the upstream gradient dy");
-    maso::detail::check_same_size(z.size(), dz.size(), "the input gradient dz");
-    const auto sums =
-        simd::fused_loop<1>(arch, z.size(), std::array<const T*, 2>{z.data(), dy.data()},
-                            std::array<T*, 1>{dz.data()}, [pass](const auto& in, auto& acc) {
-                                return std::array{pass.backward(in[0], in[1], acc[0])};
-                            });
-    return sums[0];
+    if constexpr (!is_value_type_v<T>) {
+        static_assert(is_value_type_v<T>, "maso E002: maso computes in float or double; "
+                                          "this element type is not supported");
+        return T{};
+    } else {
+        maso::detail::check_same_size(z.size(), dy.size(), "the upstream gradient dy");
+        maso::detail::check_same_size(z.size(), dz.size(), "the input gradient dz");
+        const auto sums =
+            simd::fused_loop<1>(arch, z.size(), std::array<const T*, 2>{z.data(), dy.data()},
+                                std::array<T*, 1>{dz.data()}, [pass](const auto& in, auto& acc) {
+                                    return std::array{pass.backward(in[0], in[1], acc[0])};
+                                });
+        return sums[0];
+    }
 }
 
 } // namespace maso::vq
