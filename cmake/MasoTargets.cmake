@@ -14,12 +14,6 @@ endfunction()
 set(MASO_ISA_FLAGS_sse2 "-msse2")
 set(MASO_ISA_FLAGS_avx2 "-mavx2;-mfma")
 set(MASO_ISA_FLAGS_avx512 "-mavx512f;-mavx512cd;-mavx512bw;-mavx512dq;-mavx512vl;-mfma")
-set(MASO_ISA_ARCH_sse2 "xsimd::sse2")
-set(MASO_ISA_ARCH_avx2 "xsimd::fma3<xsimd::avx2>")
-set(MASO_ISA_ARCH_avx512 "xsimd::avx512bw")
-set(MASO_ISA_CPU_sse2 "sse2")
-set(MASO_ISA_CPU_avx2 "avx2")
-set(MASO_ISA_CPU_avx512 "avx512bw")
 set(MASO_ISAS sse2 avx2 avx512 CACHE STRING "The ISAs each SIMD test is built for (scripts/test.sh narrows it for the sanitizer run)")
 
 # The native ISA for benchmarks and the demo, when MASO_NATIVE is ON.

@@ -1,7 +1,6 @@
 // Tests of include/maso/core/diagnostics.hpp. Each E-code's message is checked
 // by its compile-fail test (tests/compile_fail/); here: the codes are stable
 // numbers and report<ok> is silent.
-#define BOOST_TEST_MODULE core.diagnostics
 #include <maso/core/diagnostics.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/core/error.hpp.
-#define BOOST_TEST_MODULE core.error
 #include <maso/core/error.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/core/flat_tuple.hpp: elements by index, apply, in-place construction.
-#define BOOST_TEST_MODULE core.flat_tuple
 #include <maso/core/flat_tuple.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,6 +1,5 @@
 // Tests of include/maso/core/shape.hpp and core/tensor.hpp: shapes and the
 // channel-major layout with its conversions at the network's edges.
-#define BOOST_TEST_MODULE core.tensor
 #include <maso/core/shape.hpp>
 #include <maso/core/tensor.hpp>
 #include <maso/core/type_list.hpp>

@@ -1,7 +1,6 @@
 // Tests of include/maso/core/thread_pool.hpp: the static partition, thread identity, errors,
 // exceptions, nesting, no allocation per call, and many calls in a row (lost wake-ups hang).
 // Nothing here asserts timing.
-#define BOOST_TEST_MODULE core.thread_pool
 #include <maso/core/thread_pool.hpp>
 
 #include <maso_test/count_allocations.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/core/weight_init.hpp: the three initialisers.
-#define BOOST_TEST_MODULE core.weight_init
 #include <maso/core/weight_init.hpp>
 
 #include <maso_test/check.hpp>

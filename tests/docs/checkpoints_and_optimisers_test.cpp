@@ -1,7 +1,6 @@
 // Tests of docs/checkpoints-and-optimisers.md: its examples, built and run as the page shows
 // them (tests/docs/quotes_test.cpp checks that the page quotes these lines), on a small network
 // in a scratch directory.
-#define BOOST_TEST_MODULE docs.checkpoints_and_optimisers
 #include <maso/io.hpp>
 #include <maso/maso.hpp>
 

@@ -2,7 +2,6 @@
 // (tests/docs/quotes_test.cpp checks that the page quotes these lines): Fashion-MNIST from
 // Debian's dataset-fashion-mnist (which dsl_examples.fashion_mnist reads too), small CIFAR files
 // written here, preprocessing, and one epoch of batches, synchronous and prefetched.
-#define BOOST_TEST_MODULE docs.data
 #include <maso/io.hpp>
 #include <maso/maso.hpp>
 

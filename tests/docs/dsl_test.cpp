@@ -1,7 +1,6 @@
 // Tests of docs/dsl.md: the examples that are not whole programs (those are in dsl_examples/),
 // built and run as the page shows them (tests/docs/quotes_test.cpp checks that the page quotes
 // these lines).
-#define BOOST_TEST_MODULE docs.dsl
 #include <maso/maso.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -2,7 +2,6 @@
 // raised by some call below, with the exception the page names, and every message those
 // calls raise is on the page. A message that changes in the code, or on the page alone,
 // fails here.
-#define BOOST_TEST_MODULE docs.errors
 #include <maso/io.hpp>
 #include <maso/maso.hpp>
 

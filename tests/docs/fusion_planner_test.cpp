@@ -1,6 +1,5 @@
 // Tests of docs/fusion-planner.md: its example of the two policies, built and run as the page
 // shows it (tests/docs/quotes_test.cpp checks that the page quotes these lines).
-#define BOOST_TEST_MODULE docs.fusion_planner
 #include <maso/maso.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -2,7 +2,6 @@
 // network with every tag, the metrics of a model, each kernel used alone — built and run as the
 // page shows them (tests/docs/quotes_test.cpp checks that the page quotes these lines). The
 // E024 line is tests/compile_fail/e024_rows_exceed_fan_in.cpp's.
-#define BOOST_TEST_MODULE docs.orthogonality
 #include <maso/maso.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -13,7 +13,6 @@
 //      page cuts kernels out). Any block with such a marker is checked the same way.
 //
 // A failure names the page, the line and what is wrong, with the nearest match it found.
-#define BOOST_TEST_MODULE docs.quotes
 #include <boost/test/unit_test.hpp>
 
 #include <array>

@@ -2,7 +2,6 @@
 // MNIST-format data set written here: a bad flag or value exits 2 with one line on stderr;
 // --help exits 0; a run trains, saves and resumes; Ctrl-C (SIGINT) finishes the step, saves and
 // exits 130; a corrupt data file and a diverging run exit 1 with one line naming the problem.
-#define BOOST_TEST_MODULE dsl_examples.train_cli
 #include <boost/test/unit_test.hpp>
 #include <maso_test/io_files.hpp>
 
@@ -28,7 +27,7 @@ struct outcome {
 
 /// Runs the trainer with `args`; with `interrupt_at`, sends SIGINT once its standard output
 /// holds that text.
-outcome run(const std::vector<std::string>& args, const std::string& interrupt_at = {}) {
+outcome run_cli(const std::vector<std::string>& args, const std::string& interrupt_at = {}) {
     int out_pipe[2], err_pipe[2];
     BOOST_REQUIRE(::pipe(out_pipe) == 0 && ::pipe(err_pipe) == 0);
     const pid_t child = ::fork();
@@ -154,7 +153,7 @@ BOOST_AUTO_TEST_CASE(bad_flags_and_values_exit_2_with_one_line) {
         for (const auto& a : args)
             line += a + " ";
         BOOST_TEST_CONTEXT("train " << line) {
-            const outcome o = run(args);
+            const outcome o = run_cli(args);
             BOOST_TEST(o.status == 2);
             BOOST_TEST(count(o.err, '\n') == 1u, "stderr: " << o.err);
             BOOST_TEST((o.err.rfind("train: ", 0) == 0 || o.err.rfind("maso: ", 0) == 0));
@@ -164,7 +163,7 @@ BOOST_AUTO_TEST_CASE(bad_flags_and_values_exit_2_with_one_line) {
 }
 
 BOOST_AUTO_TEST_CASE(help_exits_0) {
-    const outcome o = run({"--help"});
+    const outcome o = run_cli({"--help"});
     BOOST_TEST(o.status == 0);
     for (const char* flag : {"--data", "--net", "--unit", "--optimizer", "--epochs", "--batch",
                              "--lr", "--seed", "--threads", "--save", "--load", "--fuse", "--csv"})
@@ -177,14 +176,14 @@ BOOST_AUTO_TEST_CASE(trains_saves_and_resumes) {
     const std::vector<std::string> common{
         "--data",      data.path(), "--batch",    "10",     "--save",
         save.string(), "--csv",     csv.string(), "--seed", "3"};
-    const outcome first = run(with(common, {"--epochs", "1"}));
+    const outcome first = run_cli(with(common, {"--epochs", "1"}));
     BOOST_TEST_MESSAGE(first.out << first.err);
     BOOST_TEST(first.status == 0);
     BOOST_TEST(first.out.find("train: test accuracy ") != std::string::npos);
     BOOST_TEST(std::filesystem::exists(save));
     BOOST_TEST(lines_of(csv) == 2u);
     const outcome second =
-        run(with(common, {"--epochs", "2", "--load", save.string(), "--unit", "swish-learned"}));
+        run_cli(with(common, {"--epochs", "2", "--load", save.string(), "--unit", "swish-learned"}));
     BOOST_TEST_MESSAGE(second.out << second.err);
     BOOST_TEST(second.status == 0);
     BOOST_TEST(second.out.find("resumed from " + save.string() + " at step 6 (epoch 2)") !=
@@ -192,12 +191,12 @@ BOOST_AUTO_TEST_CASE(trains_saves_and_resumes) {
     BOOST_TEST(lines_of(csv) == 3u);
     // Another network's checkpoint (ReLU has no θ to load) or optimiser's: a file error, exit 1.
     const outcome relu =
-        run(with(common, {"--epochs", "3", "--load", save.string(), "--unit", "relu"}));
+        run_cli(with(common, {"--epochs", "3", "--load", save.string(), "--unit", "relu"}));
     BOOST_TEST(relu.status == 1);
     BOOST_TEST(count(relu.err, '\n') == 1u);
     BOOST_TEST(relu.err.find("written for another network") != std::string::npos, relu.err);
     const outcome sgd =
-        run(with(common, {"--epochs", "3", "--load", save.string(), "--optimizer", "sgd"}));
+        run_cli(with(common, {"--epochs", "3", "--load", save.string(), "--optimizer", "sgd"}));
     BOOST_TEST(sgd.status == 1);
     BOOST_TEST(count(sgd.err, '\n') == 1u);
     BOOST_TEST(sgd.err.find("holds the state of a \"adam\" optimiser, not of a \"sgd\"") !=
@@ -208,7 +207,7 @@ BOOST_AUTO_TEST_CASE(ctrl_c_finishes_the_step_saves_and_exits_130) {
     tiny_mnist data;
     const auto save = data.dir / "run.safetensors";
     const outcome o =
-        run({"--data", data.path(), "--batch", "10", "--epochs", "100000", "--save", save.string()},
+        run_cli({"--data", data.path(), "--batch", "10", "--epochs", "100000", "--save", save.string()},
             "epoch 1/100000 step");
     BOOST_TEST_MESSAGE(o.out << o.err);
     BOOST_TEST(o.status == 130);
@@ -217,7 +216,7 @@ BOOST_AUTO_TEST_CASE(ctrl_c_finishes_the_step_saves_and_exits_130) {
     BOOST_TEST(o.err.find("Ctrl-C: stopping after this step") != std::string::npos);
     BOOST_TEST(std::filesystem::exists(save));
     // The checkpoint resumes.
-    const outcome resumed = run({"--data", data.path(), "--batch", "10", "--epochs", "100000",
+    const outcome resumed = run_cli({"--data", data.path(), "--batch", "10", "--epochs", "100000",
                                  "--load", save.string(), "--save", save.string()},
                                 "/100000 step");
     BOOST_TEST(resumed.status == 130);
@@ -234,13 +233,13 @@ BOOST_AUTO_TEST_CASE(a_corrupt_file_and_a_diverging_run_exit_1) {
         b.resize(b.size() / 2);
         std::filesystem::remove(cut.dir / "train-images-idx3-ubyte.gz");
         maso_test::write_plain(cut.dir / "train-images-idx3-ubyte", b);
-        const outcome o = run({"--data", cut.path()});
+        const outcome o = run_cli({"--data", cut.path()});
         BOOST_TEST(o.status == 1);
         BOOST_TEST(count(o.err, '\n') == 1u);
         BOOST_TEST(o.err.find("train-images-idx3-ubyte: truncated") != std::string::npos, o.err);
     }
     // A learning rate that sends the parameters to infinity: the loss stops being finite.
-    const outcome o = run({"--data", data.path(), "--batch", "10", "--epochs", "3", "--lr", "1e30",
+    const outcome o = run_cli({"--data", data.path(), "--batch", "10", "--epochs", "3", "--lr", "1e30",
                            "--optimizer", "sgd"});
     BOOST_TEST_MESSAGE(o.err);
     BOOST_TEST(o.status == 1);

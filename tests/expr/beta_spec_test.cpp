@@ -1,5 +1,4 @@
 // Tests of include/maso/expr/beta_spec.hpp.
-#define BOOST_TEST_MODULE expr.beta_spec
 #include <maso/expr/beta_spec.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/expr/chain.hpp: >> builds flat lists and checks shapes on the spot.
-#define BOOST_TEST_MODULE expr.chain
 #include <maso/expr/chain.hpp>
 #include <maso/layers/dense.hpp>
 #include <maso/layers/input.hpp>

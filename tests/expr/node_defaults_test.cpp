@@ -1,5 +1,4 @@
 // Tests of include/maso/expr/node_defaults.hpp: the shared answers of the node contract.
-#define BOOST_TEST_MODULE expr.node_defaults
 #include <maso/core/shape.hpp>
 #include <maso/expr/node_defaults.hpp>
 

@@ -1,7 +1,6 @@
 // Tests of include/maso/inspect/power_diagram.hpp: Corollary 2 — a unit's regions are the
 // cells of the power diagram of its GMM's means A_r with weights 2B_r + ‖A_r‖², for random
 // max-affine units in the plane (R = 2, 3, 5) and for maso's units after an affine row.
-#define BOOST_TEST_MODULE inspect.power_diagram
 #include <maso/inspect/power_diagram.hpp>
 #include <maso/maso.hpp>
 

@@ -2,7 +2,6 @@
 // posterior the unit's softmax over its regions, for every unit of one input; Proposition 1's
 // bias gives the uniform prior; a Glorot-initialised ReLU layer favours the active region as
 // paper-spec §6 derives.
-#define BOOST_TEST_MODULE inspect.region_prior
 #include <maso/inspect/region_prior.hpp>
 #include <maso/maso.hpp>
 

@@ -1,7 +1,6 @@
 // Tests of include/maso/io/augment.hpp: crop_flip against a hand computation, and
 // the augmenter's draws: each image is one of the (2·pad + 1)² · 2 crops and flips,
 // all of which occur, the same for a seed, with all channels moved together.
-#define BOOST_TEST_MODULE io.augment
 #include <maso/io/augment.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -2,7 +2,6 @@
 // once per shuffled epoch, partial last batches, class-balanced batches holding
 // batch/C distinct examples of each class, uniformity of the shuffles, refusals,
 // and no allocation in next().
-#define BOOST_TEST_MODULE io.batch_sampler
 #include <maso/io/batch_sampler.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -6,7 +6,6 @@
 // flipped byte in the data or the header, a future format, not a checkpoint) leaving the model and
 // optimiser untouched; a save into a read-only directory failing cleanly; and a few hundred random
 // corruptions of a real checkpoint, each refused with a maso::error or harmless.
-#define BOOST_TEST_MODULE io.checkpoint
 #include <maso/io/checkpoint.hpp>
 #include <maso/io/random_state.hpp>
 #include <maso/maso.hpp>

@@ -2,7 +2,6 @@
 // here record by record (the real sets are not available to the tests), read back
 // exactly, plain and gzip; refused files named with their problem; 300 random
 // corruptions that must each load consistently or throw maso::error.
-#define BOOST_TEST_MODULE io.cifar
 #include <maso/io/cifar.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,6 +1,5 @@
 // Tests of include/maso/io/dataset.hpp: the invariants checked at construction,
 // the views of images and labels, class counts, and that a move does not copy.
-#define BOOST_TEST_MODULE io.dataset
 #include <maso/io/dataset.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,6 +1,5 @@
 // Tests of include/maso/io/gather.hpp: the right images and labels in the caller's
 // buffers, refusals before anything is written, and no allocation.
-#define BOOST_TEST_MODULE io.gather
 #include <maso/io/gather.hpp>
 
 #include <boost/test/unit_test.hpp>

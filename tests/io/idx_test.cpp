@@ -2,7 +2,6 @@
 // read back exactly; every refused file named with its problem; 300 random
 // corruptions that must each load consistently or throw maso::error; and the real
 // Fashion-MNIST of Debian's dataset-fashion-mnist package against its published facts.
-#define BOOST_TEST_MODULE io.idx
 #include <maso/io/idx.hpp>
 
 #include <boost/test/unit_test.hpp>

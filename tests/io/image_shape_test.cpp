@@ -1,5 +1,4 @@
 // Tests of include/maso/io/image_shape.hpp.
-#define BOOST_TEST_MODULE io.image_shape
 #include <maso/io/image_shape.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -4,7 +4,6 @@
 // of the worker reaches the caller at that batch; destruction at any point returns;
 // next() allocates nothing. No timing is asserted: the sleeps only vary the
 // interleavings.
-#define BOOST_TEST_MODULE io.prefetch
 #include <maso/io/prefetch.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -2,7 +2,6 @@
 // max-abs scaling against a hand computation and its invariants, images that must
 // stay zero, and per-channel standardisation with training statistics applied to a
 // test set, against sums done here in double.
-#define BOOST_TEST_MODULE io.preprocess
 #include <maso/io/preprocess.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,6 +1,5 @@
 // Tests of include/maso/io/random_state.hpp: an engine restored from its text draws what the
 // original draws next; text that is not a whole state is refused and the engine left alone.
-#define BOOST_TEST_MODULE io.random_state
 #include <maso/io/random_state.hpp>
 
 #include <boost/test/unit_test.hpp>

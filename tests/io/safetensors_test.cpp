@@ -4,7 +4,6 @@
 // would; round trips of F32 and F64 (every bit of every value); each malformed file refused
 // with its own problem; the writer's refusals; and atomic writes: the old file intact, and
 // no temporary file left, when a write fails half-way.
-#define BOOST_TEST_MODULE io.safetensors
 #include <maso/io/safetensors.hpp>
 
 #include <maso_test/io_files.hpp>

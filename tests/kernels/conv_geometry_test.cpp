@@ -1,5 +1,4 @@
 // Tests of include/maso/kernels/conv_geometry.hpp.
-#define BOOST_TEST_MODULE kernels.conv_geometry
 #include <maso/kernels/conv_geometry.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -3,7 +3,6 @@
 // accumulate — every size 1..67 of each dimension with the other two small (the
 // tails of MR, NR and the batch width), shapes that cross the cache blocks KC and
 // NC, and the degenerate sizes.
-#define BOOST_TEST_MODULE kernels.gemm
 #include <maso/kernels/gemm.hpp>
 
 #include <maso_test/check.hpp>

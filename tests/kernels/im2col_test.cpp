@@ -1,5 +1,4 @@
 // Tests of include/maso/kernels/im2col.hpp.
-#define BOOST_TEST_MODULE kernels.im2col
 #include <maso/kernels/im2col.hpp>
 
 #include <maso_test/check.hpp>

@@ -8,7 +8,6 @@
 // stride, padding), every run length of the gathers, filter counts on and off the
 // tile height, taps across the K block of the product and columns across its N
 // block — and the same products bitwise identical on 1, 2 and 3 threads.
-#define BOOST_TEST_MODULE kernels.implicit_conv
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/gemm.hpp>
 #include <maso/kernels/im2col.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/kernels/patch_order.hpp.
-#define BOOST_TEST_MODULE kernels.patch_order
 #include <maso/kernels/patch_order.hpp>
 
 #include <boost/test/unit_test.hpp>

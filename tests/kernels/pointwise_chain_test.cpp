@@ -1,7 +1,6 @@
 // Tests of include/maso/kernels/pointwise_chain.hpp, built once per ISA: a chain
 // of ops in one pass equals the ops applied one pass at a time, forward and
 // backward, with every op's parameter gradient reduced, across loop tails.
-#define BOOST_TEST_MODULE kernels.pointwise_chain
 #include <maso/kernels/pointwise_chain.hpp>
 #include <maso/layers/bias.hpp>
 #include <maso/layers/vq_node.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/avgpool.hpp.
-#define BOOST_TEST_MODULE layers.avgpool
 #include <maso/expr/chain.hpp>
 #include <maso/layers/avgpool.hpp>
 #include <maso/layers/input.hpp>

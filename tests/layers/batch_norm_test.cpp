@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/batch_norm.hpp.
-#define BOOST_TEST_MODULE layers.batch_norm
 #include <maso/layers/batch_norm.hpp>
 #include <maso/layers/vq_node.hpp>
 

@@ -2,7 +2,6 @@
 // conv2d (fuse::none) add b[c] to every value of channel c and reduce Σ dy per channel, for
 // channel lengths around the batch width (1, W − 1, W, W + 1, 3W + 1), with a row stride
 // longer than the channel, on 1, 2 and 3 threads with bitwise the same gradients.
-#define BOOST_TEST_MODULE layers.bias
 #include <maso/layers/bias.hpp>
 
 #include <maso_test/isa.hpp>

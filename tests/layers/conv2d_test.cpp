@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/conv2d.hpp.
-#define BOOST_TEST_MODULE layers.conv2d
 #include <maso/expr/chain.hpp>
 #include <maso/layers/conv2d.hpp>
 #include <maso/layers/input.hpp>

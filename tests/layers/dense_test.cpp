@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/dense.hpp.
-#define BOOST_TEST_MODULE layers.dense
 #include <maso/layers/dense.hpp>
 
 #include <maso_test/expect_edge.hpp>

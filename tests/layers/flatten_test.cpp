@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/flatten.hpp.
-#define BOOST_TEST_MODULE layers.flatten
 #include <maso/expr/chain.hpp>
 #include <maso/layers/flatten.hpp>
 #include <maso/layers/input.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/global_pool.hpp: global_avgpool and global_softpool.
-#define BOOST_TEST_MODULE layers.global_pool
 #include <maso/expr/chain.hpp>
 #include <maso/layers/global_pool.hpp>
 #include <maso/layers/input.hpp>
@@ -28,14 +27,14 @@ maso_test::layer_check_options away_from_ties() {
 
 /// Forward and backward of one layer in double; dy = 1 everywhere.
 template <class S, class Node>
-struct run {
+struct layer_run {
     using L = typename Node::template layer<S, double>;
     using Out = typename L::output;
     L layer;
     std::size_t batch;
     std::vector<double> params, grads, y, dx, dy, scratch;
 
-    run(const Node& node, std::size_t b)
+    layer_run(const Node& node, std::size_t b)
         : layer(node), batch(b), params(layer.parameter_count()), grads(params.size()),
           y(Out::size * b), dx(S::size * b), dy(Out::size * b, 1.0),
           scratch(layer.scratch_size(b)) {
@@ -82,10 +81,10 @@ BOOST_AUTO_TEST_CASE(values_against_the_plane_formulas) {
     constexpr std::size_t C = 2, B = 3, P = 20;
     using S = shape<C, 4, 5>;
     const auto x = maso_test::uniform_vector<double>(S::size * B, -3, 3);
-    run<S, global_avgpool_node> avg(global_avgpool(), B);
-    run<S, global_softpool_node> zero(global_softpool(0.f), B);
-    run<S, global_softpool_node> half(global_softpool(0.5f), B);
-    run<S, global_softpool_node> one(global_softpool(1.f), B);
+    layer_run<S, global_avgpool_node> avg(global_avgpool(), B);
+    layer_run<S, global_softpool_node> zero(global_softpool(0.f), B);
+    layer_run<S, global_softpool_node> half(global_softpool(0.5f), B);
+    layer_run<S, global_softpool_node> one(global_softpool(1.f), B);
     const auto y_avg = avg.forward(x);
     const auto y_zero = zero.forward(x);
     const auto y_half = half.forward(x);
@@ -115,7 +114,7 @@ BOOST_AUTO_TEST_CASE(values_against_the_plane_formulas) {
 
 BOOST_AUTO_TEST_CASE(hard_ties_go_to_the_first_pixel) {
     using S = shape<1, 2, 2>;
-    run<S, global_softpool_node> one(global_softpool(1.f), 1);
+    layer_run<S, global_softpool_node> one(global_softpool(1.f), 1);
     const std::vector<double> x{1, 4, 4, 0};
     BOOST_CHECK_EQUAL(one.forward(x)[0], 4.0);
     const std::vector<double> expected{0, 1, 0, 0};
@@ -146,8 +145,8 @@ BOOST_AUTO_TEST_CASE(theta_gradient_without_dx) {
     // The layer's input may need no gradient (io.dx.data null): dθ is still accumulated.
     using S = shape<2, 3, 3>;
     const auto x = maso_test::uniform_vector<double>(S::size * 2, -2, 2);
-    run<S, global_softpool_node> with(global_softpool(learnable(0.6f)), 2);
-    run<S, global_softpool_node> without(global_softpool(learnable(0.6f)), 2);
+    layer_run<S, global_softpool_node> with(global_softpool(learnable(0.6f)), 2);
+    layer_run<S, global_softpool_node> without(global_softpool(learnable(0.6f)), 2);
     with.forward(x);
     with.backward(x);
     auto io = without.io(x);

@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/maxout.hpp: hard and β-VQ channel pooling.
-#define BOOST_TEST_MODULE layers.maxout
 #include <maso/expr/chain.hpp>
 #include <maso/layers/input.hpp>
 #include <maso/layers/maxout.hpp>
@@ -28,14 +27,14 @@ maso_test::layer_check_options away_from_ties() {
 }
 
 template <class S, std::size_t K>
-struct run {
+struct layer_run {
     using L = typename maxout_node<K>::template layer<S, double>;
     using Out = typename L::output;
     L layer;
     std::size_t batch;
     std::vector<double> params, grads, y, dx, dy, scratch;
 
-    run(const maxout_node<K>& node, std::size_t b, std::vector<double> upstream)
+    layer_run(const maxout_node<K>& node, std::size_t b, std::vector<double> upstream)
         : layer(node), batch(b), params(layer.parameter_count()), grads(params.size()),
           y(Out::size * b), dx(S::size * b, -7.0), dy(std::move(upstream)),
           scratch(layer.scratch_size(b)) {
@@ -77,7 +76,7 @@ BOOST_AUTO_TEST_CASE(hard_is_the_channel_max_and_its_winner_gets_the_gradient) {
     auto x = maso_test::uniform_vector<double>(S::size * B, -3, 3);
     x[0] = x[B * P] = 2.5; // channels 0 and 1 tie at image 0, pixel 0: channel 0 wins
     const auto dy = maso_test::uniform_vector<double>(S::size * B / K, -1, 1);
-    run<S, K> hard(maxout<K>(), B, dy);
+    layer_run<S, K> hard(maxout<K>(), B, dy);
     hard.forward_backward(x);
     // channel-major [C][N][H][W], indexed by hand
     for (std::size_t g = 0; g < C / K; ++g)
@@ -99,7 +98,7 @@ BOOST_AUTO_TEST_CASE(beta_family_over_channels) {
     using S = shape<C, 2, 3>;
     const auto x = maso_test::uniform_vector<double>(S::size * B, -3, 3);
     const std::vector<double> dy(S::size * B / K, 1.0);
-    run<S, K> half(maxout<K>(0.5f), B, dy), zero(maxout<K>(0.f), B, dy), one(maxout<K>(1.f), B, dy);
+    layer_run<S, K> half(maxout<K>(0.5f), B, dy), zero(maxout<K>(0.f), B, dy), one(maxout<K>(1.f), B, dy);
     half.forward_backward(x);
     zero.forward_backward(x);
     one.forward_backward(x);
@@ -143,9 +142,9 @@ BOOST_AUTO_TEST_CASE(theta_gradient_without_dx) {
     using S = shape<4, 2, 2>;
     const auto x = maso_test::uniform_vector<double>(S::size * 2, -2, 2);
     const std::vector<double> dy(S::size, 1.0);
-    run<S, 2> with(maxout<2>(learnable_per_channel(0.4f)), 2, dy);
+    layer_run<S, 2> with(maxout<2>(learnable_per_channel(0.4f)), 2, dy);
     with.forward_backward(x);
-    run<S, 2> without(maxout<2>(learnable_per_channel(0.4f)), 2, dy);
+    layer_run<S, 2> without(maxout<2>(learnable_per_channel(0.4f)), 2, dy);
     using L = maxout_node<2>::layer<S, double>;
     layer_io<S, L::output, double> io;
     io.x = {x.data(), 2};
@@ -167,7 +166,7 @@ BOOST_AUTO_TEST_CASE(lanes_compute_the_layers_window) {
     // channel g's window: its β (here one per output channel), as forward computes it.
     using S = shape<6, 2, 2>;
     const auto x = maso_test::uniform_vector<double>(S::size * 2, -2, 2);
-    run<S, 3> r(maxout<3>(learnable_per_channel(0.4f)), 2, std::vector<double>(S::size / 3 * 2));
+    layer_run<S, 3> r(maxout<3>(learnable_per_channel(0.4f)), 2, std::vector<double>(S::size / 3 * 2));
     r.params = {0.3, -1.2};
     r.forward_backward(x);
     using L = maxout_node<3>::layer<S, double>;

@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/maxpool.hpp.
-#define BOOST_TEST_MODULE layers.maxpool
 #include <maso/expr/chain.hpp>
 #include <maso/layers/input.hpp>
 #include <maso/layers/maxpool.hpp>

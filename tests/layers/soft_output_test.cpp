@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/soft_output.hpp: sigmoid(β) and tanh(β) as layers.
-#define BOOST_TEST_MODULE layers.soft_output
 #include <maso/layers/soft_output.hpp>
 
 #include <maso_test/expect_layer.hpp>

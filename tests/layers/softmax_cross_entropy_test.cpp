@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/softmax_cross_entropy.hpp.
-#define BOOST_TEST_MODULE layers.softmax_cross_entropy
 #include <maso/expr/chain.hpp>
 #include <maso/layers/input.hpp>
 #include <maso/layers/softmax_cross_entropy.hpp>

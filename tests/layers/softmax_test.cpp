@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/softmax.hpp.
-#define BOOST_TEST_MODULE layers.softmax
 #include <maso/layers/softmax.hpp>
 #include <maso/vq/soft/softmax_output.hpp>
 

@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/softpool.hpp: β-softmax pooling, max → softmax → average.
-#define BOOST_TEST_MODULE layers.softpool
 #include <maso/expr/chain.hpp>
 #include <maso/layers/avgpool.hpp>
 #include <maso/layers/input.hpp>
@@ -31,14 +30,14 @@ maso_test::layer_check_options away_from_ties() {
 
 /// Forward and backward of one layer in double; dy = 1 everywhere unless given.
 template <class S, class Node>
-struct run {
+struct layer_run {
     using L = typename Node::template layer<S, double>;
     using Out = typename L::output;
     L layer;
     std::size_t batch;
     std::vector<double> params, grads, y, dx, dy, scratch;
 
-    run(const Node& node, std::size_t b)
+    layer_run(const Node& node, std::size_t b)
         : layer(node), batch(b), params(layer.parameter_count()), grads(params.size()),
           y(Out::size * b), dx(S::size * b), dy(Out::size * b, 1.0),
           scratch(layer.scratch_size(b)) {
@@ -105,13 +104,13 @@ BOOST_AUTO_TEST_CASE(gradients_for_every_beta_kind) {
 BOOST_AUTO_TEST_CASE(beta_half_is_softmax_pooling) { // Prop. 4
     using S = shape<3, 4, 4>;
     const auto x = maso_test::uniform_vector<double>(S::size * 2, -3, 3);
-    run<S, softpool_node<2>> soft(softpool<2>(0.5f), 2);
+    layer_run<S, softpool_node<2>> soft(softpool<2>(0.5f), 2);
     const auto expected = softmax_pool<2>(x, 3, 2, 4, 4, 1.0);
     const auto& y = soft.forward(x);
     for (std::size_t i = 0; i < y.size(); ++i)
         MASO_CHECK_CLOSE(y[i], expected[i], 1e-14, 3);
     // and β = 0.9 is η = 9
-    run<S, softpool_node<2>> sharp(softpool<2>(learnable(0.9f)), 2);
+    layer_run<S, softpool_node<2>> sharp(softpool<2>(learnable(0.9f)), 2);
     const auto expected9 = softmax_pool<2>(x, 3, 2, 4, 4, 0.9 / (1 - 0.9));
     const auto& y9 = sharp.forward(x);
     // β = 0.9f is not 0.9: η differs by ~1e-7 relative
@@ -122,8 +121,8 @@ BOOST_AUTO_TEST_CASE(beta_half_is_softmax_pooling) { // Prop. 4
 BOOST_AUTO_TEST_CASE(beta_zero_is_avgpool) {
     using S = shape<2, 6, 4>;
     const auto x = maso_test::uniform_vector<double>(S::size * 3, -3, 3);
-    run<S, softpool_node<2>> soft(softpool<2>(0.f), 3);
-    run<S, avgpool_node<2>> avg(avgpool<2>(), 3);
+    layer_run<S, softpool_node<2>> soft(softpool<2>(0.f), 3);
+    layer_run<S, avgpool_node<2>> avg(avgpool<2>(), 3);
     const auto y = soft.forward(x);
     const auto expected = avg.forward(x);
     for (std::size_t i = 0; i < y.size(); ++i)
@@ -139,8 +138,8 @@ BOOST_AUTO_TEST_CASE(beta_one_is_maxpool_with_its_tie_rule) {
     auto x = maso_test::uniform_vector<double>(S::size * 2, -3, 3);
     for (std::size_t i = 0; i < x.size(); i += 3)
         x[i] = 1.0; // plenty of ties
-    run<S, softpool_node<2>> soft(softpool<2>(1.f), 2);
-    run<S, maxpool_node<2>> hard(maxpool<2>(), 2);
+    layer_run<S, softpool_node<2>> soft(softpool<2>(1.f), 2);
+    layer_run<S, maxpool_node<2>> hard(maxpool<2>(), 2);
     BOOST_CHECK(soft.forward(x) == hard.forward(x));
     BOOST_CHECK(soft.backward(x) == hard.backward(x));
     BOOST_CHECK_EQUAL(soft.layer.parameter_count(), 0u);
@@ -149,7 +148,7 @@ BOOST_AUTO_TEST_CASE(beta_one_is_maxpool_with_its_tie_rule) {
 BOOST_AUTO_TEST_CASE(eta_infinite_and_large_inputs_are_safe) {
     using S = shape<1, 2, 2>;
     // θ = 1000: η = e^θ overflows to ∞ in double; the limit is the max (ties averaged).
-    run<S, softpool_node<2>> limit(softpool<2>(learnable(0.5f)), 1);
+    layer_run<S, softpool_node<2>> limit(softpool<2>(learnable(0.5f)), 1);
     limit.params[0] = 1000;
     const std::vector<double> x{1, 3, 3, -2};
     BOOST_CHECK_EQUAL(limit.forward(x)[0], 3.0);
@@ -160,7 +159,7 @@ BOOST_AUTO_TEST_CASE(eta_infinite_and_large_inputs_are_safe) {
     BOOST_CHECK_EQUAL(dx[3], 0.0);
     BOOST_CHECK_EQUAL(limit.grads[0], 0.0);
     // e^{η v} would overflow without the max subtracted
-    run<S, softpool_node<2>> soft(softpool<2>(0.5f), 1);
+    layer_run<S, softpool_node<2>> soft(softpool<2>(0.5f), 1);
     const std::vector<double> big{1000, 999, 998, 997};
     const double e1 = std::exp(-1.0), e2 = std::exp(-2.0), e3 = std::exp(-3.0);
     const double expected = (1000 + 999 * e1 + 998 * e2 + 997 * e3) / (1 + e1 + e2 + e3);
@@ -171,10 +170,10 @@ BOOST_AUTO_TEST_CASE(eta_infinite_and_large_inputs_are_safe) {
 
 BOOST_AUTO_TEST_CASE(learnable_beta_is_theta_per_layer_or_per_channel) {
     using S = shape<3, 2, 2>;
-    run<S, softpool_node<2>> per_layer(softpool<2>(learnable(0.25f)), 1);
+    layer_run<S, softpool_node<2>> per_layer(softpool<2>(learnable(0.25f)), 1);
     BOOST_REQUIRE_EQUAL(per_layer.params.size(), 1u);
     MASO_CHECK_CLOSE(per_layer.params[0], std::log(0.25 / 0.75), 1e-7, 0); // θ = logit(β)
-    run<S, softpool_node<2>> per_channel(softpool<2>(learnable_per_channel(0.5f)), 1);
+    layer_run<S, softpool_node<2>> per_channel(softpool<2>(learnable_per_channel(0.5f)), 1);
     BOOST_REQUIRE_EQUAL(per_channel.params.size(), 3u);
     // channel c pools with its own η = e^{θ_c}
     per_channel.params = {std::log(0.5), 0.0, std::log(4.0)};
@@ -185,7 +184,7 @@ BOOST_AUTO_TEST_CASE(learnable_beta_is_theta_per_layer_or_per_channel) {
         const std::vector<double> plane(x.begin() + 4 * c, x.begin() + 4 * c + 4);
         MASO_CHECK_CLOSE(y[c], softmax_pool<2>(plane, 1, 1, 2, 2, etas[c])[0], 1e-14, 3);
     }
-    const run<S, softpool_node<2>> fixed(softpool<2>(0.3f), 1);
+    const layer_run<S, softpool_node<2>> fixed(softpool<2>(0.3f), 1);
     BOOST_CHECK_EQUAL(fixed.params.size(), 0u);
 }
 
@@ -212,8 +211,8 @@ BOOST_AUTO_TEST_CASE(theta_gradient_without_dx) {
     // The layer's input may need no gradient (io.dx.data null): dθ is still accumulated.
     using S = shape<2, 4, 4>;
     const auto x = maso_test::uniform_vector<double>(S::size * 2, -2, 2);
-    run<S, softpool_node<2>> with(softpool<2>(learnable_per_channel(0.6f)), 2);
-    run<S, softpool_node<2>> without(softpool<2>(learnable_per_channel(0.6f)), 2);
+    layer_run<S, softpool_node<2>> with(softpool<2>(learnable_per_channel(0.6f)), 2);
+    layer_run<S, softpool_node<2>> without(softpool<2>(learnable_per_channel(0.6f)), 2);
     with.forward(x);
     with.backward(x);
     auto io = without.io(x);
@@ -247,7 +246,7 @@ BOOST_AUTO_TEST_CASE(float_agrees_with_double) {
     io.scratch = scratch;
     layer.forward(io);
     layer.backward(io);
-    run<S, softpool_node<2>> ref(softpool<2>(learnable(0.7f)), 1);
+    layer_run<S, softpool_node<2>> ref(softpool<2>(learnable(0.7f)), 1);
     std::vector<double> xr(xf.begin(), xf.end()); // the float inputs, exactly
     ref.forward(xr);
     ref.backward(xr);

@@ -1,7 +1,6 @@
 // Every unit of the registry (maso_test/unit_registry.hpp) as a β-VQ layer after a
 // convolution, with a β learned per channel: gradients of every input, parameter and θ
 // against central differences in double, fused against unfused (maso_test/expect_gradients).
-#define BOOST_TEST_MODULE layers.unit_registry
 #include <maso/maso.hpp>
 
 #include <maso_test/expect_gradients.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/vq_node.hpp: beta_vq, soft_vq, hard_vq as layers.
-#define BOOST_TEST_MODULE layers.vq_node
 #include <maso/layers/vq_node.hpp>
 
 #include <maso_test/expect_layer.hpp>

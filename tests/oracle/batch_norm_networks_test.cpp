@@ -2,7 +2,6 @@
 // statistics, running statistics moved) and in evaluation mode (the running statistics):
 // conv + batch norm + units and pools, and small versions of the paper's largeCNN (conv +
 // batch norm + per-channel learnable swish) and the authors' smallCNN (expect_same_as_torch.hpp).
-#define BOOST_TEST_MODULE oracle.batch_norm_networks
 #include "expect_same_as_torch.hpp"
 
 using namespace maso;

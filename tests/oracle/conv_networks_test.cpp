@@ -2,7 +2,6 @@
 // bias), max / average / β-softmax pooling at several β (fixed, learnable per layer and per
 // channel, β = 1), maxout (hard and β), global average and softmax pooling, flatten
 // (expect_same_as_torch.hpp). Batch norm on maps: batch_norm_networks_test.cpp.
-#define BOOST_TEST_MODULE oracle.conv_networks
 #include "expect_same_as_torch.hpp"
 
 using namespace maso;

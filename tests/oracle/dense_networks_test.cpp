@@ -2,7 +2,6 @@
 // β-VQ unit at several fixed β and learnable per layer and per channel, the soft outputs
 // (sigmoid, tanh, softmax), batch norm on vectors in training and evaluation mode, with and
 // without the softmax cross-entropy loss (expect_same_as_torch.hpp).
-#define BOOST_TEST_MODULE oracle.dense_networks
 #include "expect_same_as_torch.hpp"
 
 using namespace maso;

@@ -7,7 +7,6 @@
 // dense layer, a unit, sigmoid, tanh, batch norm — then a head closes the network: global
 // average or softmax pooling on a map, then a dense layer and the loss, or a softmax without
 // loss. A failure names the seed; describe() of the network is in the log (--log_level=message).
-#define BOOST_TEST_MODULE oracle.random_networks
 #include "expect_same_as_torch.hpp"
 
 using namespace maso;

@@ -1,6 +1,5 @@
 // Tests of include/maso/ortho/check_shape.hpp: the shapes that compile. The shape that does
 // not (K > D under an exact path) is tests/compile_fail/e024_rows_exceed_fan_in.cpp.
-#define BOOST_TEST_MODULE ortho.check_shape
 #include <maso/ortho/check_shape.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -4,7 +4,6 @@
 // row-by-row cgs2 backward, which was derived separately; float rows of condition number 1e6,
 // whose Gram matrix a float Cholesky could not factor; the same bits at 1 and 2 threads; no
 // allocation; the refusals.
-#define BOOST_TEST_MODULE ortho.cholesky_qr
 #include <maso/ortho/cholesky_qr.hpp>
 #include <maso/ortho/gram_schmidt.hpp>
 #include <maso/ortho/metrics.hpp>

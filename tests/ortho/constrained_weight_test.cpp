@@ -3,7 +3,6 @@
 // do — against the kernels it wraps. The gradients through whole layers and networks are
 // checked by central differences in tests/layers/{dense,conv2d}_test.cpp and
 // tests/train/layer_hooks_test.cpp.
-#define BOOST_TEST_MODULE ortho.constrained_weight
 #include <maso/ortho/constrained_weight.hpp>
 
 #include <maso_test/check.hpp>

@@ -4,7 +4,6 @@
 // triangular with a positive diagonal); both backwards against central differences in double
 // (K = D and K ≪ D); paper-spec §9.7's float test on a square matrix, beside a plain float
 // classical GS that fails it; the same bits at 1 and 2 threads; no allocation; the refusals.
-#define BOOST_TEST_MODULE ortho.gram_schmidt
 #include <maso/ortho/gram_schmidt.hpp>
 #include <maso/ortho/metrics.hpp>
 

@@ -1,7 +1,6 @@
 // Tests of include/maso/ortho/metrics.hpp: the defect on rows whose angles are known, zero rows,
 // one row; the penalty value against its definition (both forms, float and double) and
 // against ortho::penalty_kernel; the same result at 1 and 2 threads; no allocation; refusals.
-#define BOOST_TEST_MODULE ortho.metrics
 #include <maso/ortho/metrics.hpp>
 #include <maso/ortho/penalty.hpp>
 

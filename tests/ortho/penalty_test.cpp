@@ -2,7 +2,6 @@
 // against their definition (a naive Gram matrix in double), the gradient against central
 // differences in double (K = D, K ≪ D and K > D), exact zeros at orthogonal rows, float
 // against double, the same bits at 1 and 2 threads, no allocation, and the refused arguments.
-#define BOOST_TEST_MODULE ortho.penalty
 #include <maso/ortho/penalty.hpp>
 
 #include <maso_test/check.hpp>

@@ -1,6 +1,5 @@
 // Tests of include/maso/ortho/tags.hpp: what each tag tells a planner at compile time, and
 // that only the tags are constraints.
-#define BOOST_TEST_MODULE ortho.tags
 #include <maso/ortho/tags.hpp>
 
 #include <boost/test/unit_test.hpp>

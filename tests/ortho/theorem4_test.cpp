@@ -21,7 +21,6 @@
 // brute force. Expanding the square, E(t) = ‖x‖² − 2 Σ_k z_{k,t_k} + 2 Σ_{k<k'} <A[k,t_k],
 // A[k',t_k']>: the cross terms vanish under (11), which is what the law checks numerically.
 // The rows are made orthogonal with ortho::gram_schmidt<classical>, the authors' form.
-#define BOOST_TEST_MODULE ortho.theorem4
 #include <maso/ortho/gram_schmidt.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -45,7 +44,7 @@ struct outcome {
 };
 
 /// Runs `trials` draws of x from the factorial model with rows w (K×D) and the prior π_{k,1}.
-outcome run(unit u, const std::vector<double>& w, const std::vector<double>& p_active,
+outcome run_case(unit u, const std::vector<double>& w, const std::vector<double>& p_active,
             std::size_t K, std::size_t D, std::size_t trials, std::mt19937& g) {
     const double sigma = 1;
     // A[k][r] (D each) and B[k][r] from the prior, as in the header comment.
@@ -178,7 +177,7 @@ BOOST_AUTO_TEST_CASE(orthogonal_rows_make_the_per_unit_vq_the_joint_map) {
                     std::vector<double> p(K);
                     for (auto& pk : p)
                         pk = std::uniform_real_distribution<double>(0.2, 0.8)(g);
-                    const outcome o = run(u, w, p, K, D, trials_per_case, g);
+                    const outcome o = run_case(u, w, p, K, D, trials_per_case, g);
                     // No near-tie could excuse a difference (checked: the gap is far from 0).
                     BOOST_CHECK_GT(o.smallest_energy_gap, 1e-9);
                     BOOST_CHECK_EQUAL(o.map_differs, 0u);
@@ -204,7 +203,7 @@ BOOST_AUTO_TEST_CASE(random_rows_do_not) {
                 std::vector<double> p(K);
                 for (auto& pk : p)
                     pk = std::uniform_real_distribution<double>(0.2, 0.8)(g);
-                const outcome o = run(u, w, p, K, D, trials_per_case, g);
+                const outcome o = run_case(u, w, p, K, D, trials_per_case, g);
                 total.trials += o.trials;
                 total.map_differs += o.map_differs;
                 worst = std::max(worst, o.worst_posterior_gap);

@@ -1,5 +1,4 @@
 // Tests of include/maso/plan/backward.hpp: what each group keeps and recomputes.
-#define BOOST_TEST_MODULE plan.backward
 #include <maso/layers/dense.hpp>
 #include <maso/layers/input.hpp>
 #include <maso/layers/vq_node.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/plan/classify.hpp: node kinds and fusable windows.
-#define BOOST_TEST_MODULE plan.classify
 #include <maso/layers/dense.hpp>
 #include <maso/layers/input.hpp>
 #include <maso/layers/vq_node.hpp>

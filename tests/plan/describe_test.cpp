@@ -1,5 +1,4 @@
 // Tests of include/maso/plan/describe.hpp: the plan printed, fused and unfused.
-#define BOOST_TEST_MODULE plan.describe
 #include <maso/maso.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/plan/flatten.hpp: the node list, and fragments refused.
-#define BOOST_TEST_MODULE plan.flatten
 #include <maso/layers/dense.hpp>
 #include <maso/layers/input.hpp>
 #include <maso/layers/vq_node.hpp>

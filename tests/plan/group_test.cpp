@@ -1,5 +1,4 @@
 // Tests of include/maso/plan/group.hpp and plan/fuse.hpp: fused groups and single-node groups.
-#define BOOST_TEST_MODULE plan.group
 #include <maso/layers/dense.hpp>
 #include <maso/layers/input.hpp>
 #include <maso/layers/maxout.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/plan/infer_shapes.hpp: one shape per node.
-#define BOOST_TEST_MODULE plan.infer_shapes
 #include <maso/layers/dense.hpp>
 #include <maso/layers/input.hpp>
 #include <maso/layers/vq_node.hpp>

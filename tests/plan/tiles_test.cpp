@@ -2,7 +2,6 @@
 // against a table written out by hand from the tile sizes of each ISA and value type —
 // NR columns (4 or 2 SIMD batches) and MR = 6 rows — rather than from the rule in the
 // header, so that a change of rule or of blocking shows here.
-#define BOOST_TEST_MODULE plan.tiles
 #include <maso/maso.hpp>
 
 #include <maso_test/isa.hpp>

@@ -8,7 +8,6 @@
 // whole chain on them in evaluation), pooling on the tiles and on planes, maxout on the tiles
 // and as a pass, dense layers, a group without a contraction, a bare product and the nodes
 // that fuse with nothing.
-#define BOOST_TEST_MODULE run.kernel_trace
 #include <maso/maso.hpp>
 
 #include "../../dsl_examples/large_cnn.hpp"

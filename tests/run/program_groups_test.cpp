@@ -3,7 +3,6 @@
 // statistics in training and run the whole chain in evaluation; maxout as a group's
 // channel window, on the tiles (maxout<R>, R | 6) or as a pass; dense layers' groups
 // on their tiles — compute what the unfused program computes.
-#define BOOST_TEST_MODULE run.program_groups
 #include <maso/maso.hpp>
 
 #include <maso_test/fused_vs_unfused.hpp>

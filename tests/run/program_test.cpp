@@ -4,7 +4,6 @@
 // program computes, forward and backward, and keeps z in the order it pooled in.
 // Batch-norm, maxout and dense groups: program_groups_test.cpp; threads:
 // program_threads_test.cpp (three executables, so that they build in parallel).
-#define BOOST_TEST_MODULE run.program
 #include <maso/maso.hpp>
 
 #include <maso_test/fused_vs_unfused.hpp>

@@ -2,7 +2,6 @@
 // and per-channel passes give bitwise the same results at every thread count, fused and
 // unfused (fuse::none runs every layer's own pass on the pool's threads: the parameter
 // gradients a layer's channels share are staged and committed in channel order).
-#define BOOST_TEST_MODULE run.program_threads
 #include <maso/maso.hpp>
 
 #include <maso_test/fused_vs_unfused.hpp>

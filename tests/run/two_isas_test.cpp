@@ -4,7 +4,6 @@
 // kernels shared symbols, the linker would keep one copy of each for both units — the
 // AVX-512 code called from the AVX2 side, or the reverse. Their model types must differ,
 // name their ISA, and give the same results to float rounding.
-#define BOOST_TEST_MODULE run.two_isas
 #include <boost/test/unit_test.hpp>
 
 #include "two_isas/network.hpp"

@@ -1,6 +1,5 @@
 // Tests of include/maso/simd/batch_loop.hpp, built once per ISA: every size
 // around the batch width, accumulators, and no write past the end.
-#define BOOST_TEST_MODULE simd.batch_loop
 #include <maso/simd/batch_loop.hpp>
 
 #include <maso_test/isa.hpp>

@@ -1,7 +1,6 @@
 // Tests of include/maso/simd/batch_ops.hpp, built once per ISA: the accuracy of
 // fast_exp against std::exp (the scalar reference the β-VQ kernels are compared
 // with), its underflow and overflow, and the exact reciprocal and clamp.
-#define BOOST_TEST_MODULE simd.batch_ops
 #include <maso/simd/batch_ops.hpp>
 
 #include <maso_test/check.hpp>

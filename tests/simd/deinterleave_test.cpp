@@ -1,7 +1,6 @@
 // Tests of include/maso/simd/deinterleave.hpp, built once per ISA: member b of K interleaved
 // batches lands in batch b, lane by lane, for K = 1 … 4 (K = 2 has its own permutes on every
 // x86 ISA, the others go through memory), and interleave undoes it.
-#define BOOST_TEST_MODULE simd.deinterleave
 #include <maso/simd/deinterleave.hpp>
 
 #include <maso_test/isa.hpp>

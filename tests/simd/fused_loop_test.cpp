@@ -1,5 +1,4 @@
 // Tests of include/maso/simd/fused_loop.hpp: the scalar skeleton.
-#define BOOST_TEST_MODULE simd.fused_loop
 #include <maso/simd/fused_loop.hpp>
 
 #include <boost/test/unit_test.hpp>

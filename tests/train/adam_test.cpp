@@ -3,7 +3,6 @@
 // computed by hand in double; closed forms for a constant gradient; θ left out of weight
 // decay unless asked; refused options; the state named for checkpoints; bitwise equal steps
 // at 1 and 2 threads; no allocation in step().
-#define BOOST_TEST_MODULE train.adam
 #include <maso/maso.hpp>
 #include <maso/train/adam.hpp>
 

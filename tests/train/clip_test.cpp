@@ -1,7 +1,6 @@
 // Tests of include/maso/train/clip.hpp: the norm against one computed here, clipping to
 // max_norm, no change at all below it, a model's every gradient, a non-finite norm refused
 // with the gradients left alone, bitwise equal results at 1 and 2 threads, no allocation.
-#define BOOST_TEST_MODULE train.clip
 #include <maso/maso.hpp>
 #include <maso/train/clip.hpp>
 

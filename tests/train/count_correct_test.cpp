@@ -1,6 +1,5 @@
 // Tests of include/maso/train/count_correct.hpp: the argmax of each image's scores in the
 // channel-major layout, ties to the lowest class, NaN counted wrong, a partial label list.
-#define BOOST_TEST_MODULE train.count_correct
 #include <maso/core/shape.hpp>
 #include <maso/train/count_correct.hpp>
 

@@ -2,7 +2,6 @@
 // batch of 2) and in one batch gives the loss and the count of right answers that images
 // evaluated one by one give; evaluation mode is used and the previous mode restored; nothing
 // is updated; bad sizes and labels are refused.
-#define BOOST_TEST_MODULE train.evaluate
 #include <maso/maso.hpp>
 #include <maso/train/evaluate.hpp>
 

@@ -5,7 +5,6 @@
 // nothing allocated after instantiate, with the kernels on the pool's threads, and bitwise the
 // same results at 1 and 2 threads; a layer's
 // refusal names its node; in evaluation a penalty adds nothing.
-#define BOOST_TEST_MODULE train.layer_hooks
 #include <maso/maso.hpp>
 
 #include <maso_test/check.hpp>

@@ -1,7 +1,6 @@
 // Tests of include/maso/train/metrics_csv.hpp: the header and one row per epoch, empty test
 // columns without a test set, a new run replacing the file and a resumed one appending, and
 // the file errors.
-#define BOOST_TEST_MODULE train.metrics_csv
 #include <maso/train/metrics_csv.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -1,6 +1,5 @@
 // Tests of include/maso/train/model.hpp: instantiate, forward, backward, access,
 // fused == unfused, no allocation after instantiation.
-#define BOOST_TEST_MODULE train.model
 #include <maso/maso.hpp>
 
 #include <maso_test/check.hpp>

@@ -1,6 +1,5 @@
 // expect_gradients on networks that together contain every node kind, fused
 // and unfused (tests/support/maso_test/expect_gradients.hpp).
-#define BOOST_TEST_MODULE train.node_kinds
 #include <maso/maso.hpp>
 
 #include <maso_test/expect_gradients.hpp>

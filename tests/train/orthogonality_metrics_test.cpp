@@ -2,7 +2,6 @@
 // small network trained by SGD, the orthogonality defect (max |cos| between rows) falls under
 // the penalty, and stays at rounding level (≤ 1e-5 in float, paper-spec §9.7) under
 // Gram–Schmidt and CholeskyQR2 through a hundred steps.
-#define BOOST_TEST_MODULE train.orthogonality_metrics
 #include <maso/maso.hpp>
 
 #include <maso_test/check.hpp>

@@ -1,7 +1,6 @@
 // Tests of include/maso/train/progress.hpp: the plain lines (about lines_per_epoch an epoch,
 // none at the epoch's last step), the bar (redrawn in place, throttled, cut to the width, cleared
 // before a line), the epoch line with and without a test set, notes, and no allocation.
-#define BOOST_TEST_MODULE train.progress
 #include <maso/train/progress.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -5,7 +5,6 @@
 // pooling, batch norm, maxout, flatten on maps; dense, units, soft outputs on
 // vectors), then a classifier head closes the network. A failure names the
 // seed, so the network can be rebuilt and printed with describe().
-#define BOOST_TEST_MODULE train.random_networks
 #include <maso/maso.hpp>
 
 #include <maso_test/expect_gradients.hpp>

@@ -1,7 +1,6 @@
 // Tests of include/maso/train/schedule.hpp: each schedule at chosen steps against its formula
 // evaluated here (and, where it is exact, against the value worked out by hand), a warm-up
 // composed with the others, describe(), and refused arguments.
-#define BOOST_TEST_MODULE train.schedule
 #include <maso/train/schedule.hpp>
 
 #include <maso_test/check.hpp>

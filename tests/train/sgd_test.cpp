@@ -2,7 +2,6 @@
 // independently (in double), momentum and Nesterov momentum over three steps, refused
 // options, the learning rate set between steps, the state named for checkpoints, bitwise
 // equal steps at 1 and 2 threads, and no allocation in step().
-#define BOOST_TEST_MODULE train.sgd
 #include <maso/maso.hpp>
 
 #include <maso_test/check.hpp>

@@ -1,7 +1,6 @@
 // Tests of include/maso/train/sigint_flag.hpp: SIGINT sets the flag instead of ending the
 // process, a second SIGINT gets the default action back, and the handler that was there
 // before comes back with the flag's end.
-#define BOOST_TEST_MODULE train.sigint_flag
 #include <maso/train/sigint_flag.hpp>
 
 #include <boost/test/unit_test.hpp>

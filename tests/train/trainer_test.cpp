@@ -3,7 +3,6 @@
 // problem without signal), its learnable β moves, an interrupted run resumes bitwise, Ctrl-C
 // finishes the step and saves, a non-finite loss names the step and the node, a step
 // allocates nothing, and bad options are refused.
-#define BOOST_TEST_MODULE train.trainer
 #include <maso/io.hpp>
 #include <maso/maso.hpp>
 #include <maso/train/trainer.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/beta.hpp: θ storage, the η map, the domain checks.
-#define BOOST_TEST_MODULE vq.beta
 #include <maso/vq/beta.hpp>
 
 #include <maso_test/check.hpp>

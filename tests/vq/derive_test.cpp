@@ -1,7 +1,6 @@
 // Tests of include/maso/vq/derive.hpp: the derivation on a unit with general
 // affine regions (non-zero offsets, several inputs), the posterior's edges, and the
 // span forms for a number of regions given at run time.
-#define BOOST_TEST_MODULE vq.derive
 #include <maso/vq/derive.hpp>
 #include <maso/vq/units/window_max.hpp>
 

@@ -1,6 +1,5 @@
 // Tests of include/maso/vq/elementwise.hpp: the closed forms agree with the
 // generic derivation of vq/derive.hpp, and stay finite at the extremes.
-#define BOOST_TEST_MODULE vq.elementwise
 #include <maso/vq/elementwise.hpp>
 #include <maso/vq/soft/sigmoid_output.hpp>
 #include <maso/vq/soft/tanh_output.hpp>

@@ -1,7 +1,6 @@
 // Tests of include/maso/vq/kernel.hpp, built once per ISA: SIMD = scalar across
 // loop tails and at extreme inputs, gradients of the SIMD kernel against finite
 // differences in double, in-place backward, the hard dispatch, size errors.
-#define BOOST_TEST_MODULE vq.kernel
 #include <maso/vq/kernel.hpp>
 #include <maso/vq/soft/sigmoid_output.hpp>
 #include <maso/vq/soft/tanh_output.hpp>

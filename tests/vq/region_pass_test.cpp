@@ -2,7 +2,6 @@
 // registry (maso_test/unit_registry.hpp): the region passes equal vq/derive.hpp's reference
 // math (hard and β-VQ: y, ∂y/∂z, ∂y/∂θ) in double; SIMD equals scalar across loop tails in
 // float and double; for two-region units they equal the closed forms of vq/elementwise.hpp.
-#define BOOST_TEST_MODULE vq.region_pass
 #include <maso/vq/derive.hpp>
 #include <maso/vq/kernel.hpp>
 #include <maso/vq/region_pass.hpp>

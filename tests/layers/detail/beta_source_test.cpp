@@ -1,5 +1,4 @@
 // Tests of include/maso/layers/detail/beta_source.hpp: where a layer finds its β and puts ∂L/∂θ.
-#define BOOST_TEST_MODULE layers.detail.beta_source
 #include <maso/layers/detail/beta_source.hpp>
 
 #include <maso_test/check.hpp>

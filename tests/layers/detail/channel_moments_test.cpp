@@ -2,7 +2,6 @@
 // of m values in double, W at a time in four chains, equal a long-double reference for every
 // m around the four chains' width (1, W − 1, W, W + 1, 4W − 1, 4W, 4W + 1, 3·4W + 1), and for
 // float values whose mean dwarfs their spread.
-#define BOOST_TEST_MODULE layers.detail.channel_moments
 #include <maso/layers/detail/channel_moments.hpp>
 
 #include <maso_test/check.hpp>

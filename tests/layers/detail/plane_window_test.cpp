@@ -2,7 +2,6 @@
 // members on lanes equals pool_window.hpp's window_pool for n = 1, W − 1, W, W + 1 and 3W + 1
 // (every tail of the last batch), at η = 0, moderate and huge η, η = ∞ from a finite θ and on
 // the hard path: forward and ∂L/∂v and ∂L/∂η with or without dv, ties to the first maximum.
-#define BOOST_TEST_MODULE layers.detail.plane_window
 #include <maso/layers/detail/plane_window.hpp>
 #include <maso/layers/detail/pool_window.hpp>
 

@@ -1,6 +1,5 @@
 // Tests of include/maso/layers/detail/pool_window.hpp: pooling shapes, K×K windows of a plane
 // and one window at a layer's β.
-#define BOOST_TEST_MODULE layers.detail.pool_window
 #include <maso/layers/detail/pool_window.hpp>
 
 #include <maso_test/check.hpp>

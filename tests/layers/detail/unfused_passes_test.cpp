@@ -1,7 +1,6 @@
 // Tests of include/maso/layers/detail/unfused_passes.hpp: forward and backward derived from a
 // layer's planes or from its per-channel op, the channels on the pool's threads and the
 // parameter gradients committed in channel order whatever the thread count.
-#define BOOST_TEST_MODULE layers.detail.unfused_passes
 #include <maso/core/shape.hpp>
 #include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/simd/ops.hpp>

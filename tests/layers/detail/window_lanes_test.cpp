@@ -2,7 +2,6 @@
 // batch of windows equals pool_window.hpp's window_pool on that window (forward, ∂L/∂v,
 // ∂L/∂η, the same tie choice on the hard path), lanes with dy = 0 add exactly 0, the scalar
 // path agrees with finite differences, and the pooling layers hand out their channel's math.
-#define BOOST_TEST_MODULE layers.detail.window_lanes
 #include <maso/layers/avgpool.hpp>
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/window_lanes.hpp>

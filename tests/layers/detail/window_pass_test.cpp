@@ -6,7 +6,6 @@
 // tail of the last partial batch): max pooling bitwise, average pooling bitwise, softmax
 // pooling to the ulps of fast_exp; every dx written, nothing written past the output, and
 // ∂L/∂η the same with or without dx.
-#define BOOST_TEST_MODULE layers.detail.window_pass
 #include <maso/layers/avgpool.hpp>
 #include <maso/layers/detail/pool_window.hpp>
 #include <maso/layers/detail/window_pass.hpp>

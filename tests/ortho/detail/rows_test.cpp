@@ -1,7 +1,6 @@
 // Tests of include/maso/ortho/detail/rows.hpp, built once per ISA: dot, axpy and scale against
 // plain loops at every length around the batch widths; the partitions of parallel_rows and
 // parallel_columns (every index once, column blocks aligned to column_block); the messages.
-#define BOOST_TEST_MODULE ortho.detail.rows
 #include <maso/ortho/detail/rows.hpp>
 
 #include <maso_test/check.hpp>

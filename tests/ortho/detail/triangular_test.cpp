@@ -3,7 +3,6 @@
 // against the textbook one (sizes around the block of 96), its refusal of a matrix that is not
 // positive definite (and which row), the blocked triangular solves against plain substitution,
 // in float and double, and the same bits at 1 and 2 threads.
-#define BOOST_TEST_MODULE ortho.detail.triangular
 #include <maso/ortho/detail/triangular.hpp>
 
 #include <maso_test/check.hpp>

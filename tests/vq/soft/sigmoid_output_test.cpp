@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/soft/sigmoid_output.hpp: ReLU's soft layer is the sigmoid (Prop. 5).
-#define BOOST_TEST_MODULE vq.soft.sigmoid_output
 #include <maso/vq/soft/readout.hpp>
 #include <maso/vq/soft/sigmoid_output.hpp>
 

@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/soft/softmax_output.hpp: the soft layer of a channel max (Prop. 6).
-#define BOOST_TEST_MODULE vq.soft.softmax_output
 #include <maso/vq/soft/softmax_output.hpp>
 
 #include <maso_test/check.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/soft/tanh_output.hpp: tanh through tanh(u) = 2σ(2u) − 1.
-#define BOOST_TEST_MODULE vq.soft.tanh_output
 #include <maso/vq/soft/readout.hpp>
 #include <maso/vq/soft/sigmoid_output.hpp>
 #include <maso/vq/soft/tanh_output.hpp>

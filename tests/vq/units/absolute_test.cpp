@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/units/absolute.hpp: β-VQ |z| is z·tanh(ηz).
-#define BOOST_TEST_MODULE vq.units.absolute
 #include <maso/vq/units/absolute.hpp>
 
 #include <maso_test/unit_laws.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/units/channel_max.hpp: maxout over channel groups.
-#define BOOST_TEST_MODULE vq.units.channel_max
 #include <maso/vq/units/channel_max.hpp>
 
 #include <maso_test/unit_laws.hpp>

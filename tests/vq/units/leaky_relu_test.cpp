@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/units/leaky_relu.hpp.
-#define BOOST_TEST_MODULE vq.units.leaky_relu
 #include <maso/vq/units/leaky_relu.hpp>
 
 #include <maso_test/unit_laws.hpp>

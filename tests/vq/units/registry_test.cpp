@@ -1,6 +1,5 @@
 // The laws of every unit of the registry (maso_test/unit_registry.hpp): a unit is one
 // header plus one line there.
-#define BOOST_TEST_MODULE vq.units.registry
 #include <maso_test/unit_laws.hpp>
 #include <maso_test/unit_registry.hpp>
 

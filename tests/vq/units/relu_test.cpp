@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/units/relu.hpp: the laws, and Props. 3 and 7.
-#define BOOST_TEST_MODULE vq.units.relu
 #include <maso/vq/units/relu.hpp>
 
 #include <maso_test/unit_laws.hpp>

@@ -1,4 +1,3 @@
-#define BOOST_TEST_MODULE vq.units.two_knot
 #include <maso/vq/units/two_knot.hpp>
 
 #include <maso_test/unit_laws.hpp>

@@ -1,5 +1,4 @@
 // Tests of include/maso/vq/units/window_max.hpp: max, softmax and average pooling.
-#define BOOST_TEST_MODULE vq.units.window_max
 #include <maso/vq/units/window_max.hpp>
 
 #include <maso_test/unit_laws.hpp>

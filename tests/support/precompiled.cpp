@@ -1,0 +1,1 @@
+// The translation unit that builds support/precompiled.hpp (tests/CMakeLists.txt).
