@@ -5,10 +5,12 @@
 //
 //   experiment                                   the default grid: smallCNN on Fashion-MNIST,
 //                                                sized to take under an hour on 2 cores
-//   experiment --net large --data cifar-10-batches-bin --out results/cifar10-large
+//   experiment --net large --data cifar-10-batches-bin
 //                                                largeCNN on CIFAR-10 (or CIFAR-100's train.bin,
 //                                                test.bin), the paper's protocol: 120 epochs,
-//                                                learning rates 0.0001, 0.0005, 0.001, 5 seeds
+//                                                learning rates 0.0001, 0.0005, 0.001, 5 seeds;
+//                                                runs and page in
+//                                                results/large-cifar-10-batches-bin
 //   experiment --summarise-only --out DIR        the page again from DIR's runs
 //
 // A run's record is written when it ends (experiment/record.hpp); running the command again
@@ -20,7 +22,8 @@
 // Exit status: 0 when the grid is done and the page written; 2 for a bad flag or value, or a
 // results directory of another protocol (one line on stderr); 1 for a file that cannot be read
 // or written, gnuplot failing, or a loss that is not finite; 130 after Ctrl-C, which finishes
-// the step and stops without writing the run in progress.
+// the step and stops without writing the run in progress (a Ctrl-C while a record is being
+// written stops the grid after that run, which is kept).
 #include <CLI/CLI.hpp>
 #include <maso/io.hpp>
 #include <maso/maso.hpp>
@@ -255,8 +258,7 @@ int experiment_main(options o, const std::chrono::steady_clock::time_point start
     if (o.batch == 0) o.batch = classes == 100 ? 100 : 50; // the authors' batches
     if (o.batch % classes != 0)
         throw usage_error{"--batch " + std::to_string(o.batch) +
-                          ": class-balanced batches need a "
-                          "multiple of the " +
+                          ": class-balanced batches need a multiple of the " +
                           std::to_string(classes) + " classes"};
     data.sets.train = class_balanced_subset(data.sets.train, o.train_images, "--train-images");
     data.sets.test = class_balanced_subset(data.sets.test, o.test_images, "--test-images");
