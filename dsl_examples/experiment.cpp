@@ -56,8 +56,9 @@ namespace {
 /// The grid sized for 60 minutes on 2 shared cores (issue 15): 6 epochs of 15,000 images
 /// (90,000 images, 1.5 passes over Fashion-MNIST's training set) and a test of 10,000 after
 /// each. Measured before the grid ran, four such runs took 68 to 85 s each (AVX-512, 2 threads,
-/// load average 4 to 5 from other work), so 36 runs take about 45 minutes; 8 epochs of the
-/// whole set (the demo's) would take over 3 minutes a run, two hours for the grid.
+/// load average 4 to 5 from other work), so 36 runs take about 45 minutes; the grid of
+/// docs/results.md took 56 minutes at a load average of 5 to 9. 8 epochs of the whole set (the
+/// demo's) would take over 3 minutes a run, two hours for the grid.
 constexpr std::size_t small_epochs = 6, small_train_images = 15'000, small_seeds = 3;
 /// The paper's largeCNN protocol (paper-spec §7): the authors' OMASO scripts ran 120 epochs
 /// and swept these three Adam learning rates; their largeCNN runs were repeated 5 times.

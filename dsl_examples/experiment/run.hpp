@@ -22,6 +22,8 @@
 #include <ctime>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace maso_examples::experiment {
 
