@@ -13,6 +13,7 @@
 
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
+#include <maso/run/codes.hpp>
 #include <maso/run/group_context.hpp>
 
 #include <algorithm>
@@ -46,6 +47,15 @@ void planes_forward(const Ctx& ctx) {
     using O = typename Ctx::out_shape;
     auto& w = ctx.template layer<Ctx::last>();
     const auto wio = ctx.template io<Ctx::last>(nullptr, ctx.out);
+    // The codes of the units (in the chain) and of the window, when they are recorded.
+    [[maybe_unused]] const auto sinks = ctx.chain_sinks();
+    [[maybe_unused]] const node_codes<T>* window = ctx.window_sink();
+    [[maybe_unused]] constexpr std::size_t K = [] {
+        if constexpr (Ctx::window_codes)
+            return Ctx::template node_t<Ctx::last>::window;
+        else
+            return std::size_t{0};
+    }();
     detail::for_each_channel_with_planes(
         ctx.planes, S::channels, [&](std::size_t c, std::size_t t) {
             const T* zc = ctx.z + c * ctx.batch * S::plane;
@@ -53,12 +63,30 @@ void planes_forward(const Ctx& ctx) {
             if constexpr (Ctx::strategy.chain) {
                 T* buf = ctx.planes.get(0, t);
                 for (std::size_t n = 0; n < ctx.batch; ++n) {
-                    kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
-                                           zc + n * S::plane, buf, S::plane);
+                    if constexpr (Ctx::chain_codes) {
+                        if (ctx.codes)
+                            coded_chain_forward(typename Ctx::arch{}, ctx.chain_ops(c), sinks, c,
+                                                n * S::plane, zc + n * S::plane, buf, S::plane);
+                        else
+                            kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
+                                                   zc + n * S::plane, buf, S::plane);
+                    } else {
+                        kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
+                                               zc + n * S::plane, buf, S::plane);
+                    }
                     w.forward_planes(wio, c, buf, oc + n * O::plane, 1);
+                    if constexpr (Ctx::window_codes)
+                        if (window)
+                            record_window_codes<K, S::height, S::width>(*window, c, buf,
+                                                                        n * O::plane);
                 }
             } else { // the channel's planes are consecutive: one pass over them
                 w.forward_planes(wio, c, zc, oc, ctx.batch);
+                if constexpr (Ctx::window_codes)
+                    if (window)
+                        for (std::size_t n = 0; n < ctx.batch; ++n)
+                            record_window_codes<K, S::height, S::width>(
+                                *window, c, zc + n * S::plane, n * O::plane);
             }
         });
 }

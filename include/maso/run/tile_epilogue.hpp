@@ -12,6 +12,7 @@
 #include <maso/kernels/gemm/register_tile.hpp>
 #include <maso/kernels/patch_order.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
+#include <maso/run/codes.hpp>
 #include <maso/run/group_context.hpp>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace maso::run {
 
@@ -49,8 +51,19 @@ struct tile_tables {
     std::array<std::optional<typename Ctx::chain_type>, rows> ops{}; ///< not default-constructible
     std::array<std::optional<typename tile_lanes<Ctx>::type>, windows> lanes{};
     std::array<typename Ctx::T, before_norm ? rows : 0> bias{};
+    /// Where the units' and the window's codes go (run/codes.hpp), when they are recorded.
+    decltype(std::declval<const Ctx&>().chain_sinks()) sinks{};
+    const node_codes<typename Ctx::T>* window_sink = nullptr;
+    bool coded = false;
 
     explicit tile_tables(const Ctx& ctx) {
+        if constexpr (Ctx::chain_codes || Ctx::window_codes) {
+            sinks = ctx.chain_sinks();
+            window_sink = ctx.window_sink();
+            coded = window_sink != nullptr;
+            for (const auto* s : sinks)
+                coded = coded || s != nullptr;
+        }
         for (std::size_t c = 0; c < rows; ++c)
             ops[c].emplace(ctx.chain_ops(c));
         if constexpr (before_norm)
@@ -92,9 +105,23 @@ struct tile_epilogue {
         // z is kept for backward, unless it is the output itself (a convolution whose
         // chain is its bias alone: the bias's backward does not read it).
         if (z != out) kernels::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
-        for (std::size_t i = 0; i < MR; ++i)
-            for (std::size_t v = 0; v < NV; ++v)
-                acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
+        bool coded = false;
+        if constexpr (Ctx::chain_codes || Ctx::window_codes) coded = t->coded;
+        if constexpr (Ctx::chain_codes)
+            if (coded) {
+                // The units' codes from the values in the registers, at z's columns.
+                for (std::size_t i = 0; i < MR; ++i)
+                    for (std::size_t v = 0; v < NV; ++v) {
+                        const std::size_t valid = i < m && n > v * W ? std::min(W, n - v * W) : 0;
+                        acc[i][v] = valid ? coded_chain_value(*t->ops[row(i)], t->sinks, acc[i][v],
+                                                              i0 + i, j0 + v * W, valid)
+                                          : kernels::chain_value(*t->ops[row(i)], acc[i][v]);
+                    }
+            }
+        if (!coded || !Ctx::chain_codes)
+            for (std::size_t i = 0; i < MR; ++i)
+                for (std::size_t v = 0; v < NV; ++v)
+                    acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
         if constexpr (strategy.window != 0) {
             // The tile is one group of L windows, member r of window l at column r·L + l.
             // With L = W (2×2 with AVX-512, float or double: R = NV) batch r holds member
@@ -115,6 +142,9 @@ struct tile_epilogue {
                         v[r] = Batch::load_unaligned(members + r * L);
                 }
                 const Batch y = t->lanes[i0 + i]->template forward<R>(v);
+                if constexpr (Ctx::window_codes)
+                    if (t->window_sink && valid > 0)
+                        t->window_sink->put(i0 + i, w0, first_max_index<R>(v), valid);
                 T* o = out + (i0 + i) * out_ld + w0;
                 if (valid == W) {
                     y.store_unaligned(o);
@@ -132,6 +162,10 @@ struct tile_epilogue {
                     std::array<Batch, R> members;
                     for (std::size_t r = 0; r < R; ++r)
                         members[r] = acc[o * R + r][v];
+                    if constexpr (Ctx::window_codes)
+                        if (t->window_sink && n > v * W)
+                            t->window_sink->put(i0 / R + o, j0 + v * W, first_max_index<R>(members),
+                                                std::min(W, n - v * W));
                     acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
                 }
             kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R, n);

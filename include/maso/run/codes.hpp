@@ -1,0 +1,247 @@
+// maso/run/codes.hpp — the VQ codes a forward pass records: for every unit, the region it
+// picked (paper-spec §1, T^H), and for the elementwise units the β-VQ posteriors (§3, T^β).
+//
+// A program records codes only once asked (program::record_codes), which sizes the buffers;
+// forward then allocates nothing. The fused kernels write the codes themselves, on the
+// values they already hold in registers — the tile epilogue, the chain pass, the plane
+// pass and the channel-window pass (run/tile_epilogue.hpp, chain_pass.hpp, plane_window.hpp,
+// channel_window.hpp): there is no second pass over memory. Which nodes have codes, and
+// how many regions, each node publishes as `code_regions`:
+//
+//   beta_vq, soft_vq, hard_vq   a unit per element; its region argmax_r v_r(z): for the
+//                               two-region closed forms z > 0 (the tie rule: z = 0 is region 0)
+//   maxpool, softpool           a unit per window; its region the member chosen, the first
+//                               maximum in row-major order (as max pooling's own tie rule)
+//   maxout<R>                   a unit per output element; its region the channel chosen
+//
+// The code is the hard region whatever β the node infers with: a β-VQ unit's T^H is the
+// argmax of its posterior (Theorem 3), which is what its partition cell is.
+//
+// Storage, per node: one row per channel. Two regions: one bit per unit, rows padded to whole
+// 64-bit words; more: one byte per unit. A unit of an elementwise node sits at the column its
+// z value has in the group's kept z (natural order, or the window order of a kernel that
+// pooled on the register tiles: kernels/patch_order.hpp); window units sit at their output's
+// natural column. unit_codes::region() maps (channel, image, pixel) to that column. The tile
+// epilogue's threads share the words of a row, so bits are or-ed atomically into words
+// cleared at the start of each forward.
+#pragma once
+
+#include <maso/kernels/patch_order.hpp>
+#include <maso/simd/fused_loop.hpp>
+#include <maso/simd/lane_bits.hpp>
+#include <maso/simd/batch_ops.hpp>
+
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace maso::run {
+
+/// Where one node's codes go, and how to read them back.
+template <class T>
+struct node_codes {
+    std::size_t regions = 0;           ///< 0: the node records no codes
+    std::size_t channels = 0;          ///< rows
+    std::size_t ld = 0;                ///< columns of a row (a multiple of 64 for bits)
+    std::size_t height = 0, width = 0; ///< the units' map (a vector: 1×1)
+    std::uint64_t* bits = nullptr;     ///< two regions
+    std::uint8_t* bytes = nullptr;     ///< more regions
+    /// β-VQ posteriors of an elementwise node (when asked for): p_1 for two regions, else
+    /// p_r at row c·R + r. Null otherwise.
+    T* posteriors = nullptr;
+    /// The column order of the last forward (elementwise nodes of a kernel that pooled on
+    /// its tiles may see window order).
+    kernels::patch_order order{};
+
+    bool recorded() const noexcept { return regions != 0 && (bits || bytes); }
+    std::size_t posterior_rows() const noexcept { return regions == 2 ? 1 : regions; }
+
+    /// The column of (image n, pixel p) in the order of the last forward.
+    std::size_t column(std::size_t n, std::size_t p) const noexcept {
+        const std::size_t plane = height * width;
+        if (order.is_natural()) return n * plane + p;
+        // Window order: window w = (n, y/k, x/k) in the pooled map's natural order, member
+        // r = (y%k, x%k) row-major; group w/L, lane w%L; member r of lane l at r·L + l.
+        const std::size_t k = order.window, L = order.lanes, y = p / width, x = p % width;
+        const std::size_t wo = width / k, w = n * (plane / (k * k)) + (y / k) * wo + x / k;
+        const std::size_t r = (y % k) * k + x % k;
+        return (w / L) * (L * k * k) + r * L + w % L;
+    }
+    /// The region unit (c, n, p) picked in the last forward.
+    std::size_t region(std::size_t c, std::size_t n, std::size_t p) const noexcept {
+        const std::size_t j = c * ld + column(n, p);
+        if (bits) return (bits[j / 64] >> (j % 64)) & 1u;
+        return bytes[j];
+    }
+    /// The posterior of region r at unit (c, n, p), when posteriors were recorded.
+    T posterior(std::size_t c, std::size_t n, std::size_t p, std::size_t r) const noexcept {
+        const std::size_t j = column(n, p);
+        if (regions == 2) {
+            const T p1 = posteriors[c * ld + j];
+            return r == 1 ? p1 : T(1) - p1;
+        }
+        return posteriors[(c * regions + r) * ld + j];
+    }
+
+    // ---- writing, from the kernels ---------------------------------------------------
+    /// Stores the regions of the first `valid` lanes of v (region indices as values of T) at
+    /// row c, columns j, j + 1, …
+    template <class V>
+    MASO_ALWAYS_INLINE void put(std::size_t c, std::size_t j, V v, std::size_t valid) const {
+        constexpr std::size_t W = lanes_of<V>;
+        if (bits) {
+            std::uint64_t m;
+            if constexpr (W == 1)
+                m = v != T(0);
+            else
+                m = simd::lane_bits(v != V(T(0)));
+            if (valid < 64) m &= (std::uint64_t(1) << valid) - 1;
+            or_bits(c * ld + j, m);
+        } else {
+            alignas(64) T r[W];
+            store(v, r);
+            for (std::size_t l = 0; l < valid; ++l)
+                bytes[c * ld + j + l] = std::uint8_t(r[l]);
+        }
+    }
+    /// Stores the first `valid` lanes of posterior row q (0 for two regions) at row c.
+    template <class V>
+    MASO_ALWAYS_INLINE void put_posterior(std::size_t c, std::size_t q, std::size_t j, V p,
+                                          std::size_t valid) const {
+        alignas(64) T r[lanes_of<V>];
+        store(p, r);
+        std::copy_n(r, valid, posteriors + (c * posterior_rows() + q) * ld + j);
+    }
+
+    template <class V>
+    static constexpr std::size_t lanes_of = [] {
+        if constexpr (std::is_arithmetic_v<V>)
+            return std::size_t{1};
+        else
+            return V::size;
+    }();
+
+private:
+    template <class V>
+    static void store(V v, T* r) {
+        if constexpr (std::is_arithmetic_v<V>)
+            r[0] = v;
+        else
+            v.store_aligned(r);
+    }
+    /// Or-s the mask's bits into the bits from bit b on: into one word, or two when they
+    /// straddle a boundary (a plane whose size is no multiple of the lanes).
+    void or_bits(std::size_t b, std::uint64_t m) const {
+        if (m == 0) return;
+        const std::size_t s = b % 64;
+        std::atomic_ref<std::uint64_t>(bits[b / 64]).fetch_or(m << s, std::memory_order_relaxed);
+        if (s != 0 && (m >> (64 - s)) != 0)
+            std::atomic_ref<std::uint64_t>(bits[b / 64 + 1])
+                .fetch_or(m >> (64 - s), std::memory_order_relaxed);
+    }
+};
+
+/// A pointwise op that is a unit publishes its regions (layers/vq_node.hpp: vq_op) and has
+/// region(v) and posterior(v, r).
+template <class Op>
+inline constexpr bool op_has_codes = requires {
+    Op::code_regions;
+};
+
+/// The index of each lane's first maximum among R members, as a value of T: max pooling's
+/// and maxout's region.
+template <std::size_t R, class V>
+MASO_ALWAYS_INLINE V first_max_index(const std::array<V, R>& v) {
+    using O = simd::ops<V>;
+    V best = v[0], index = O::broadcast(0);
+    for (std::size_t r = 1; r < R; ++r) {
+        const auto wins = v[r] > best;
+        best = O::select(wins, v[r], best);
+        index = O::select(wins, O::broadcast(typename O::value_type(r)), index);
+    }
+    return index;
+}
+
+/// The codes of a chain's units at row c, columns j…: `sinks[i]` is op i's node (null for an
+/// op without codes: a bias, a batch-norm apply). The value goes through the chain as
+/// kernels::chain_value takes it; each unit records the region of its input on the way.
+template <class T, class V, class... Ops>
+MASO_ALWAYS_INLINE V coded_chain_value(
+    const std::tuple<Ops...>& ops, const std::array<const node_codes<T>*, sizeof...(Ops)>& sinks,
+    V v, std::size_t c, std::size_t j, std::size_t valid) {
+    simd::detail::static_for<sizeof...(Ops)>([&](auto i) {
+        const auto& op = std::get<i>(ops);
+        if constexpr (op_has_codes<std::decay_t<decltype(op)>>)
+            if (const node_codes<T>* s = sinks[i]) {
+                s->put(c, j, op.region(v), valid);
+                if (s->posteriors) {
+                    if (s->regions == 2) {
+                        s->put_posterior(c, 0, j, op.posterior(v, 1), valid);
+                    } else {
+                        for (std::size_t r = 0; r < s->regions; ++r)
+                            s->put_posterior(c, r, j, op.posterior(v, r), valid);
+                    }
+                }
+            }
+        v = op.forward(v);
+    });
+    return v;
+}
+
+/// y = chain(x) over n values, as kernels::chain_forward, recording the units' codes at row
+/// c, columns j0, j0 + 1, … The loop's body sees the values in order, full batches then the
+/// padded tail (simd/fused_loop.hpp), so it counts its column; the tail's padding lanes are
+/// not recorded.
+template <class Arch, class T, class... Ops>
+void coded_chain_forward(Arch arch, const std::tuple<Ops...>& ops,
+                         const std::array<const node_codes<T>*, sizeof...(Ops)>& sinks,
+                         std::size_t c, std::size_t j0, const T* x, T* y, std::size_t n) {
+    std::size_t j = 0;
+    simd::fused_loop(arch, n, std::array<const T*, 1>{x}, std::array<T*, 1>{y},
+                     [&](const auto& in, auto&) {
+                         using V = std::decay_t<decltype(in[0])>;
+                         constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
+                         const std::size_t valid = std::min(W, n - j);
+                         const V out = coded_chain_value(ops, sinks, in[0], c, j0 + j, valid);
+                         j += W;
+                         return std::array{out};
+                     });
+}
+
+/// The codes of the K×K windows of one H×W plane (the window's input, after the chain) at
+/// row c, columns col0 + the windows' natural index: each window's first maximum in
+/// row-major order, as max pooling picks it. Read from the plane buffer the plane pass has
+/// just filled, while it is in cache.
+template <std::size_t K, std::size_t H, std::size_t W, class T>
+void record_window_codes(const node_codes<T>& s, std::size_t c, const T* plane, std::size_t col0) {
+    constexpr std::size_t Ho = H / K, Wo = W / K;
+    for (std::size_t i = 0; i < Ho; ++i)
+        for (std::size_t j = 0; j < Wo; ++j) {
+            const T* w = plane + i * K * W + j * K;
+            T best = w[0];
+            std::size_t index = 0;
+            for (std::size_t a = 0; a < K; ++a)
+                for (std::size_t b = 0; b < K; ++b)
+                    if (w[a * W + b] > best) best = w[a * W + b], index = a * K + b;
+            s.put(c, col0 + i * Wo + j, T(index), 1);
+        }
+}
+
+/// Whether any op of the chain can record a code.
+template <class Tuple>
+struct chain_has_codes;
+template <class... Ops>
+struct chain_has_codes<std::tuple<Ops...>> {
+    static constexpr bool value = (op_has_codes<Ops> || ...);
+};
+
+} // namespace maso::run
