@@ -1,6 +1,6 @@
 // Tests of include/maso/run/codes.hpp, built once per ISA: the codes the fused kernels record
 // are the argmax of the unfused program's values — for every unit of a β-VQ or hard node
-// (two regions in bits, three in bytes), every max-pooling window and every maxout — on
+// (one bit-plane per bit of the region index), every max-pooling window and every maxout — on
 // each path a kernel can take (the register tiles, with and without window order; the
 // statistics product and its pass; the plane pass, with a chain and without; the dense
 // chain pass; the channel-window pass), at sizes whose rows end in a partial batch of lanes.
@@ -178,15 +178,19 @@ BOOST_AUTO_TEST_CASE(dense_chain_pass_and_channel_windows) {
                   5);
 }
 
-BOOST_AUTO_TEST_CASE(codes_are_bit_packed_for_two_regions) {
-    const auto net = input<3>() >> dense<70>() >> hard_vq<relu>();
+BOOST_AUTO_TEST_CASE(codes_are_bit_packed) {
+    const auto net = input<3, 4, 4>() >> conv2d<2, 1>() >> hard_vq<relu>() >> maxpool<2>() >>
+                     flatten() >> dense<6>() >> hard_vq<vq::two_knot>() >> maxout<3>();
     fused_t<std::decay_t<decltype(net)>> f(net, 3);
     f.program().record_codes();
-    const auto& c = f.program().codes()[2];
-    BOOST_TEST(c.bits != nullptr);
-    BOOST_TEST(c.bytes == nullptr);
-    BOOST_TEST(c.ld == 64u);                          // 3 units a row, padded to a word
-    BOOST_TEST(f.program().codes()[1].regions == 0u); // dense has no units
+    const auto& c = f.program().codes();
+    BOOST_TEST(c[1].regions == 0u);  // a convolution has no units
+    BOOST_TEST(c[2].planes() == 1u); // two regions: one bit
+    BOOST_TEST(c[3].planes() == 2u); // a 2×2 window: two bits
+    BOOST_TEST(c[6].planes() == 2u); // three regions: two bits
+    BOOST_TEST(c[7].planes() == 2u); // maxout<3>
+    BOOST_TEST(c[2].ld == 64u);      // 3 images of 16 pixels, padded to a word
+    BOOST_TEST(c[3].ld == 64u);
 }
 
 BOOST_AUTO_TEST_CASE(posteriors_are_the_closed_form) {

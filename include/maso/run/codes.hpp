@@ -17,8 +17,9 @@
 // The code is the hard region whatever β the node infers with: a β-VQ unit's T^H is the
 // argmax of its posterior (Theorem 3), which is what its partition cell is.
 //
-// Storage, per node: one row per channel. Two regions: one bit per unit, rows padded to whole
-// 64-bit words; more: one byte per unit. A unit of an elementwise node sits at the column its
+// Storage, per node: one row of bits per channel and bit of the region index (⌈log₂ R⌉
+// bit-planes: one for two regions, two for a 2×2 window, four for a 3×3 one), each padded to
+// whole 64-bit words. A unit of an elementwise node sits at the column its
 // z value has in the group's kept z (natural order, or the window order of a kernel that
 // pooled on the register tiles: kernels/patch_order.hpp); window units sit at their output's
 // natural column. unit_codes::region() maps (channel, image, pixel) to that column. The tile
@@ -27,9 +28,9 @@
 #pragma once
 
 #include <maso/kernels/patch_order.hpp>
-#include <maso/simd/fused_loop.hpp>
-#include <maso/simd/lane_bits.hpp>
 #include <maso/simd/batch_ops.hpp>
+#include <maso/simd/batch_loop.hpp>
+#include <maso/simd/lane_bits.hpp>
 
 #include <xsimd/xsimd.hpp>
 
@@ -37,6 +38,7 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -46,15 +48,24 @@
 
 namespace maso::run {
 
+template <class V>
+MASO_ALWAYS_INLINE V floor_of(V v) {
+    if constexpr (std::is_arithmetic_v<V>)
+        return std::floor(v);
+    else
+        return xsimd::floor(v);
+}
+
 /// Where one node's codes go, and how to read them back.
 template <class T>
 struct node_codes {
     std::size_t regions = 0;           ///< 0: the node records no codes
     std::size_t channels = 0;          ///< rows
-    std::size_t ld = 0;                ///< columns of a row (a multiple of 64 for bits)
+    std::size_t ld = 0;                ///< columns of a row (a multiple of 64)
     std::size_t height = 0, width = 0; ///< the units' map (a vector: 1×1)
-    std::uint64_t* bits = nullptr;     ///< two regions
-    std::uint8_t* bytes = nullptr;     ///< more regions
+    /// Bit q of unit (c, j)'s region at bit (c·planes + q)·ld + j: one bit-plane per bit of
+    /// the region index.
+    std::uint64_t* bits = nullptr;
     /// β-VQ posteriors of an elementwise node (when asked for): p_1 for two regions, else
     /// p_r at row c·R + r. Null otherwise.
     T* posteriors = nullptr;
@@ -62,7 +73,9 @@ struct node_codes {
     /// its tiles may see window order).
     kernels::patch_order order{};
 
-    bool recorded() const noexcept { return regions != 0 && (bits || bytes); }
+    bool recorded() const noexcept { return regions != 0 && bits; }
+    /// Bits a code takes: 1 for two regions, 2 for 3 or 4 (a 2×2 window), 4 for a 3×3 one.
+    std::size_t planes() const noexcept { return regions < 2 ? 0 : std::bit_width(regions - 1); }
     std::size_t posterior_rows() const noexcept { return regions == 2 ? 1 : regions; }
 
     /// The column of (image n, pixel p) in the order of the last forward.
@@ -78,9 +91,13 @@ struct node_codes {
     }
     /// The region unit (c, n, p) picked in the last forward.
     std::size_t region(std::size_t c, std::size_t n, std::size_t p) const noexcept {
-        const std::size_t j = c * ld + column(n, p);
-        if (bits) return (bits[j / 64] >> (j % 64)) & 1u;
-        return bytes[j];
+        const std::size_t j = column(n, p), q0 = c * planes();
+        std::size_t r = 0;
+        for (std::size_t q = 0; q < planes(); ++q) {
+            const std::size_t b = (q0 + q) * ld + j;
+            r |= std::size_t((bits[b / 64] >> (b % 64)) & 1u) << q;
+        }
+        return r;
     }
     /// The posterior of region r at unit (c, n, p), when posteriors were recorded.
     T posterior(std::size_t c, std::size_t n, std::size_t p, std::size_t r) const noexcept {
@@ -94,24 +111,31 @@ struct node_codes {
 
     // ---- writing, from the kernels ---------------------------------------------------
     /// Stores the regions of the first `valid` lanes of v (region indices as values of T) at
-    /// row c, columns j, j + 1, …
-    template <class V>
+    /// row c, columns j, j + 1, … Shared: other threads may write the same words of the row
+    /// (the tile epilogue, whose tiles are narrower than a word), so bits are or-ed
+    /// atomically; a pass that owns its rows ors them plainly.
+    template <bool Shared = false, class V>
     MASO_ALWAYS_INLINE void put(std::size_t c, std::size_t j, V v, std::size_t valid) const {
-        constexpr std::size_t W = lanes_of<V>;
-        if (bits) {
-            std::uint64_t m;
-            if constexpr (W == 1)
-                m = v != T(0);
-            else
-                m = simd::lane_bits(v != V(T(0)));
-            if (valid < 64) m &= (std::uint64_t(1) << valid) - 1;
-            or_bits(c * ld + j, m);
-        } else {
-            alignas(64) T r[W];
-            store(v, r);
-            for (std::size_t l = 0; l < valid; ++l)
-                bytes[c * ld + j + l] = std::uint8_t(r[l]);
+        using O = simd::ops<V>;
+        const std::uint64_t keep = valid < 64 ? (std::uint64_t(1) << valid) - 1 : ~0ull;
+        const std::size_t P = planes(), q0 = c * P;
+        if (P == 1) { // two regions: the index is the bit
+            or_bits<Shared>(q0 * ld + j, lanes(v != O::broadcast(T(0))) & keep);
+            return;
         }
+        // Bit q of an index i (exact in T): whether frac(i / 2^(q+1)) ≥ ½.
+        T scale = T(0.5);
+        for (std::size_t q = 0; q < P; ++q, scale *= T(0.5)) {
+            const V h = v * O::broadcast(scale);
+            or_bits<Shared>((q0 + q) * ld + j,
+                            lanes(h - floor_of(h) >= O::broadcast(T(0.5))) & keep);
+        }
+    }
+    /// Ors the bits m (lane l at bit l, those past the valid columns clear) into row c from
+    /// column j on, for a node of one bit a code.
+    template <bool Shared = false>
+    MASO_ALWAYS_INLINE void put_bits(std::size_t c, std::size_t j, std::uint64_t m) const {
+        or_bits<Shared>(c * ld + j, m);
     }
     /// Stores the first `valid` lanes of posterior row q (0 for two regions) at row c.
     template <class V>
@@ -131,6 +155,13 @@ struct node_codes {
     }();
 
 private:
+    template <class M>
+    MASO_ALWAYS_INLINE static std::uint64_t lanes(const M& m) {
+        if constexpr (std::is_same_v<M, bool>)
+            return m;
+        else
+            return simd::lane_bits(m);
+    }
     template <class V>
     static void store(V v, T* r) {
         if constexpr (std::is_arithmetic_v<V>)
@@ -140,13 +171,19 @@ private:
     }
     /// Or-s the mask's bits into the bits from bit b on: into one word, or two when they
     /// straddle a boundary (a plane whose size is no multiple of the lanes).
-    void or_bits(std::size_t b, std::uint64_t m) const {
+    template <bool Shared>
+    MASO_ALWAYS_INLINE void or_bits(std::size_t b, std::uint64_t m) const {
         if (m == 0) return;
         const std::size_t s = b % 64;
-        std::atomic_ref<std::uint64_t>(bits[b / 64]).fetch_or(m << s, std::memory_order_relaxed);
-        if (s != 0 && (m >> (64 - s)) != 0)
-            std::atomic_ref<std::uint64_t>(bits[b / 64 + 1])
-                .fetch_or(m >> (64 - s), std::memory_order_relaxed);
+        or_word<Shared>(bits[b / 64], m << s);
+        if (s != 0 && (m >> (64 - s)) != 0) or_word<Shared>(bits[b / 64 + 1], m >> (64 - s));
+    }
+    template <bool Shared>
+    MASO_ALWAYS_INLINE static void or_word(std::uint64_t& w, std::uint64_t m) {
+        if constexpr (Shared)
+            std::atomic_ref<std::uint64_t>(w).fetch_or(m, std::memory_order_relaxed);
+        else
+            w |= m;
     }
 };
 
@@ -174,7 +211,7 @@ MASO_ALWAYS_INLINE V first_max_index(const std::array<V, R>& v) {
 /// The codes of a chain's units at row c, columns j…: `sinks[i]` is op i's node (null for an
 /// op without codes: a bias, a batch-norm apply). The value goes through the chain as
 /// kernels::chain_value takes it; each unit records the region of its input on the way.
-template <class T, class V, class... Ops>
+template <bool Shared = false, class T, class V, class... Ops>
 MASO_ALWAYS_INLINE V coded_chain_value(
     const std::tuple<Ops...>& ops, const std::array<const node_codes<T>*, sizeof...(Ops)>& sinks,
     V v, std::size_t c, std::size_t j, std::size_t valid) {
@@ -182,7 +219,7 @@ MASO_ALWAYS_INLINE V coded_chain_value(
         const auto& op = std::get<i>(ops);
         if constexpr (op_has_codes<std::decay_t<decltype(op)>>)
             if (const node_codes<T>* s = sinks[i]) {
-                s->put(c, j, op.region(v), valid);
+                s->template put<Shared>(c, j, op.region(v), valid);
                 if (s->posteriors) {
                     if (s->regions == 2) {
                         s->put_posterior(c, 0, j, op.posterior(v, 1), valid);
@@ -217,23 +254,38 @@ void coded_chain_forward(Arch arch, const std::tuple<Ops...>& ops,
                      });
 }
 
-/// The codes of the K×K windows of one H×W plane (the window's input, after the chain) at
-/// row c, columns col0 + the windows' natural index: each window's first maximum in
-/// row-major order, as max pooling picks it. Read from the plane buffer the plane pass has
-/// just filled, while it is in cache.
-template <std::size_t K, std::size_t H, std::size_t W, class T>
-void record_window_codes(const node_codes<T>& s, std::size_t c, const T* plane, std::size_t col0) {
-    constexpr std::size_t Ho = H / K, Wo = W / K;
-    for (std::size_t i = 0; i < Ho; ++i)
-        for (std::size_t j = 0; j < Wo; ++j) {
-            const T* w = plane + i * K * W + j * K;
-            T best = w[0];
-            std::size_t index = 0;
-            for (std::size_t a = 0; a < K; ++a)
-                for (std::size_t b = 0; b < K; ++b)
-                    if (w[a * W + b] > best) best = w[a * W + b], index = a * K + b;
-            s.put(c, col0 + i * Wo + j, T(index), 1);
-        }
+/// A window's math on lanes (layers/detail/window_lanes.hpp) that also records each
+/// window's code — its first maximum — at row c from column j on, as the window pass hands
+/// it the windows in order, W at a time, then the partial last group (window_pass.hpp).
+template <class T, class Lanes>
+struct coding_lanes {
+    const Lanes& lanes;
+    const node_codes<T>& sink;
+    std::size_t c;
+    mutable std::size_t j; ///< the next window's column (the pass holds the math as const)
+    std::size_t end;       ///< the column past the last window
+    template <std::size_t R, class V>
+    MASO_ALWAYS_INLINE V forward(const std::array<V, R>& v) const {
+        constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
+        sink.put(c, j, first_max_index<R>(v), std::min(W, end - j));
+        j += W;
+        return lanes.template forward<R>(v);
+    }
+};
+
+/// The chain on v, each unit's region (two regions: a bit a lane) or-ed into its word at
+/// bit `shift` on: the tile epilogue's row of codes.
+template <class V, class... Ops>
+MASO_ALWAYS_INLINE V chain_value_bits(const std::tuple<Ops...>& ops, V v,
+                                      std::array<std::uint64_t, sizeof...(Ops)>& words,
+                                      std::size_t shift) {
+    simd::detail::static_for<sizeof...(Ops)>([&](auto i) {
+        const auto& op = std::get<i>(ops);
+        if constexpr (op_has_codes<std::decay_t<decltype(op)>>)
+            words[i] |= simd::lane_bits(op.region(v) != V(0)) << shift;
+        v = op.forward(v);
+    });
+    return v;
 }
 
 /// Whether any op of the chain can record a code.

@@ -13,6 +13,7 @@
 
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
+#include <maso/layers/detail/window_pass.hpp>
 #include <maso/run/codes.hpp>
 #include <maso/run/group_context.hpp>
 
@@ -39,6 +40,18 @@ void for_each_channel_with_planes(const plane_buffers<T>& planes, std::size_t ch
     });
 }
 } // namespace detail
+
+/// A K×K window layer's forward_planes (maxpool, softpool: layers/detail/window_pass.hpp on
+/// the channel's lanes) with the windows' codes recorded from the gathered members.
+template <class Ctx, std::size_t K, class Layer, class Io, class T>
+void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink, std::size_t c,
+                       const T* in, T* out, std::size_t col, std::size_t planes) {
+    using S = typename Ctx::z_shape;
+    const auto lanes = w.lanes(wio, c);
+    const std::size_t end = col + planes * Ctx::out_shape::plane;
+    maso::detail::forward_window_pass<S, K, typename Ctx::arch>(
+        coding_lanes<T, decltype(lanes)>{lanes, sink, c, col, end}, in, out, planes);
+}
 
 template <class Ctx>
 void planes_forward(const Ctx& ctx) {
@@ -74,19 +87,23 @@ void planes_forward(const Ctx& ctx) {
                         kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
                                                zc + n * S::plane, buf, S::plane);
                     }
+                    if constexpr (Ctx::window_codes) {
+                        if (window) { // the window pass, recording each window's member
+                            coded_window_pass<Ctx, K>(w, wio, *window, c, buf, oc + n * O::plane,
+                                                      n * O::plane, 1);
+                            continue;
+                        }
+                    }
                     w.forward_planes(wio, c, buf, oc + n * O::plane, 1);
-                    if constexpr (Ctx::window_codes)
-                        if (window)
-                            record_window_codes<K, S::height, S::width>(*window, c, buf,
-                                                                        n * O::plane);
                 }
             } else { // the channel's planes are consecutive: one pass over them
+                if constexpr (Ctx::window_codes) {
+                    if (window) {
+                        coded_window_pass<Ctx, K>(w, wio, *window, c, zc, oc, 0, ctx.batch);
+                        return;
+                    }
+                }
                 w.forward_planes(wio, c, zc, oc, ctx.batch);
-                if constexpr (Ctx::window_codes)
-                    if (window)
-                        for (std::size_t n = 0; n < ctx.batch; ++n)
-                            record_window_codes<K, S::height, S::width>(
-                                *window, c, zc + n * S::plane, n * O::plane);
             }
         });
 }

@@ -141,7 +141,7 @@ public:
         if constexpr (!Policy::fused)
             throw value_error("maso: record_codes: the codes come from the fused kernels; "
                               "this program runs fuse::none");
-        std::size_t words = 0, bytes = 0, values = 0;
+        std::size_t words = 0, values = 0;
         std::array<node_codes<T>, node_count> c{};
         // Posteriors: of the elementwise units (a window's are not recorded).
         std::array<bool, node_count> with_posteriors{};
@@ -152,22 +152,16 @@ public:
         });
         for (std::size_t i = 0; i < node_count; ++i) {
             const node_codes<T>& n = c[i];
-            if (n.regions == 2)
-                words += n.channels * n.ld / 64;
-            else if (n.regions != 0)
-                bytes += n.channels * n.ld;
+            words += n.channels * n.planes() * n.ld / 64;
             if (with_posteriors[i]) values += n.channels * n.posterior_rows() * n.ld;
         }
         code_words_.assign(words, 0);
-        code_bytes_.assign(bytes, 0);
         code_posteriors_.assign(values, T(0));
-        words = bytes = values = 0;
+        words = values = 0;
         for (std::size_t i = 0; i < node_count; ++i) {
             node_codes<T>& n = c[i];
-            if (n.regions == 2)
-                n.bits = code_words_.data() + words, words += n.channels * n.ld / 64;
-            else if (n.regions != 0)
-                n.bytes = code_bytes_.data() + bytes, bytes += n.channels * n.ld;
+            if (n.regions != 0) n.bits = code_words_.data() + words;
+            words += n.channels * n.planes() * n.ld / 64;
             if (with_posteriors[i]) {
                 n.posteriors = code_posteriors_.data() + values;
                 values += n.channels * n.posterior_rows() * n.ld;
@@ -238,7 +232,7 @@ private:
                         n.ld =
                             std::max(n.ld, layer_t<g.begin>::columns(batch_, plans[k].z_order(m)));
             }
-            if (n.regions == 2) n.ld = (n.ld + 63) / 64 * 64;
+            n.ld = (n.ld + 63) / 64 * 64; // whole words a row
         }
         return n;
     }
@@ -526,7 +520,6 @@ private:
     // The codes (run/codes.hpp): sized by record_codes, written by the fused kernels.
     bool recording_ = false;
     std::vector<std::uint64_t> code_words_;
-    std::vector<std::uint8_t> code_bytes_;
     std::vector<T> code_posteriors_;
     std::array<node_codes<T>, node_count> codes_{};
 };

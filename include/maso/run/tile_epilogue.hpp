@@ -55,14 +55,17 @@ struct tile_tables {
     decltype(std::declval<const Ctx&>().chain_sinks()) sinks{};
     const node_codes<typename Ctx::T>* window_sink = nullptr;
     bool coded = false;
+    bool one_bit = true; ///< every unit one bit, no posteriors: the row-word path
 
     explicit tile_tables(const Ctx& ctx) {
         if constexpr (Ctx::chain_codes || Ctx::window_codes) {
             sinks = ctx.chain_sinks();
             window_sink = ctx.window_sink();
             coded = window_sink != nullptr;
-            for (const auto* s : sinks)
+            for (const auto* s : sinks) {
                 coded = coded || s != nullptr;
+                if (s && (s->planes() != 1 || s->posteriors)) one_bit = false;
+            }
         }
         for (std::size_t c = 0; c < rows; ++c)
             ops[c].emplace(ctx.chain_ops(c));
@@ -85,6 +88,10 @@ struct tile_epilogue {
     using arch = typename Ctx::arch;
     static constexpr auto strategy = Ctx::strategy;
     static constexpr std::size_t MR = Ctx::blocking::MR, NV = Ctx::blocking::NV;
+    /// Tiles narrower than a word share its code bits with the next tile, which another
+    /// thread may hold (run/codes.hpp).
+    static constexpr bool shared_words = Ctx::blocking::NR % 64 != 0;
+    static_assert(Ctx::blocking::NR <= 64, "a tile row's code bits fill at most one word");
     T* z;
     std::size_t z_ld; ///< columns of z per channel
     T* out;
@@ -109,14 +116,32 @@ struct tile_epilogue {
         if constexpr (Ctx::chain_codes || Ctx::window_codes) coded = t->coded;
         if constexpr (Ctx::chain_codes)
             if (coded) {
-                // The units' codes from the values in the registers, at z's columns.
-                for (std::size_t i = 0; i < MR; ++i)
+                // The units' codes from the values in the registers, at z's columns: a row's
+                // bits gathered into one word per unit node (a tile row is at most 64
+                // columns), or-ed once; units of more regions, and posteriors, lane by lane.
+                for (std::size_t i = 0; i < MR; ++i) {
+                    const auto& ops = *t->ops[row(i)];
+                    if (t->one_bit) {
+                        std::array<std::uint64_t, std::tuple_size_v<typename Ctx::chain_type>>
+                            words{};
+                        for (std::size_t v = 0; v < NV; ++v)
+                            acc[i][v] = chain_value_bits(ops, acc[i][v], words, v * W);
+                        if (i < m)
+                            for (std::size_t k = 0; k < words.size(); ++k)
+                                if (t->sinks[k])
+                                    t->sinks[k]->template put_bits<shared_words>(
+                                        i0 + i, j0,
+                                        n < 64 ? words[k] & ((std::uint64_t(1) << n) - 1)
+                                               : words[k]);
+                        continue;
+                    }
                     for (std::size_t v = 0; v < NV; ++v) {
                         const std::size_t valid = i < m && n > v * W ? std::min(W, n - v * W) : 0;
-                        acc[i][v] = valid ? coded_chain_value(*t->ops[row(i)], t->sinks, acc[i][v],
-                                                              i0 + i, j0 + v * W, valid)
-                                          : kernels::chain_value(*t->ops[row(i)], acc[i][v]);
+                        acc[i][v] = valid ? coded_chain_value<shared_words>(
+                                                ops, t->sinks, acc[i][v], i0 + i, j0 + v * W, valid)
+                                          : kernels::chain_value(ops, acc[i][v]);
                     }
+                }
             }
         if (!coded || !Ctx::chain_codes)
             for (std::size_t i = 0; i < MR; ++i)
@@ -164,8 +189,9 @@ struct tile_epilogue {
                         members[r] = acc[o * R + r][v];
                     if constexpr (Ctx::window_codes)
                         if (t->window_sink && n > v * W)
-                            t->window_sink->put(i0 / R + o, j0 + v * W, first_max_index<R>(members),
-                                                std::min(W, n - v * W));
+                            t->window_sink->template put<shared_words>(i0 / R + o, j0 + v * W,
+                                                                       first_max_index<R>(members),
+                                                                       std::min(W, n - v * W));
                     acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
                 }
             kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R, n);
