@@ -28,8 +28,8 @@
 #pragma once
 
 #include <maso/kernels/patch_order.hpp>
-#include <maso/simd/batch_ops.hpp>
 #include <maso/simd/batch_loop.hpp>
+#include <maso/simd/batch_ops.hpp>
 #include <maso/simd/lane_bits.hpp>
 
 #include <xsimd/xsimd.hpp>
@@ -234,24 +234,77 @@ MASO_ALWAYS_INLINE V coded_chain_value(
     return v;
 }
 
+/// A comparison's lanes as bits (one lane: the bool itself).
+template <class M>
+MASO_ALWAYS_INLINE std::uint64_t bits_of(const M& m) {
+    if constexpr (std::is_same_v<M, bool>)
+        return m;
+    else
+        return simd::lane_bits(m);
+}
+
+/// The chain on v, each unit's region (two regions: a bit a lane) or-ed into its word at
+/// bit `shift` on: the tile epilogue's row of codes.
+template <class V, class... Ops>
+MASO_ALWAYS_INLINE V chain_value_bits(const std::tuple<Ops...>& ops, V v,
+                                      std::array<std::uint64_t, sizeof...(Ops)>& words,
+                                      std::size_t shift) {
+    simd::detail::static_for<sizeof...(Ops)>([&](auto i) {
+        const auto& op = std::get<i>(ops);
+        if constexpr (op_has_codes<std::decay_t<decltype(op)>>)
+            words[i] |= bits_of(op.region(v) != V(0)) << shift;
+        v = op.forward(v);
+    });
+    return v;
+}
+
 /// y = chain(x) over n values, as kernels::chain_forward, recording the units' codes at row
 /// c, columns j0, j0 + 1, … The loop's body sees the values in order, full batches then the
 /// padded tail (simd/fused_loop.hpp), so it counts its column; the tail's padding lanes are
-/// not recorded.
+/// not recorded. With one bit a code and no posteriors, each unit node's bits are gathered
+/// into a word and or-ed once per 64 columns.
 template <class Arch, class T, class... Ops>
 void coded_chain_forward(Arch arch, const std::tuple<Ops...>& ops,
                          const std::array<const node_codes<T>*, sizeof...(Ops)>& sinks,
                          std::size_t c, std::size_t j0, const T* x, T* y, std::size_t n) {
+    bool one_bit = true;
+    for (const auto* s : sinks)
+        if (s && (s->planes() != 1 || s->posteriors)) one_bit = false;
     std::size_t j = 0;
+    if (!one_bit) {
+        simd::fused_loop(arch, n, std::array<const T*, 1>{x}, std::array<T*, 1>{y},
+                         [&](const auto& in, auto&) {
+                             using V = std::decay_t<decltype(in[0])>;
+                             constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
+                             const std::size_t valid = std::min(W, n - j);
+                             const V out = coded_chain_value(ops, sinks, in[0], c, j0 + j, valid);
+                             j += W;
+                             return std::array{out};
+                         });
+        return;
+    }
+    std::array<std::uint64_t, sizeof...(Ops)> words{};
+    std::size_t filled = 0; ///< bits in words, from column j0 + j − filled on
+    auto flush = [&] {
+        const std::uint64_t keep =
+            filled < 64 ? (std::uint64_t(1) << filled) - 1 : ~std::uint64_t(0);
+        for (std::size_t k = 0; k < words.size(); ++k)
+            if (sinks[k]) sinks[k]->put_bits(c, j0 + j - filled, words[k] & keep);
+        words = {};
+        filled = 0;
+    };
     simd::fused_loop(arch, n, std::array<const T*, 1>{x}, std::array<T*, 1>{y},
                      [&](const auto& in, auto&) {
                          using V = std::decay_t<decltype(in[0])>;
                          constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
+                         const V out = chain_value_bits(ops, in[0], words, filled);
                          const std::size_t valid = std::min(W, n - j);
-                         const V out = coded_chain_value(ops, sinks, in[0], c, j0 + j, valid);
-                         j += W;
+                         j += valid;
+                         filled += valid;
+                         if (filled == 64) flush();
                          return std::array{out};
                      });
+    if (filled) flush();
 }
 
 /// A window's math on lanes (layers/detail/window_lanes.hpp) that also records each
@@ -272,21 +325,6 @@ struct coding_lanes {
         return lanes.template forward<R>(v);
     }
 };
-
-/// The chain on v, each unit's region (two regions: a bit a lane) or-ed into its word at
-/// bit `shift` on: the tile epilogue's row of codes.
-template <class V, class... Ops>
-MASO_ALWAYS_INLINE V chain_value_bits(const std::tuple<Ops...>& ops, V v,
-                                      std::array<std::uint64_t, sizeof...(Ops)>& words,
-                                      std::size_t shift) {
-    simd::detail::static_for<sizeof...(Ops)>([&](auto i) {
-        const auto& op = std::get<i>(ops);
-        if constexpr (op_has_codes<std::decay_t<decltype(op)>>)
-            words[i] |= simd::lane_bits(op.region(v) != V(0)) << shift;
-        v = op.forward(v);
-    });
-    return v;
-}
 
 /// Whether any op of the chain can record a code.
 template <class Tuple>
