@@ -131,8 +131,8 @@ struct node_codes {
                             lanes(h - floor_of(h) >= O::broadcast(T(0.5))) & keep);
         }
     }
-    /// Ors the bits m (lane l at bit l, those past the valid columns clear) into row c from
-    /// column j on, for a node of one bit a code.
+    /// Ors the bits m (lane l at bit l, those past the valid columns clear) into bit-plane
+    /// row c (channel · planes() + bit) from column j on.
     template <bool Shared = false>
     MASO_ALWAYS_INLINE void put_bits(std::size_t c, std::size_t j, std::uint64_t m) const {
         or_bits<Shared>(c * ld + j, m);
@@ -307,22 +307,57 @@ void coded_chain_forward(Arch arch, const std::tuple<Ops...>& ops,
     if (filled) flush();
 }
 
-/// A window's math on lanes (layers/detail/window_lanes.hpp) that also records each
-/// window's code — its first maximum — at row c from column j on, as the window pass hands
-/// it the windows in order, W at a time, then the partial last group (window_pass.hpp).
-template <class T, class Lanes>
+/// The bit-planes of each lane's first maximum among R members: plane q holds bit q of its
+/// index. Built during the search, a mask operation a member and plane, with the maximum
+/// itself (max pooling's value) into `best`.
+template <std::size_t P, std::size_t R, class V>
+MASO_ALWAYS_INLINE auto first_max_planes(const std::array<V, R>& v, V& best) {
+    using mask = decltype(v[0] > v[0]);
+    std::array<mask, P> planes;
+    best = v[0];
+    for (std::size_t q = 0; q < P; ++q)
+        planes[q] = best != best; // all false (no member is NaN)
+    for (std::size_t r = 1; r < R; ++r) {
+        const auto wins = v[r] > best;
+        best = simd::ops<V>::select(wins, v[r], best);
+        for (std::size_t q = 0; q < P; ++q)
+            planes[q] = (r >> q) & 1 ? (planes[q] || wins) : (planes[q] && !wins);
+    }
+    return planes;
+}
+
+/// A K×K window's math on lanes (layers/detail/window_lanes.hpp) that also records each
+/// window's code — its first maximum — at row c from column j0 on, as the window pass hands
+/// it the windows in order, W at a time, then the partial last group (window_pass.hpp). A
+/// word of bits per plane is gathered and or-ed once per 64 windows; flush() after the pass.
+/// On the hard path the maximum found is the output.
+template <class T, class Lanes, std::size_t P>
 struct coding_lanes {
     const Lanes& lanes;
     const node_codes<T>& sink;
-    std::size_t c;
-    mutable std::size_t j; ///< the next window's column (the pass holds the math as const)
-    std::size_t end;       ///< the column past the last window
+    std::size_t c, j0, end; ///< end: the column past the last window
+    // The pass holds the math as const: the words gathered so far are mutable.
+    mutable std::array<std::uint64_t, P> words{};
+    mutable std::size_t filled = 0, start = j0;
+
     template <std::size_t R, class V>
     MASO_ALWAYS_INLINE V forward(const std::array<V, R>& v) const {
         constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
-        sink.put(c, j, first_max_index<R>(v), std::min(W, end - j));
-        j += W;
-        return lanes.template forward<R>(v);
+        V best;
+        const auto planes = first_max_planes<P>(v, best);
+        for (std::size_t q = 0; q < P; ++q)
+            words[q] |= bits_of(planes[q]) << filled;
+        if ((filled += W) == 64) flush();
+        return lanes.hard ? best : lanes.template forward<R>(v);
+    }
+    void flush() const {
+        const std::size_t valid = std::min(filled, end - start);
+        const std::uint64_t keep = valid < 64 ? (std::uint64_t(1) << valid) - 1 : ~std::uint64_t(0);
+        for (std::size_t q = 0; q < P; ++q)
+            if (valid) sink.put_bits(c * P + q, start, words[q] & keep);
+        words = {};
+        start += filled;
+        filled = 0;
     }
 };
 

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 
 namespace maso::run {
@@ -49,8 +50,10 @@ void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink,
     using S = typename Ctx::z_shape;
     const auto lanes = w.lanes(wio, c);
     const std::size_t end = col + planes * Ctx::out_shape::plane;
-    maso::detail::forward_window_pass<S, K, typename Ctx::arch>(
-        coding_lanes<T, decltype(lanes)>{lanes, sink, c, col, end}, in, out, planes);
+    constexpr std::size_t P = std::bit_width(K * K - 1);
+    const coding_lanes<T, decltype(lanes), P> math{lanes, sink, c, col, end};
+    maso::detail::forward_window_pass<S, K, typename Ctx::arch>(math, in, out, planes);
+    math.flush();
 }
 
 template <class Ctx>

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <optional>
 #include <type_traits>
@@ -168,8 +169,16 @@ struct tile_epilogue {
                 }
                 const Batch y = t->lanes[i0 + i]->template forward<R>(v);
                 if constexpr (Ctx::window_codes)
-                    if (t->window_sink && valid > 0)
-                        t->window_sink->put(i0 + i, w0, first_max_index<R>(v), valid);
+                    if (t->window_sink && valid > 0) {
+                        // L windows a tile: their bits share words with other tiles'.
+                        constexpr std::size_t P = std::bit_width(R - 1);
+                        Batch best;
+                        const auto planes = first_max_planes<P>(v, best);
+                        const std::uint64_t keep = (std::uint64_t(1) << valid) - 1;
+                        for (std::size_t q = 0; q < P; ++q)
+                            t->window_sink->template put_bits<L % 64 != 0>(
+                                (i0 + i) * P + q, w0, bits_of(planes[q]) & keep);
+                    }
                 T* o = out + (i0 + i) * out_ld + w0;
                 if (valid == W) {
                     y.store_unaligned(o);
