@@ -190,7 +190,9 @@ BOOST_AUTO_TEST_CASE(codes_are_bit_packed) {
     BOOST_TEST(c[6].planes() == 2u); // three regions: two bits
     BOOST_TEST(c[7].planes() == 2u); // maxout<3>
     BOOST_TEST(c[2].ld == 64u);      // 3 images of 16 pixels, padded to a word
-    BOOST_TEST(c[3].ld == 64u);
+    // 12 windows: one word, or on the tiles a word per tile's windows.
+    BOOST_TEST(c[3].ld % 64 == 0u);
+    BOOST_TEST(c[3].ld >= 64u);
 }
 
 BOOST_AUTO_TEST_CASE(posteriors_are_the_closed_form) {

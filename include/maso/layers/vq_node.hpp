@@ -60,6 +60,14 @@ struct vq_op {
     V region(V x) const {
         return hard.region(x);
     }
+    /// Where the unit picks region 1: its code when it has two regions.
+    template <class V>
+    auto region_mask(V x) const {
+        if constexpr (U::regions == 2)
+            return x > simd::ops<V>::broadcast(T(0)); // c_1 z > c_0 z: vq/elementwise.hpp
+        else
+            return hard.region(x) != simd::ops<V>::broadcast(T(0));
+    }
     /// The posterior of region r at x (one-hot on the hard path).
     template <class V>
     V posterior(V x, std::size_t r) const {

@@ -72,6 +72,10 @@ struct node_codes {
     /// The column order of the last forward (elementwise nodes of a kernel that pooled on
     /// its tiles may see window order).
     kernels::patch_order order{};
+    /// A window node pooled on the register tiles: each tile's `group` windows own a 64-bit
+    /// word (the tiles' threads then share none), window w at column (w / group)·64 +
+    /// w % group. 0: the natural column.
+    std::size_t group = 0;
 
     bool recorded() const noexcept { return regions != 0 && bits; }
     /// Bits a code takes: 1 for two regions, 2 for 3 or 4 (a 2×2 window), 4 for a 3×3 one.
@@ -81,6 +85,7 @@ struct node_codes {
     /// The column of (image n, pixel p) in the order of the last forward.
     std::size_t column(std::size_t n, std::size_t p) const noexcept {
         const std::size_t plane = height * width;
+        if (group != 0) return (n * plane + p) / group * 64 + (n * plane + p) % group;
         if (order.is_natural()) return n * plane + p;
         // Window order: window w = (n, y/k, x/k) in the pooled map's natural order, member
         // r = (y%k, x%k) row-major; group w/L, lane w%L; member r of lane l at r·L + l.
@@ -136,6 +141,11 @@ struct node_codes {
     template <bool Shared = false>
     MASO_ALWAYS_INLINE void put_bits(std::size_t c, std::size_t j, std::uint64_t m) const {
         or_bits<Shared>(c * ld + j, m);
+    }
+    /// Stores m as the whole word at bit-plane row c, column j (a multiple of 64): for a
+    /// writer that owns the word (a tile as wide as a word), no read of it.
+    MASO_ALWAYS_INLINE void store_word(std::size_t c, std::size_t j, std::uint64_t m) const {
+        bits[(c * ld + j) / 64] = m;
     }
     /// Stores the first `valid` lanes of posterior row q (0 for two regions) at row c.
     template <class V>
@@ -252,7 +262,7 @@ MASO_ALWAYS_INLINE V chain_value_bits(const std::tuple<Ops...>& ops, V v,
     simd::detail::static_for<sizeof...(Ops)>([&](auto i) {
         const auto& op = std::get<i>(ops);
         if constexpr (op_has_codes<std::decay_t<decltype(op)>>)
-            words[i] |= bits_of(op.region(v) != V(0)) << shift;
+            words[i] |= bits_of(op.region_mask(v)) << shift;
         v = op.forward(v);
     });
     return v;
@@ -284,13 +294,15 @@ void coded_chain_forward(Arch arch, const std::tuple<Ops...>& ops,
         return;
     }
     std::array<std::uint64_t, sizeof...(Ops)> words{};
-    std::size_t filled = 0; ///< bits in words, from column j0 + j − filled on
+    // Bits from column j0 + start on; the tail's padding lanes are masked at the last flush.
+    std::size_t filled = 0, start = 0;
     auto flush = [&] {
-        const std::uint64_t keep =
-            filled < 64 ? (std::uint64_t(1) << filled) - 1 : ~std::uint64_t(0);
+        const std::size_t valid = std::min(filled, n - start);
+        const std::uint64_t keep = valid < 64 ? (std::uint64_t(1) << valid) - 1 : ~std::uint64_t(0);
         for (std::size_t k = 0; k < words.size(); ++k)
-            if (sinks[k]) sinks[k]->put_bits(c, j0 + j - filled, words[k] & keep);
+            if (sinks[k]) sinks[k]->put_bits(c, j0 + start, words[k] & keep);
         words = {};
+        start += filled;
         filled = 0;
     };
     simd::fused_loop(arch, n, std::array<const T*, 1>{x}, std::array<T*, 1>{y},
@@ -298,10 +310,7 @@ void coded_chain_forward(Arch arch, const std::tuple<Ops...>& ops,
                          using V = std::decay_t<decltype(in[0])>;
                          constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
                          const V out = chain_value_bits(ops, in[0], words, filled);
-                         const std::size_t valid = std::min(W, n - j);
-                         j += valid;
-                         filled += valid;
-                         if (filled == 64) flush();
+                         if ((filled += W) == 64) flush();
                          return std::array{out};
                      });
     if (filled) flush();

@@ -224,6 +224,12 @@ private:
             n.height = S::height;
             n.width = S::width;
             n.ld = batch_ * S::plane;
+            // A window pooled on the tiles takes a word per tile's windows (node_codes::group).
+            if constexpr (node_t<I>::kind == node_kind::window) {
+                constexpr std::size_t k = group_of(I);
+                if constexpr (plans[k].window != 0)
+                    n.ld = std::max(n.ld, (n.ld + plans[k].lanes - 1) / plans[k].lanes * 64);
+            }
             if constexpr (node_t<I>::kind == node_kind::elementwise) {
                 constexpr std::size_t k = group_of(I);
                 constexpr plan::group g = groups[k];
@@ -483,9 +489,13 @@ private:
                 io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
         } else {
             z_order_[K] = run::group_forward(context<K>());
-            if (recording_) // the units read z's columns in the order this forward wrote
+            if (recording_) { // the units read z's columns in the order this forward wrote
                 for (std::size_t i = g.chain_begin; i < g.chain_end; ++i)
                     codes_[i].order = z_order_[K];
+                // A window pooled on the tiles: a word per tile's windows.
+                if constexpr (plans[K].window != 0)
+                    codes_[g.end - 1].group = z_order_[K].is_natural() ? 0 : plans[K].lanes;
+            }
         }
     }
 

@@ -129,11 +129,15 @@ struct tile_epilogue {
                             acc[i][v] = chain_value_bits(ops, acc[i][v], words, v * W);
                         if (i < m)
                             for (std::size_t k = 0; k < words.size(); ++k)
-                                if (t->sinks[k])
-                                    t->sinks[k]->template put_bits<shared_words>(
-                                        i0 + i, j0,
+                                if (t->sinks[k]) {
+                                    const std::uint64_t m =
                                         n < 64 ? words[k] & ((std::uint64_t(1) << n) - 1)
-                                               : words[k]);
+                                               : words[k];
+                                    if constexpr (Ctx::blocking::NR == 64) // the tile's own word
+                                        t->sinks[k]->store_word(i0 + i, j0, m);
+                                    else
+                                        t->sinks[k]->template put_bits<shared_words>(i0 + i, j0, m);
+                                }
                         continue;
                     }
                     for (std::size_t v = 0; v < NV; ++v) {
@@ -170,14 +174,15 @@ struct tile_epilogue {
                 const Batch y = t->lanes[i0 + i]->template forward<R>(v);
                 if constexpr (Ctx::window_codes)
                     if (t->window_sink && valid > 0) {
-                        // L windows a tile: their bits share words with other tiles'.
+                        // The tile's L windows own a word (node_codes::group): no other
+                        // thread writes it.
                         constexpr std::size_t P = std::bit_width(R - 1);
                         Batch best;
                         const auto planes = first_max_planes<P>(v, best);
                         const std::uint64_t keep = (std::uint64_t(1) << valid) - 1;
                         for (std::size_t q = 0; q < P; ++q)
-                            t->window_sink->template put_bits<L % 64 != 0>(
-                                (i0 + i) * P + q, w0, bits_of(planes[q]) & keep);
+                            t->window_sink->store_word((i0 + i) * P + q, w0 / L * 64,
+                                                       bits_of(planes[q]) & keep);
                     }
                 T* o = out + (i0 + i) * out_ld + w0;
                 if (valid == W) {
