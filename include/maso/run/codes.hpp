@@ -293,44 +293,62 @@ void coded_chain_forward(Arch arch, const std::tuple<Ops...>& ops,
                          });
         return;
     }
-    std::array<std::uint64_t, sizeof...(Ops)> words{};
-    // Bits from column j0 + start on; the tail's padding lanes are masked at the last flush.
-    std::size_t filled = 0, start = 0;
-    auto flush = [&] {
-        const std::size_t valid = std::min(filled, n - start);
-        const std::uint64_t keep = valid < 64 ? (std::uint64_t(1) << valid) - 1 : ~std::uint64_t(0);
-        for (std::size_t k = 0; k < words.size(); ++k)
-            if (sinks[k]) sinks[k]->put_bits(c, j0 + start, words[k] & keep);
-        words = {};
-        start += filled;
-        filled = 0;
-    };
-    simd::fused_loop(arch, n, std::array<const T*, 1>{x}, std::array<T*, 1>{y},
-                     [&](const auto& in, auto&) {
-                         using V = std::decay_t<decltype(in[0])>;
-                         constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
-                         const V out = chain_value_bits(ops, in[0], words, filled);
-                         if ((filled += W) == 64) flush();
-                         return std::array{out};
-                     });
-    if (filled) flush();
+    if constexpr (std::is_same_v<Arch, simd::scalar_arch>) {
+        for (std::size_t i = 0; i < n; ++i)
+            y[i] = coded_chain_value(ops, sinks, x[i], c, j0 + i, 1);
+    } else {
+        // One word of bits per unit node for every 64 / W batches, kept in registers: the
+        // loop is written out rather than a fused_loop body, whose captures live in memory.
+        using batch = xsimd::batch<T, Arch>;
+        constexpr std::size_t W = batch::size, K = sizeof...(Ops);
+        const std::size_t full = n - n % W;
+        std::array<std::uint64_t, K> words{};
+        std::size_t start = 0, filled = 0; ///< the words' first column, bits in them
+        auto flush = [&](std::size_t valid) {
+            const std::uint64_t keep =
+                valid < 64 ? (std::uint64_t(1) << valid) - 1 : ~std::uint64_t(0);
+            for (std::size_t k = 0; k < K; ++k)
+                if (sinks[k]) sinks[k]->put_bits(c, j0 + start, words[k] & keep);
+            words = {};
+            start += filled;
+            filled = 0;
+        };
+        for (std::size_t i = 0; i < full; i += W) {
+            chain_value_bits(ops, batch::load_unaligned(x + i), words, filled)
+                .store_unaligned(y + i);
+            if ((filled += W) == 64) flush(64);
+        }
+        if (full != n) { // the tail through the same code, zero-padded; its padding not kept
+            alignas(64) T buf[W] = {};
+            std::copy(x + full, x + n, buf);
+            chain_value_bits(ops, batch::load_aligned(buf), words, filled).store_aligned(buf);
+            std::copy(buf, buf + (n - full), y + full);
+            filled += W;
+        }
+        if (filled) flush(std::min(filled, n - start));
+    }
 }
 
-/// The bit-planes of each lane's first maximum among R members: plane q holds bit q of its
-/// index. Built during the search, a mask operation a member and plane, with the maximum
-/// itself (max pooling's value) into `best`.
+/// The bit-planes of each lane's first maximum among R members — plane q holds bit q of its
+/// index — and the maximum itself (max pooling's value) into `best`. The maximum is found as
+/// max pooling finds it; then, from the last member down, each member equal to it sets the
+/// planes to its index, so the first one's index stays: a comparison and P mask operations a
+/// member.
 template <std::size_t P, std::size_t R, class V>
 MASO_ALWAYS_INLINE auto first_max_planes(const std::array<V, R>& v, V& best) {
-    using mask = decltype(v[0] > v[0]);
-    std::array<mask, P> planes;
+    using O = simd::ops<V>;
     best = v[0];
-    for (std::size_t q = 0; q < P; ++q)
-        planes[q] = best != best; // all false (no member is NaN)
-    for (std::size_t r = 1; r < R; ++r) {
-        const auto wins = v[r] > best;
-        best = simd::ops<V>::select(wins, v[r], best);
+    for (std::size_t r = 1; r < R; ++r)
+        best = O::max(best, v[r]);
+    using mask = decltype(v[0] == best);
+    std::array<mask, P> planes;
+    for (std::size_t q = 0; q < P; ++q) // member R − 1's index, kept where no other is a maximum
+        planes[q] = ((R - 1) >> q) & 1 ? best == best : best != best;
+    for (std::size_t k = 1; k < R; ++k) {
+        const std::size_t r = R - 1 - k;
+        const auto at_max = v[r] == best;
         for (std::size_t q = 0; q < P; ++q)
-            planes[q] = (r >> q) & 1 ? (planes[q] || wins) : (planes[q] && !wins);
+            planes[q] = (r >> q) & 1 ? (planes[q] || at_max) : (planes[q] && !at_max);
     }
     return planes;
 }
