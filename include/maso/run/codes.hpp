@@ -342,6 +342,12 @@ MASO_ALWAYS_INLINE auto first_max_planes(const std::array<V, R>& v, V& best) {
         best = O::max(best, v[r]);
     using mask = decltype(v[0] == best);
     std::array<mask, P> planes;
+    if constexpr (R == 4 && P == 2) { // a 2×2 window: four mask operations in all
+        const auto e0 = v[0] == best, e1 = v[1] == best, e2 = v[2] == best;
+        planes[0] = !e0 && (e1 || !e2); // first maximum 1 or 3
+        planes[1] = !(e0 || e1);        // first maximum 2 or 3
+        return planes;
+    }
     for (std::size_t q = 0; q < P; ++q) // member R − 1's index, kept where no other is a maximum
         planes[q] = ((R - 1) >> q) & 1 ? best == best : best != best;
     for (std::size_t k = 1; k < R; ++k) {
