@@ -5,7 +5,8 @@
 // statistics product and its pass; the plane pass, with a chain and without; the dense
 // chain pass; the channel-window pass), at sizes whose rows end in a partial batch of lanes.
 // The β-VQ posteriors match the closed form; recording allocates nothing after
-// record_codes; an unfused program refuses.
+// record_codes; an unfused program refuses. The recording loops on lanes equal the scalar
+// ones across tails, and a window's bit-planes spell its first maximum.
 #define BOOST_TEST_MODULE run.codes
 #include <maso/maso.hpp>
 
@@ -15,10 +16,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -237,4 +240,107 @@ BOOST_AUTO_TEST_CASE(an_unfused_program_refuses) {
     const auto net = input<3>() >> dense<4>() >> hard_vq<relu>();
     unfused_t<std::decay_t<decltype(net)>> u(net, 2);
     BOOST_CHECK_THROW(u.program().record_codes(), value_error);
+}
+
+namespace {
+/// A chain's codes and values through the SIMD loop and the scalar one, for n values written
+/// from column j0 (so that the bits straddle words): equal codes, and equal values for the
+/// hard unit (the β-VQ one rounds exp differently: 1e-6).
+template <class U>
+void check_simd_against_scalar(const U& unit, float beta, std::size_t n, std::size_t j0) {
+    using T = float;
+    const auto b = vq::basic_beta<T>::from_beta(beta);
+    const auto ops = std::tuple{bias_op<T>{T(0.25), nullptr},
+                                vq_op<U, T>{vq::beta_pass_for<U, T>(unit, b),
+                                            vq::hard_pass_for<U, T>(unit), b.is_hard(), nullptr}};
+    std::mt19937 rng(unsigned(n * 7 + j0));
+    std::normal_distribution<T> d(0, 1);
+    std::vector<T> x(n), y_simd(n), y_scalar(n);
+    for (std::size_t i = 0; i < n; ++i)
+        x[i] = i % 5 == 0 ? T(-0.25) : d(rng); // some exactly at the kink: the tie rule
+    auto codes_of = [&](auto arch, std::vector<T>& y) {
+        run::node_codes<T> c;
+        c.regions = U::regions;
+        c.channels = 1;
+        c.height = 1;
+        c.width = j0 + n;
+        c.ld = (j0 + n + 63) / 64 * 64;
+        std::vector<std::uint64_t> words(c.planes() * c.ld / 64, 0);
+        c.bits = words.data();
+        const std::array<const run::node_codes<T>*, 2> sinks{nullptr, &c};
+        run::coded_chain_forward(arch, ops, sinks, 0, j0, x.data(), y.data(), n);
+        std::vector<std::size_t> r(n);
+        for (std::size_t i = 0; i < n; ++i)
+            r[i] = c.region(0, 0, j0 + i);
+        return std::pair{r, words};
+    };
+    const auto [r_simd, w_simd] = codes_of(test_arch{}, y_simd);
+    const auto [r_scalar, w_scalar] = codes_of(simd::scalar_arch{}, y_scalar);
+    BOOST_TEST(r_simd == r_scalar, boost::test_tools::per_element());
+    BOOST_TEST(w_simd == w_scalar, boost::test_tools::per_element()); // nothing past the n units
+    for (std::size_t i = 0; i < n; ++i) {
+        std::vector<double> v;
+        for (std::size_t r = 0; r < U::regions; ++r)
+            v.push_back(unit.template slope<double>(r, 0) * (double(x[i]) + 0.25) +
+                        unit.template offset<double>(r));
+        BOOST_TEST(r_simd[i] == first_max(v).first);
+        if (b.is_hard())
+            BOOST_TEST(y_simd[i] == y_scalar[i]);
+        else
+            BOOST_TEST(y_simd[i] == y_scalar[i], boost::test_tools::tolerance(T(1e-6)));
+    }
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(simd_equals_scalar_across_tails) {
+    constexpr std::size_t W = xsimd::batch<float, test_arch>::size;
+    for (const std::size_t n : {std::size_t{1}, W - 1, W, W + 1, 3 * W + 1, std::size_t{64},
+                                std::size_t{65}, std::size_t{200}})
+        for (const std::size_t j0 : {std::size_t{0}, std::size_t{37}})
+            BOOST_TEST_CONTEXT("n = " << n << ", from column " << j0) {
+                check_simd_against_scalar(vq::relu{}, 1.f, n, j0);
+                check_simd_against_scalar(vq::absolute{}, 0.7f, n, j0);
+                check_simd_against_scalar(vq::two_knot{}, 1.f, n, j0); // two bit-planes
+            }
+}
+
+BOOST_AUTO_TEST_CASE(a_windows_bit_planes_are_its_first_maximum) {
+    // Every pattern of ties among four members, and random nine-member windows, on lanes and
+    // one at a time: the bits spell the first maximum's index.
+    using batch = xsimd::batch<float, test_arch>;
+    constexpr std::size_t W = batch::size;
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int> level(0, 2); // few levels: many ties
+    auto check = [&]<std::size_t R>(std::integral_constant<std::size_t, R>) {
+        constexpr std::size_t P = std::bit_width(R - 1);
+        for (int trial = 0; trial < 200; ++trial) {
+            std::array<batch, R> v;
+            alignas(64) float m[R][W];
+            for (std::size_t r = 0; r < R; ++r) {
+                for (std::size_t l = 0; l < W; ++l)
+                    m[r][l] = float(level(rng));
+                v[r] = batch::load_aligned(m[r]);
+            }
+            batch best;
+            const auto planes = run::first_max_planes<P>(v, best);
+            for (std::size_t l = 0; l < W; ++l) {
+                std::array<float, R> s;
+                for (std::size_t r = 0; r < R; ++r)
+                    s[r] = m[r][l];
+                float sbest;
+                const auto sp = run::first_max_planes<P>(s, sbest);
+                const std::size_t want =
+                    std::size_t(std::max_element(s.begin(), s.end()) - s.begin());
+                std::size_t got = 0, got_scalar = 0;
+                for (std::size_t q = 0; q < P; ++q) {
+                    got |= std::size_t((simd::lane_bits(planes[q]) >> l) & 1) << q;
+                    got_scalar |= std::size_t(sp[q]) << q;
+                }
+                BOOST_TEST(got == want);
+                BOOST_TEST(got_scalar == want);
+            }
+        }
+    };
+    check(std::integral_constant<std::size_t, 4>{});
+    check(std::integral_constant<std::size_t, 9>{});
 }
