@@ -19,12 +19,11 @@
 //
 // Storage, per node: one row of bits per channel and bit of the region index (⌈log₂ R⌉
 // bit-planes: one for two regions, two for a 2×2 window, four for a 3×3 one), each padded to
-// whole 64-bit words. A unit of an elementwise node sits at the column its
-// z value has in the group's kept z (natural order, or the window order of a kernel that
-// pooled on the register tiles: kernels/patch_order.hpp); window units sit at their output's
-// natural column. unit_codes::region() maps (channel, image, pixel) to that column. The tile
-// epilogue's threads share the words of a row, so bits are or-ed atomically into words
-// cleared at the start of each forward.
+// whole 64-bit words, cleared at the start of each forward. A unit of an elementwise node
+// sits at its z's column (natural, or the window order of a kernel that pooled on its tiles:
+// kernels/patch_order.hpp), a window unit at its output's (on the tiles: a word per tile's
+// windows, node_codes::group); node_codes::region() maps (channel, image, pixel) there. A pass
+// owns its rows and ors plainly; a tile stores its own word, or ors atomically when narrower.
 #pragma once
 
 #include <maso/kernels/patch_order.hpp>
