@@ -13,9 +13,11 @@ jobs=${MASO_JOBS:-2}
 # dataset-fashion-mnist: tests/io/idx_test.cpp reads the real set, and ctest runs the demo
 # (dsl_examples/fashion_mnist.cpp) on part of it; libcli11-dev: the command-line trainer
 # (dsl_examples/train.cpp) parses its options with CLI11, a maintained parser, rather than
-# one of our own; libtorch-dev: the oracle tests (tests/oracle/) compare maso with libtorch.
+# one of our own; libtorch-dev: the oracle tests (tests/oracle/) compare maso with libtorch;
+# gnuplot-nox and libstb-dev: ctest runs dsl_examples/see_inside.cpp (docs/inspect.md's
+# pictures), which plots with gnuplot and writes raw images with stb_image_write.
 packages=(cmake g++ clang libboost-dev libboost-test-dev libxsimd-dev libbenchmark-dev zlib1g-dev
-  nlohmann-json3-dev dataset-fashion-mnist libcli11-dev libtorch-dev)
+  nlohmann-json3-dev dataset-fashion-mnist libcli11-dev libtorch-dev gnuplot-nox libstb-dev)
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")

@@ -40,6 +40,8 @@ struct maxout_node {
     static constexpr bool fusable = false;       ///< not inside one H×W plane …
     static constexpr bool channel_window = true; ///< … but across K rows of a contraction
     static constexpr std::size_t group = K;
+    /// Each output element is a unit whose region is the channel chosen (run/codes.hpp).
+    static constexpr std::size_t code_regions = K;
     beta_spec beta{1.0f}; ///< β = 1, fixed: the hard max
 
     bool is_hard() const noexcept { return !beta.learnable && beta.value == 1.0f; }

@@ -24,6 +24,8 @@ namespace maso {
 
 template <std::size_t K>
 struct maxpool_node : detail::pool_node<K> {
+    /// Each window is a unit whose region is the member chosen (run/codes.hpp).
+    static constexpr std::size_t code_regions = K * K;
     static std::string name(const maxpool_node&) { return "maxpool<" + std::to_string(K) + ">"; }
 
     template <class In, class T, class Arch = xsimd::default_arch>

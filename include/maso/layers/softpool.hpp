@@ -29,6 +29,8 @@ namespace maso {
 
 template <std::size_t K>
 struct softpool_node : detail::pool_node<K> {
+    /// Each window is a unit whose hard region is its first maximum (run/codes.hpp).
+    static constexpr std::size_t code_regions = K * K;
     beta_spec beta;
 
     constexpr softpool_node(beta_spec b = {}) : beta(b) {}

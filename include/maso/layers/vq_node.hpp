@@ -38,6 +38,7 @@ using vq::relu;
 template <class U, class T>
 struct vq_op {
     static constexpr std::size_t accumulators = 1;
+    static constexpr std::size_t code_regions = U::regions; ///< a unit: run/codes.hpp
     vq::beta_pass_for<U, T> soft;
     vq::hard_pass_for<U, T> hard;
     bool is_hard;
@@ -54,11 +55,36 @@ struct vq_op {
     void commit(const T* sums) const {
         if (grad) *grad += sums[0];
     }
+    /// The region the unit picks at x (its hard VQ code, whatever β it infers with).
+    template <class V>
+    V region(V x) const {
+        return hard.region(x);
+    }
+    /// Where the unit picks region 1: its code when it has two regions.
+    template <class V>
+    auto region_mask(V x) const {
+        if constexpr (U::regions == 2)
+            return x > simd::ops<V>::broadcast(T(0)); // c_1 z > c_0 z: vq/elementwise.hpp
+        else
+            return hard.region(x) != simd::ops<V>::broadcast(T(0));
+    }
+    /// The posterior of region r at x (one-hot on the hard path).
+    template <class V>
+    V posterior(V x, std::size_t r) const {
+        using O = simd::ops<V>;
+        if (is_hard)
+            return O::select(hard.region(x) == O::broadcast(T(r)), O::broadcast(1),
+                             O::broadcast(0));
+        return soft.probability(x, r);
+    }
 };
 
 template <vq::elementwise_unit U, bool Hard>
 struct vq_node : keeps_shape {
     static constexpr node_kind kind = node_kind::elementwise;
+    /// Each element is a unit of U::regions regions, whose code a forward can record
+    /// (run/codes.hpp).
+    static constexpr std::size_t code_regions = U::regions;
     U unit;
     beta_spec beta;
 

@@ -10,6 +10,7 @@
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
 #include <maso/layers/bias.hpp>
+#include <maso/run/codes.hpp>
 #include <maso/run/group_context.hpp>
 
 #include <algorithm>
@@ -24,6 +25,16 @@ template <class Ctx>
 void chain_forward_pass(const Ctx& ctx) {
     using S = typename Ctx::z_shape;
     const std::size_t n = ctx.batch * S::plane;
+    if constexpr (Ctx::chain_codes)
+        if (ctx.codes) { // the same pass, recording the units' codes
+            const auto sinks = ctx.chain_sinks();
+            parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
+                for (std::size_t c = c0; c < c1; ++c)
+                    coded_chain_forward(typename Ctx::arch{}, ctx.chain_ops(c), sinks, c, 0,
+                                        ctx.z_channel(c), ctx.out + c * n, n);
+            });
+            return;
+        }
     parallel_for(S::channels, [&](std::size_t c0, std::size_t c1, std::size_t) {
         for (std::size_t c = c0; c < c1; ++c)
             kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c), ctx.z_channel(c),

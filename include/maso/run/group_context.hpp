@@ -18,6 +18,7 @@
 #include <maso/expr/node.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
 #include <maso/plan/kernel_plan.hpp>
+#include <maso/run/codes.hpp>
 
 #include <cstddef>
 #include <span>
@@ -97,6 +98,8 @@ public:
     using out_shape = typename P::template out_shape<last>;
     template <std::size_t I>
     using layer_t = typename P::template layer_t<I>;
+    template <std::size_t I>
+    using node_t = typename P::template node_t<I>;
 
     std::size_t batch;
     mode phase;
@@ -108,6 +111,8 @@ public:
     T* dx = nullptr;         ///< ∂L/∂x of the contraction (null: nobody needs it)
     std::span<T> staging, tile_stats;
     plane_buffers<T> planes;
+    /// Every node's codes (run/codes.hpp), indexed by node; null when none are recorded.
+    const node_codes<T>* codes = nullptr;
 
     group_context(typename P::layers_t& layers, const node_buffers<T, P::node_count>& b,
                   std::size_t n, mode m)
@@ -158,6 +163,37 @@ public:
             return std::tuple_cat(std::tuple{layer<g.begin>().bias(io<g.begin>(), c)}, nodes_ops);
         else
             return nodes_ops;
+    }
+
+    /// Whether the group's chain has a unit, and its window a code (run/codes.hpp): the
+    /// kernels instantiate their recording only then.
+    static constexpr bool chain_codes = chain_has_codes<chain_type>::value;
+    static constexpr bool window_codes = [] {
+        if constexpr (g.window) return requires {
+                P::template node_t<last>::code_regions;
+            };
+        else
+            return false;
+    }();
+
+    /// Where each chain op's codes go: its node's, for a unit while codes are recorded;
+    /// null for the other ops (the bias, a batch-norm apply).
+    auto chain_sinks() const {
+        constexpr std::size_t n = std::tuple_size_v<chain_type>;
+        constexpr std::size_t first = strategy.bias == maso::plan::bias_kind::chain ? 1 : 0;
+        std::array<const node_codes<T>*, n> s{};
+        if (codes)
+            for (std::size_t i = first; i < n; ++i) {
+                const node_codes<T>& c = codes[g.chain_begin + i - first];
+                if (c.recorded()) s[i] = &c;
+            }
+        return s;
+    }
+    /// Where the window's codes go, or null.
+    const node_codes<T>* window_sink() const {
+        if constexpr (window_codes)
+            if (codes && codes[last].recorded()) return &codes[last];
+        return nullptr;
     }
 
     /// Channel c's bias when it is added to z before a batch norm.

@@ -13,10 +13,13 @@
 
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
+#include <maso/layers/detail/window_pass.hpp>
+#include <maso/run/codes.hpp>
 #include <maso/run/group_context.hpp>
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 
 namespace maso::run {
@@ -39,6 +42,20 @@ void for_each_channel_with_planes(const plane_buffers<T>& planes, std::size_t ch
 }
 } // namespace detail
 
+/// A K×K window layer's forward_planes (maxpool, softpool: layers/detail/window_pass.hpp on
+/// the channel's lanes) with the windows' codes recorded from the gathered members.
+template <class Ctx, std::size_t K, class Layer, class Io, class T>
+void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink, std::size_t c,
+                       const T* in, T* out, std::size_t col, std::size_t planes) {
+    using S = typename Ctx::z_shape;
+    const auto lanes = w.lanes(wio, c);
+    const std::size_t end = col + planes * Ctx::out_shape::plane;
+    constexpr std::size_t P = std::bit_width(K * K - 1);
+    const coding_lanes<T, decltype(lanes), P> math{lanes, sink, c, col, end};
+    maso::detail::forward_window_pass<S, K, typename Ctx::arch>(math, in, out, planes);
+    math.flush();
+}
+
 template <class Ctx>
 void planes_forward(const Ctx& ctx) {
     using T = typename Ctx::T;
@@ -46,6 +63,15 @@ void planes_forward(const Ctx& ctx) {
     using O = typename Ctx::out_shape;
     auto& w = ctx.template layer<Ctx::last>();
     const auto wio = ctx.template io<Ctx::last>(nullptr, ctx.out);
+    // The codes of the units (in the chain) and of the window, when they are recorded.
+    [[maybe_unused]] const auto sinks = ctx.chain_sinks();
+    [[maybe_unused]] const node_codes<T>* window = ctx.window_sink();
+    [[maybe_unused]] constexpr std::size_t K = [] {
+        if constexpr (Ctx::window_codes)
+            return Ctx::template node_t<Ctx::last>::window;
+        else
+            return std::size_t{0};
+    }();
     detail::for_each_channel_with_planes(
         ctx.planes, S::channels, [&](std::size_t c, std::size_t t) {
             const T* zc = ctx.z + c * ctx.batch * S::plane;
@@ -53,11 +79,33 @@ void planes_forward(const Ctx& ctx) {
             if constexpr (Ctx::strategy.chain) {
                 T* buf = ctx.planes.get(0, t);
                 for (std::size_t n = 0; n < ctx.batch; ++n) {
-                    kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
-                                           zc + n * S::plane, buf, S::plane);
+                    if constexpr (Ctx::chain_codes) {
+                        if (ctx.codes)
+                            coded_chain_forward(typename Ctx::arch{}, ctx.chain_ops(c), sinks, c,
+                                                n * S::plane, zc + n * S::plane, buf, S::plane);
+                        else
+                            kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
+                                                   zc + n * S::plane, buf, S::plane);
+                    } else {
+                        kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
+                                               zc + n * S::plane, buf, S::plane);
+                    }
+                    if constexpr (Ctx::window_codes) {
+                        if (window) { // the window pass, recording each window's member
+                            coded_window_pass<Ctx, K>(w, wio, *window, c, buf, oc + n * O::plane,
+                                                      n * O::plane, 1);
+                            continue;
+                        }
+                    }
                     w.forward_planes(wio, c, buf, oc + n * O::plane, 1);
                 }
             } else { // the channel's planes are consecutive: one pass over them
+                if constexpr (Ctx::window_codes) {
+                    if (window) {
+                        coded_window_pass<Ctx, K>(w, wio, *window, c, zc, oc, 0, ctx.batch);
+                        return;
+                    }
+                }
                 w.forward_planes(wio, c, zc, oc, ctx.batch);
             }
         });

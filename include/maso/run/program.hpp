@@ -22,12 +22,14 @@
 #include <maso/plan/fuse.hpp>
 #include <maso/plan/infer_shapes.hpp>
 #include <maso/plan/kernel_plan.hpp>
+#include <maso/run/codes.hpp>
 #include <maso/run/group_context.hpp>
 #include <maso/run/group_kernel.hpp>
 #include <maso/run/trace.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <limits>
 #include <new>
 #include <span>
@@ -112,6 +114,7 @@ public:
     /// Runs every group; a maso::numeric_error from a layer (batch statistics that are not
     /// finite) comes out naming the node: "maso: node 4 (batch_norm(…)): …".
     void forward() {
+        if (recording_) std::fill(code_words_.begin(), code_words_.end(), std::uint64_t{0});
         for_each_group([&](auto k) {
             try {
                 group_forward<k>();
@@ -125,6 +128,54 @@ public:
         for_each_group_reversed([&](auto k) { group_backward<k>(); });
     }
 
+    /// From the next forward on, the fused kernels record every unit's code (and with
+    /// `posteriors` the β-VQ posteriors of the elementwise units) as they run: run/codes.hpp.
+    /// The buffers are sized here, once; forward still allocates nothing. Off stops the
+    /// recording and keeps the buffers. An unfused program (fuse::none) runs no fused
+    /// kernel, and refuses.
+    void record_codes(bool on = true, bool posteriors = false) {
+        if (!on) {
+            recording_ = false;
+            return;
+        }
+        if constexpr (!Policy::fused)
+            throw value_error("maso: record_codes: the codes come from the fused kernels; "
+                              "this program runs fuse::none");
+        std::size_t words = 0, values = 0;
+        std::array<node_codes<T>, node_count> c{};
+        // Posteriors: of the elementwise units (a window's are not recorded).
+        std::array<bool, node_count> with_posteriors{};
+        for_each_node([&](auto i) {
+            c[i] = code_layout<i>();
+            with_posteriors[i] =
+                posteriors && c[i].regions != 0 && plan::kinds_v<Net>[i] == node_kind::elementwise;
+        });
+        for (std::size_t i = 0; i < node_count; ++i) {
+            const node_codes<T>& n = c[i];
+            words += n.channels * n.planes() * n.ld / 64;
+            if (with_posteriors[i]) values += n.channels * n.posterior_rows() * n.ld;
+        }
+        code_words_.assign(words, 0);
+        code_posteriors_.assign(values, T(0));
+        words = values = 0;
+        for (std::size_t i = 0; i < node_count; ++i) {
+            node_codes<T>& n = c[i];
+            if (n.regions != 0) n.bits = code_words_.data() + words;
+            words += n.channels * n.planes() * n.ld / 64;
+            if (with_posteriors[i]) {
+                n.posteriors = code_posteriors_.data() + values;
+                values += n.channels * n.posterior_rows() * n.ld;
+            }
+        }
+        codes_ = c;
+        recording_ = true;
+    }
+    bool records_codes() const noexcept { return recording_; }
+    /// Every node's codes of the last forward (regions 0: a node without units).
+    const std::array<node_codes<T>, node_count>& codes() const noexcept { return codes_; }
+
+    /// The network the program runs (its nodes' run-time settings).
+    const Net& net() const noexcept { return net_; }
     /// Node i's name, as describe() prints it: "conv2d<96, 3, stride 1, same>".
     const std::string& node_name(std::size_t i) const { return names_[i]; }
 
@@ -157,6 +208,45 @@ private:
             double(batch) * double(per_image) * sizeof(T) > double(pages) * double(page))
             throw value_error("maso: a batch of " + std::to_string(batch) +
                               " images needs more memory than can be allocated");
+    }
+
+    /// Where node I's codes will go: which node has units, how many regions, and the
+    /// columns of a row — for a unit of a kernel's chain the most its z can have in either
+    /// mode's order (plan/kernel_plan.hpp), for a window its output's. Pointers are set by
+    /// record_codes.
+    template <std::size_t I>
+    node_codes<T> code_layout() const {
+        node_codes<T> n;
+        if constexpr (I > 0 && requires { node_t<I>::code_regions; }) {
+            using S = out_shape<I>;
+            n.regions = node_t<I>::code_regions;
+            n.channels = S::channels;
+            n.height = S::height;
+            n.width = S::width;
+            n.ld = batch_ * S::plane;
+            // A window pooled on the tiles takes a word per tile's windows (node_codes::group).
+            if constexpr (node_t<I>::kind == node_kind::window) {
+                constexpr std::size_t k = group_of(I);
+                if constexpr (plans[k].window != 0)
+                    n.ld = std::max(n.ld, (n.ld + plans[k].lanes - 1) / plans[k].lanes * 64);
+            }
+            if constexpr (node_t<I>::kind == node_kind::elementwise) {
+                constexpr std::size_t k = group_of(I);
+                constexpr plan::group g = groups[k];
+                if constexpr (g.contraction)
+                    for (const mode m : {mode::training, mode::evaluation})
+                        n.ld =
+                            std::max(n.ld, layer_t<g.begin>::columns(batch_, plans[k].z_order(m)));
+            }
+            n.ld = (n.ld + 63) / 64 * 64; // whole words a row
+        }
+        return n;
+    }
+    /// The group that holds node i.
+    static constexpr std::size_t group_of(std::size_t i) {
+        for (std::size_t k = 0; k < groups.size(); ++k)
+            if (i >= groups[k].begin && i < groups[k].end) return k;
+        return groups.size();
     }
 
     std::string named(std::size_t node, const std::string& what) const {
@@ -386,6 +476,7 @@ private:
         c.staging = staging_;
         c.tile_stats = tile_stats_;
         c.planes = {scratch_.data() + plane_offset_, plane_size_, plane_slots_};
+        c.codes = recording_ ? codes_.data() : nullptr;
         return c;
     }
 
@@ -398,6 +489,13 @@ private:
                 io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
         } else {
             z_order_[K] = run::group_forward(context<K>());
+            if (recording_) { // the units read z's columns in the order this forward wrote
+                for (std::size_t i = g.chain_begin; i < g.chain_end; ++i)
+                    codes_[i].order = z_order_[K];
+                // A window pooled on the tiles: a word per tile's windows.
+                if constexpr (plans[K].window != 0)
+                    codes_[g.end - 1].group = z_order_[K].is_natural() ? 0 : plans[K].lanes;
+            }
         }
     }
 
@@ -429,6 +527,11 @@ private:
     /// The column order each group's last forward wrote z in (natural, or windows).
     std::array<kernels::patch_order, groups.size()> z_order_{};
     std::array<std::vector<T>, node_count> act_, dact_;
+    // The codes (run/codes.hpp): sized by record_codes, written by the fused kernels.
+    bool recording_ = false;
+    std::vector<std::uint64_t> code_words_;
+    std::vector<T> code_posteriors_;
+    std::array<node_codes<T>, node_count> codes_{};
 };
 
 } // namespace maso::run

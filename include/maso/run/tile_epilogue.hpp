@@ -12,13 +12,16 @@
 #include <maso/kernels/gemm/register_tile.hpp>
 #include <maso/kernels/patch_order.hpp>
 #include <maso/kernels/pointwise_chain.hpp>
+#include <maso/run/codes.hpp>
 #include <maso/run/group_context.hpp>
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace maso::run {
 
@@ -49,8 +52,22 @@ struct tile_tables {
     std::array<std::optional<typename Ctx::chain_type>, rows> ops{}; ///< not default-constructible
     std::array<std::optional<typename tile_lanes<Ctx>::type>, windows> lanes{};
     std::array<typename Ctx::T, before_norm ? rows : 0> bias{};
+    /// Where the units' and the window's codes go (run/codes.hpp), when they are recorded.
+    decltype(std::declval<const Ctx&>().chain_sinks()) sinks{};
+    const node_codes<typename Ctx::T>* window_sink = nullptr;
+    bool coded = false;
+    bool one_bit = true; ///< every unit one bit, no posteriors: the row-word path
 
     explicit tile_tables(const Ctx& ctx) {
+        if constexpr (Ctx::chain_codes || Ctx::window_codes) {
+            sinks = ctx.chain_sinks();
+            window_sink = ctx.window_sink();
+            coded = window_sink != nullptr;
+            for (const auto* s : sinks) {
+                coded = coded || s != nullptr;
+                if (s && (s->planes() != 1 || s->posteriors)) one_bit = false;
+            }
+        }
         for (std::size_t c = 0; c < rows; ++c)
             ops[c].emplace(ctx.chain_ops(c));
         if constexpr (before_norm)
@@ -72,6 +89,10 @@ struct tile_epilogue {
     using arch = typename Ctx::arch;
     static constexpr auto strategy = Ctx::strategy;
     static constexpr std::size_t MR = Ctx::blocking::MR, NV = Ctx::blocking::NV;
+    /// Tiles narrower than a word share its code bits with the next tile, which another
+    /// thread may hold (run/codes.hpp).
+    static constexpr bool shared_words = Ctx::blocking::NR % 64 != 0;
+    static_assert(Ctx::blocking::NR <= 64, "a tile row's code bits fill at most one word");
     T* z;
     std::size_t z_ld; ///< columns of z per channel
     T* out;
@@ -92,9 +113,45 @@ struct tile_epilogue {
         // z is kept for backward, unless it is the output itself (a convolution whose
         // chain is its bias alone: the bias's backward does not read it).
         if (z != out) kernels::store_tile<arch>(acc, z + i0 * z_ld + j0, z_ld, m, n);
-        for (std::size_t i = 0; i < MR; ++i)
-            for (std::size_t v = 0; v < NV; ++v)
-                acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
+        bool coded = false;
+        if constexpr (Ctx::chain_codes || Ctx::window_codes) coded = t->coded;
+        if constexpr (Ctx::chain_codes)
+            if (coded) {
+                // The units' codes from the values in the registers, at z's columns: a row's
+                // bits gathered into one word per unit node (a tile row is at most 64
+                // columns), or-ed once; units of more regions, and posteriors, lane by lane.
+                for (std::size_t i = 0; i < MR; ++i) {
+                    const auto& ops = *t->ops[row(i)];
+                    if (t->one_bit) {
+                        std::array<std::uint64_t, std::tuple_size_v<typename Ctx::chain_type>>
+                            words{};
+                        for (std::size_t v = 0; v < NV; ++v)
+                            acc[i][v] = chain_value_bits(ops, acc[i][v], words, v * W);
+                        if (i < m)
+                            for (std::size_t k = 0; k < words.size(); ++k)
+                                if (t->sinks[k]) {
+                                    const std::uint64_t m =
+                                        n < 64 ? words[k] & ((std::uint64_t(1) << n) - 1)
+                                               : words[k];
+                                    if constexpr (Ctx::blocking::NR == 64) // the tile's own word
+                                        t->sinks[k]->store_word(i0 + i, j0, m);
+                                    else
+                                        t->sinks[k]->template put_bits<shared_words>(i0 + i, j0, m);
+                                }
+                        continue;
+                    }
+                    for (std::size_t v = 0; v < NV; ++v) {
+                        const std::size_t valid = i < m && n > v * W ? std::min(W, n - v * W) : 0;
+                        acc[i][v] = valid ? coded_chain_value<shared_words>(
+                                                ops, t->sinks, acc[i][v], i0 + i, j0 + v * W, valid)
+                                          : kernels::chain_value(ops, acc[i][v]);
+                    }
+                }
+            }
+        if (!coded || !Ctx::chain_codes)
+            for (std::size_t i = 0; i < MR; ++i)
+                for (std::size_t v = 0; v < NV; ++v)
+                    acc[i][v] = kernels::chain_value(*t->ops[row(i)], acc[i][v]);
         if constexpr (strategy.window != 0) {
             // The tile is one group of L windows, member r of window l at column r·L + l.
             // With L = W (2×2 with AVX-512, float or double: R = NV) batch r holds member
@@ -115,6 +172,18 @@ struct tile_epilogue {
                         v[r] = Batch::load_unaligned(members + r * L);
                 }
                 const Batch y = t->lanes[i0 + i]->template forward<R>(v);
+                if constexpr (Ctx::window_codes)
+                    if (t->window_sink && valid > 0) {
+                        // The tile's L windows own a word (node_codes::group): no other
+                        // thread writes it.
+                        constexpr std::size_t P = std::bit_width(R - 1);
+                        Batch best;
+                        const auto planes = first_max_planes<P>(v, best);
+                        const std::uint64_t keep = (std::uint64_t(1) << valid) - 1;
+                        for (std::size_t q = 0; q < P; ++q)
+                            t->window_sink->store_word((i0 + i) * P + q, w0 / L * 64,
+                                                       bits_of(planes[q]) & keep);
+                    }
                 T* o = out + (i0 + i) * out_ld + w0;
                 if (valid == W) {
                     y.store_unaligned(o);
@@ -132,6 +201,11 @@ struct tile_epilogue {
                     std::array<Batch, R> members;
                     for (std::size_t r = 0; r < R; ++r)
                         members[r] = acc[o * R + r][v];
+                    if constexpr (Ctx::window_codes)
+                        if (t->window_sink && n > v * W)
+                            t->window_sink->template put<shared_words>(i0 / R + o, j0 + v * W,
+                                                                       first_max_index<R>(members),
+                                                                       std::min(W, n - v * W));
                     acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
                 }
             kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R, n);

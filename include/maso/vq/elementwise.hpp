@@ -110,6 +110,12 @@ struct hard_pass {
         return dy *
                O::select(z > O::broadcast(0), O::broadcast(s.c0 + s.delta), O::broadcast(s.c0));
     }
+    /// The region forward picks, 0 or 1, as a value: region 1 wins where c_1 z > c_0 z.
+    template <class V>
+    MASO_ALWAYS_INLINE V region(V z) const {
+        using O = simd::ops<V>;
+        return O::select(z > O::broadcast(0), O::broadcast(1), O::broadcast(0));
+    }
 };
 
 /// β-VQ pass (0 ≤ β < 1) of an elementwise unit: swish and its relatives.
@@ -141,6 +147,13 @@ struct beta_pass {
         const V up = u * q.p0p1;
         dtheta = O::fma(dy * delta * z, up, dtheta);
         return dy * O::fma(delta, q.p1 + up, O::broadcast(s.c0));
+    }
+    /// The posterior of region r: p_1 = σ(η Δ z), p_0 = 1 − p_1 (σ(−u), formed as forward's).
+    template <class V>
+    MASO_ALWAYS_INLINE V probability(V z, std::size_t r) const {
+        using O = simd::ops<V>;
+        const V m = O::broadcast(-eta * s.delta) * z;
+        return detail::sigmoid_of_negated_score(r == 1 ? m : -m);
     }
 };
 

@@ -77,6 +77,19 @@ struct region_hard_pass {
         }
         return dy * slope;
     }
+    /// The region forward picks, as a value: the first maximum (the tie rule).
+    template <class V>
+    MASO_ALWAYS_INLINE V region(V z) const {
+        using O = simd::ops<V>;
+        V best = pieces.value(0, z), index = O::broadcast(0);
+        for (std::size_t r = 1; r < R; ++r) {
+            const V v = pieces.value(r, z);
+            const auto wins = v > best;
+            best = O::select(wins, v, best);
+            index = O::select(wins, O::broadcast(T(r)), index);
+        }
+        return index;
+    }
 };
 
 /// β-VQ pass (0 ≤ β < 1) of an elementwise unit of any number of regions.
@@ -140,6 +153,12 @@ struct region_beta_pass {
         }
         dtheta = O::fma(dy, dth * q.inv_sum, dtheta);
         return dy * dz * q.inv_sum;
+    }
+    /// The posterior p_r = softmax(η v)_r.
+    template <class V>
+    MASO_ALWAYS_INLINE V probability(V z, std::size_t r) const {
+        const posterior<V> q = posterior_of(z);
+        return q.e[r] * q.inv_sum;
     }
 };
 
