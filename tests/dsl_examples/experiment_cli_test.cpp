@@ -6,7 +6,6 @@
 //     again, alone; Ctrl-C stops the grid, keeps the finished runs, and the next call ends it;
 //   - a directory of another protocol, a corrupt record and bad flags are refused with one line;
 //   - largeCNN on CIFAR-10 under every orthogonality path, and on CIFAR-100, for one epoch.
-#define BOOST_TEST_MODULE dsl_examples.experiment_cli
 #include <boost/test/unit_test.hpp>
 #include <maso_test/child_process.hpp>
 #include <maso_test/io_files.hpp>

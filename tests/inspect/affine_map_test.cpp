@@ -5,7 +5,6 @@
 // β-VQ posteriors the map gives a soft network's output exactly (eq. 16). In float the map
 // matches the float forward to float rounding. Training mode, missing codes and a soft window
 // in posterior mode are refused.
-#define BOOST_TEST_MODULE inspect.affine_map
 #include <maso/inspect/affine_map.hpp>
 #include <maso/inspect/cells.hpp>
 #include <maso/maso.hpp>

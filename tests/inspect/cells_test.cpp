@@ -3,7 +3,6 @@
 // a data set visits, counted from the fused forward's codes, are the distinct sign patterns
 // of the layers' pre-activations computed here in double from the weights, per layer and for
 // the whole network.
-#define BOOST_TEST_MODULE inspect.cells
 #include <maso/inspect/cells.hpp>
 #include <maso/maso.hpp>
 

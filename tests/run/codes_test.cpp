@@ -7,7 +7,6 @@
 // The β-VQ posteriors match the closed form; recording allocates nothing after
 // record_codes; an unfused program refuses. The recording loops on lanes equal the scalar
 // ones across tails, and a window's bit-planes spell its first maximum.
-#define BOOST_TEST_MODULE run.codes
 #include <maso/maso.hpp>
 
 #include <maso_test/count_allocations.hpp>

@@ -1,7 +1,6 @@
 // Tests of include/maso/simd/lane_bits.hpp, built once per ISA: the intrinsic's bits are the
 // portable gather's, lane l at bit l, for every pattern of the lanes (every one of them up to
 // 8 lanes, and random ones beyond), in float and double.
-#define BOOST_TEST_MODULE simd.lane_bits
 #include <maso/simd/lane_bits.hpp>
 
 #include <maso_test/isa.hpp>

@@ -1,7 +1,6 @@
 // Tests of dsl_examples/experiment/record.hpp: a run's record survives its file, the statistic
 // is the authors' (the mean of the last three epochs' test accuracy), protocols are compared
 // field by field, and a file that is not a record is refused naming it.
-#define BOOST_TEST_MODULE dsl_examples.experiment.record
 #include <boost/test/unit_test.hpp>
 #include <maso_test/io_files.hpp>
 

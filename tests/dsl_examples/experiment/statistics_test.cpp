@@ -1,6 +1,5 @@
 // Tests of dsl_examples/experiment/statistics.hpp against values worked by hand and the
 // published t table.
-#define BOOST_TEST_MODULE dsl_examples.experiment.statistics
 #include <boost/test/unit_test.hpp>
 
 #include "experiment/statistics.hpp"
