@@ -83,6 +83,7 @@ run_suite "g++" build-test/gcc -DCMAKE_CXX_COMPILER=g++ "${optimised[@]}" "${no_
 export ASAN_OPTIONS=allocator_may_return_null=1
 run_suite "g++ ASan+UBSan" build-test/sanitize -DCMAKE_CXX_COMPILER=g++ \
   "-DMASO_ISAS=avx512" -DMASO_ORACLE_TESTS=OFF -DMASO_KERNEL_TRACE_TEST=OFF \
+  -DMASO_EXPERIMENT_CLI_TEST=OFF \
   -DMASO_BUILD_BENCHMARKS=OFF -DMASO_CHECK_HEADERS=OFF -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_CXX_FLAGS_RELEASE=-O0 -g1" \
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize=null,alignment,object-size -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
