@@ -10,7 +10,7 @@
 //                                                test.bin), the paper's protocol: 120 epochs,
 //                                                learning rates 0.0001, 0.0005, 0.001, 5 seeds;
 //                                                runs and page in
-//                                                results/large-cifar-10-batches-bin
+//                                                docs/results/large-cifar-10-batches-bin
 //   experiment --summarise-only --out DIR        the page again from DIR's runs
 //
 // A run's record is written when it ends (experiment/record.hpp); running the command again
@@ -213,7 +213,7 @@ int experiment_main(options o, const std::chrono::steady_clock::time_point start
     if (o.out.empty()) {
         fs::path d = fs::absolute(o.data).lexically_normal();
         if (d.filename().empty()) d = d.parent_path(); // "…/fashion-mnist/"
-        o.out = fs::path("results") / (o.net + "-" + d.filename().string());
+        o.out = fs::path("docs") / "results" / (o.net + "-" + d.filename().string());
     }
     if (o.summary.empty()) o.summary = o.out / "results.md";
     if (o.image.empty()) o.image = o.out / "curves.png";
@@ -409,7 +409,7 @@ int main(int argc, char** argv) {
     app.add_option("--threads", o.threads, "threads (default: MASO_NUM_THREADS, else all)")
         ->check(CLI::Range(std::size_t(1), std::size_t(256)));
     app.add_option("--out", o.out,
-                   "the directory of the run records (default: results/NET-DATA, DATA the name "
+                   "the directory of the run records (default: docs/results/NET-DATA, DATA the name "
                    "of --data's directory)");
     app.add_option("--summary", o.summary, "the page to write (default: OUT/results.md)");
     app.add_option("--image", o.image, "the curves' PNG (default: OUT/curves.png)");

@@ -11,10 +11,10 @@
 #   scripts/experiment.sh --net large --data DIR
 #                                              largeCNN on CIFAR-10 / CIFAR-100 files in DIR, the
 #                                              paper's protocol (120 epochs, three learning rates,
-#                                              5 seeds); its page goes to results/large-<DIR>/
+#                                              5 seeds); its page goes to docs/results/large-<DIR>/
 #
 # Arguments go to the program (experiment --help lists them). Each finished run is kept in
-# results/<net>-<data directory's name>/ (Fashion-MNIST's: results/small-fashion-mnist/); the
+# docs/results/<net>-<data directory's name>/ (Fashion-MNIST's: docs/results/small-fashion-mnist/); the
 # page is written from those records. Only the default grid, on Debian's Fashion-MNIST, writes
 # docs/results.md. Works from any directory; builds in <repo>/build-experiment (ignored by git)
 # with MASO_JOBS (default 2) jobs.
