@@ -3,76 +3,27 @@
 // --help exits 0; a run trains, saves and resumes; Ctrl-C (SIGINT) finishes the step, saves and
 // exits 130; a corrupt data file and a diverging run exit 1 with one line naming the problem.
 #include <boost/test/unit_test.hpp>
+#include <maso_test/child_process.hpp>
 #include <maso_test/io_files.hpp>
 
 #include <algorithm>
-#include <csignal>
-#include <cstring>
-#include <fcntl.h>
 #include <fstream>
-#include <poll.h>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace {
 
 using maso_test::bytes;
 
-struct outcome {
-    int status = -1; ///< the exit status, or 128 + the signal that ended it
-    std::string out, err;
-};
+using maso_test::outcome;
 
 /// Runs the trainer with `args`; with `interrupt_at`, sends SIGINT once its standard output
 /// holds that text.
 outcome run_cli(const std::vector<std::string>& args, const std::string& interrupt_at = {}) {
-    int out_pipe[2], err_pipe[2];
-    BOOST_REQUIRE(::pipe(out_pipe) == 0 && ::pipe(err_pipe) == 0);
-    const pid_t child = ::fork();
-    BOOST_REQUIRE(child >= 0);
-    if (child == 0) {
-        ::dup2(out_pipe[1], STDOUT_FILENO);
-        ::dup2(err_pipe[1], STDERR_FILENO);
-        for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
-            ::close(fd);
-        std::vector<char*> argv{const_cast<char*>(MASO_TRAIN_CLI)};
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(MASO_TRAIN_CLI, argv.data());
-        ::_exit(127);
-    }
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    outcome o;
-    bool interrupted = false;
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    for (int open = 2; open > 0;) {
-        BOOST_REQUIRE(::poll(fds, 2, 120'000) > 0); // two minutes: a hung child fails the test
-        for (int k = 0; k < 2; ++k) {
-            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP))) continue;
-            char buffer[4096];
-            const ssize_t n = ::read(fds[k].fd, buffer, sizeof buffer);
-            if (n <= 0) {
-                ::close(fds[k].fd);
-                fds[k].fd = -1;
-                --open;
-                continue;
-            }
-            (k == 0 ? o.out : o.err).append(buffer, std::size_t(n));
-        }
-        if (!interrupt_at.empty() && !interrupted &&
-            o.out.find(interrupt_at) != std::string::npos) {
-            ::kill(child, SIGINT);
-            interrupted = true;
-        }
-    }
-    int status = 0;
-    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
-    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return o;
+    if (interrupt_at.empty()) return maso_test::run_child(MASO_TRAIN_CLI, args);
+    return maso_test::run_child(MASO_TRAIN_CLI, args, [&](const std::string& out) {
+        return out.find(interrupt_at) != std::string::npos;
+    });
 }
 
 std::size_t count(const std::string& s, char c) {
@@ -182,8 +133,8 @@ BOOST_AUTO_TEST_CASE(trains_saves_and_resumes) {
     BOOST_TEST(first.out.find("train: test accuracy ") != std::string::npos);
     BOOST_TEST(std::filesystem::exists(save));
     BOOST_TEST(lines_of(csv) == 2u);
-    const outcome second =
-        run_cli(with(common, {"--epochs", "2", "--load", save.string(), "--unit", "swish-learned"}));
+    const outcome second = run_cli(
+        with(common, {"--epochs", "2", "--load", save.string(), "--unit", "swish-learned"}));
     BOOST_TEST_MESSAGE(second.out << second.err);
     BOOST_TEST(second.status == 0);
     BOOST_TEST(second.out.find("resumed from " + save.string() + " at step 6 (epoch 2)") !=
@@ -206,9 +157,9 @@ BOOST_AUTO_TEST_CASE(trains_saves_and_resumes) {
 BOOST_AUTO_TEST_CASE(ctrl_c_finishes_the_step_saves_and_exits_130) {
     tiny_mnist data;
     const auto save = data.dir / "run.safetensors";
-    const outcome o =
-        run_cli({"--data", data.path(), "--batch", "10", "--epochs", "100000", "--save", save.string()},
-            "epoch 1/100000 step");
+    const outcome o = run_cli(
+        {"--data", data.path(), "--batch", "10", "--epochs", "100000", "--save", save.string()},
+        "epoch 1/100000 step");
     BOOST_TEST_MESSAGE(o.out << o.err);
     BOOST_TEST(o.status == 130);
     BOOST_TEST(o.out.find("stopped by Ctrl-C after step ") != std::string::npos);
@@ -217,8 +168,8 @@ BOOST_AUTO_TEST_CASE(ctrl_c_finishes_the_step_saves_and_exits_130) {
     BOOST_TEST(std::filesystem::exists(save));
     // The checkpoint resumes.
     const outcome resumed = run_cli({"--data", data.path(), "--batch", "10", "--epochs", "100000",
-                                 "--load", save.string(), "--save", save.string()},
-                                "/100000 step");
+                                     "--load", save.string(), "--save", save.string()},
+                                    "/100000 step");
     BOOST_TEST(resumed.status == 130);
     BOOST_TEST(resumed.out.find("resumed from " + save.string()) != std::string::npos);
     BOOST_TEST(resumed.out.find("stopped by Ctrl-C after step ") != std::string::npos);
@@ -239,8 +190,8 @@ BOOST_AUTO_TEST_CASE(a_corrupt_file_and_a_diverging_run_exit_1) {
         BOOST_TEST(o.err.find("train-images-idx3-ubyte: truncated") != std::string::npos, o.err);
     }
     // A learning rate that sends the parameters to infinity: the loss stops being finite.
-    const outcome o = run_cli({"--data", data.path(), "--batch", "10", "--epochs", "3", "--lr", "1e30",
-                           "--optimizer", "sgd"});
+    const outcome o = run_cli({"--data", data.path(), "--batch", "10", "--epochs", "3", "--lr",
+                               "1e30", "--optimizer", "sgd"});
     BOOST_TEST_MESSAGE(o.err);
     BOOST_TEST(o.status == 1);
     BOOST_TEST(count(o.err, '\n') == 1u);
