@@ -408,9 +408,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::size_t(1), std::size_t(65'536)));
     app.add_option("--threads", o.threads, "threads (default: MASO_NUM_THREADS, else all)")
         ->check(CLI::Range(std::size_t(1), std::size_t(256)));
-    app.add_option("--out", o.out,
-                   "the directory of the run records (default: docs/results/NET-DATA, DATA the name "
-                   "of --data's directory)");
+    app.add_option(
+        "--out", o.out,
+        "the directory of the run records (default: docs/results/NET-DATA, DATA the name "
+        "of --data's directory)");
     app.add_option("--summary", o.summary, "the page to write (default: OUT/results.md)");
     app.add_option("--image", o.image, "the curves' PNG (default: OUT/curves.png)");
     app.add_option("--gnuplot", o.gnuplot, "the program that draws the PNG; '': no picture")
