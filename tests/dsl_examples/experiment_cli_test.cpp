@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 #include <maso_test/child_process.hpp>
 #include <maso_test/io_files.hpp>
+#include <maso_test/tiny_mnist.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -55,29 +56,9 @@ std::vector<fs::path> records_in(const fs::path& dir) {
     return files;
 }
 
-/// MNIST-format files: n images per split, class c a bright band at rows 2c, 2c + 1.
-struct tiny_mnist {
-    maso_test::temp_dir dir;
-
-    tiny_mnist() {
-        write("train", 300, 1);
-        write("t10k", 100, 2);
-    }
-
-    void write(const std::string& split, std::uint32_t n, unsigned seed) {
-        bytes pixels = maso_test::random_bytes(n * 784, 64, seed), labels(n);
-        for (std::uint32_t i = 0; i < n; ++i) {
-            labels[i] = std::uint8_t(i % 10);
-            for (std::size_t p = 0; p < 28 * 2; ++p)
-                pixels[i * 784 + (i % 10) * 56 + p] = 255;
-        }
-        maso_test::write_gzip(dir / (split + "-images-idx3-ubyte.gz"),
-                              maso_test::idx_images(n, 28, 28, pixels));
-        maso_test::write_gzip(dir / (split + "-labels-idx1-ubyte.gz"),
-                              maso_test::idx_labels(labels));
-    }
-
-    std::string path() const { return dir.path().string(); }
+/// 300 training and 100 test images (maso_test/tiny_mnist.hpp).
+struct tiny_mnist : maso_test::tiny_mnist {
+    tiny_mnist() : maso_test::tiny_mnist(300, 100) {}
 };
 
 /// CIFAR-10's binary version: 4 images in each of the five training files, 10 test images.

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 #include <maso_test/child_process.hpp>
 #include <maso_test/io_files.hpp>
+#include <maso_test/tiny_mnist.hpp>
 
 #include <algorithm>
 #include <fstream>
@@ -30,29 +31,9 @@ std::size_t count(const std::string& s, char c) {
     return std::size_t(std::count(s.begin(), s.end(), c));
 }
 
-/// An MNIST-format directory: n images of 28×28 per split, class c a bright c-th row band.
-struct tiny_mnist {
-    maso_test::temp_dir dir;
-
-    tiny_mnist() {
-        write("train", 60, 1);
-        write("t10k", 20, 2);
-    }
-
-    void write(const std::string& split, std::uint32_t n, unsigned seed) {
-        bytes pixels = maso_test::random_bytes(n * 784, 64, seed), labels(n);
-        for (std::uint32_t i = 0; i < n; ++i) {
-            labels[i] = std::uint8_t(i % 10);
-            for (std::size_t p = 0; p < 28 * 2; ++p)
-                pixels[i * 784 + (i % 10) * 56 + p] = 255;
-        }
-        maso_test::write_gzip(dir / (split + "-images-idx3-ubyte.gz"),
-                              maso_test::idx_images(n, 28, 28, pixels));
-        maso_test::write_gzip(dir / (split + "-labels-idx1-ubyte.gz"),
-                              maso_test::idx_labels(labels));
-    }
-
-    std::string path() const { return dir.path().string(); }
+/// 60 training and 20 test images (maso_test/tiny_mnist.hpp).
+struct tiny_mnist : maso_test::tiny_mnist {
+    tiny_mnist() : maso_test::tiny_mnist(60, 20) {}
 };
 
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
