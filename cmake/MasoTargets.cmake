@@ -14,7 +14,7 @@ endfunction()
 set(MASO_ISA_FLAGS_sse2 "-msse2")
 set(MASO_ISA_FLAGS_avx2 "-mavx2;-mfma")
 set(MASO_ISA_FLAGS_avx512 "-mavx512f;-mavx512cd;-mavx512bw;-mavx512dq;-mavx512vl;-mfma")
-set(MASO_ISAS sse2 avx2 avx512 CACHE STRING "The ISAs each SIMD test is built for (scripts/test.sh narrows it for the sanitizer run)")
+set(MASO_ISAS sse2 avx2 avx512 CACHE STRING "The ISAs each SIMD test is built for (scripts/test.sh narrows it for the sanitizer and clang++ runs)")
 
 # The native ISA for benchmarks and the demo, when MASO_NATIVE is ON.
 function(maso_native target)
