@@ -164,6 +164,17 @@ BOOST_AUTO_TEST_CASE(batch_norm_statistics_then_planes) {
                   3);
 }
 
+BOOST_AUTO_TEST_CASE(plane_passes_that_fill_whole_words) {
+    // 20×20 maps in training: 100 windows a plane, so each plane pass fills a whole word of
+    // codes, then a partial one ending in a padded batch; the soft window (softpool) takes the
+    // pass's soft branch, and the lone maxpool's pass, without a chain, spans all 3 planes of
+    // a channel (75 windows) at once.
+    check_network(input<2, 20, 20>() >> conv2d<3, 3, 1, padding::same, false>() >> batch_norm() >>
+                      hard_vq<relu>() >> softpool<2>(0.7f) >> maxpool<2>() >> flatten() >>
+                      dense<2>(),
+                  3);
+}
+
 BOOST_AUTO_TEST_CASE(planes_with_a_chain_and_a_window_off_the_tiles) {
     // 3×3 windows never fit a tile: the plane pass; absolute value and leaky ReLU units.
     check_network(input<2, 9, 9>() >> conv2d<4, 3>() >> beta_vq<absolute>(0.6f) >>
@@ -320,24 +331,35 @@ BOOST_AUTO_TEST_CASE(a_windows_bit_planes_are_its_first_maximum) {
                     m[r][l] = float(level(rng));
                 v[r] = batch::load_aligned(m[r]);
             }
-            batch best;
+            batch best, best_of_bits;
             const auto planes = run::first_max_planes<P>(v, best);
+            const auto bits = run::first_max_bits<P>(v, best_of_bits);
             for (std::size_t l = 0; l < W; ++l) {
                 std::array<float, R> s;
                 for (std::size_t r = 0; r < R; ++r)
                     s[r] = m[r][l];
-                float sbest;
+                float sbest, sbest_of_bits;
                 const auto sp = run::first_max_planes<P>(s, sbest);
+                const auto sb = run::first_max_bits<P>(s, sbest_of_bits);
                 const std::size_t want =
                     std::size_t(std::max_element(s.begin(), s.end()) - s.begin());
-                std::size_t got = 0, got_scalar = 0;
+                std::size_t got = 0, got_scalar = 0, got_bits = 0, got_scalar_bits = 0;
                 for (std::size_t q = 0; q < P; ++q) {
                     got |= std::size_t((simd::lane_bits(planes[q]) >> l) & 1) << q;
                     got_scalar |= std::size_t(sp[q]) << q;
+                    got_bits |= std::size_t((bits[q] >> l) & 1) << q;
+                    got_scalar_bits |= std::size_t(sb[q] & 1) << q;
                 }
                 BOOST_TEST(got == want);
                 BOOST_TEST(got_scalar == want);
+                BOOST_TEST(got_bits == want);
+                BOOST_TEST(got_scalar_bits == want);
+                BOOST_TEST(best.get(l) == s[want]);
+                BOOST_TEST(best_of_bits.get(l) == s[want]);
+                BOOST_TEST(sbest_of_bits == s[want]);
             }
+            for (std::size_t q = 0; q < P; ++q) // nothing past the lanes
+                BOOST_TEST((W == 64 || bits[q] >> W == 0));
         }
     };
     check(std::integral_constant<std::size_t, 4>{});

@@ -341,12 +341,6 @@ MASO_ALWAYS_INLINE auto first_max_planes(const std::array<V, R>& v, V& best) {
         best = O::max(best, v[r]);
     using mask = decltype(v[0] == best);
     std::array<mask, P> planes;
-    if constexpr (R == 4 && P == 2) { // a 2×2 window: four mask operations in all
-        const auto e0 = v[0] == best, e1 = v[1] == best, e2 = v[2] == best;
-        planes[0] = !e0 && (e1 || !e2); // first maximum 1 or 3
-        planes[1] = !(e0 || e1);        // first maximum 2 or 3
-        return planes;
-    }
     for (std::size_t q = 0; q < P; ++q) // member R − 1's index, kept where no other is a maximum
         planes[q] = ((R - 1) >> q) & 1 ? best == best : best != best;
     for (std::size_t k = 1; k < R; ++k) {
@@ -358,40 +352,29 @@ MASO_ALWAYS_INLINE auto first_max_planes(const std::array<V, R>& v, V& best) {
     return planes;
 }
 
-/// A K×K window's math on lanes (layers/detail/window_lanes.hpp) that also records each
-/// window's code — its first maximum — at row c from column j0 on, as the window pass hands
-/// it the windows in order, W at a time, then the partial last group (window_pass.hpp). A
-/// word of bits per plane is gathered and or-ed once per 64 windows; flush() after the pass.
-/// On the hard path the maximum found is the output.
-template <class T, class Lanes, std::size_t P>
-struct coding_lanes {
-    const Lanes& lanes;
-    const node_codes<T>& sink;
-    std::size_t c, j0, end; ///< end: the column past the last window
-    // The pass holds the math as const: the words gathered so far are mutable.
-    mutable std::array<std::uint64_t, P> words{};
-    mutable std::size_t filled = 0, start = j0;
-
-    template <std::size_t R, class V>
-    MASO_ALWAYS_INLINE V forward(const std::array<V, R>& v) const {
-        constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
-        V best;
+/// first_max_planes as integers, bit l of word q the bit q of lane l's first maximum: what
+/// the kernels or into their words of codes. A 2×2 window is a tournament of its rows: three
+/// comparisons, strict so that a tie goes to the earlier member, combined as integers (on
+/// AVX-512 the mask-register logic of first_max_planes costs more than the comparisons); its
+/// maximum is still taken in max pooling's order, which fixes the sign of a zero maximum.
+template <std::size_t P, std::size_t R, class V>
+MASO_ALWAYS_INLINE std::array<std::uint64_t, P> first_max_bits(const std::array<V, R>& v, V& best) {
+    std::array<std::uint64_t, P> bits;
+    if constexpr (R == 4 && P == 2) {
+        using O = simd::ops<V>;
+        const V top = O::max(v[0], v[1]);
+        best = O::max(O::max(top, v[2]), v[3]);
+        const std::uint64_t right = bits_of(v[1] > v[0]), low_right = bits_of(v[3] > v[2]);
+        const std::uint64_t low = bits_of(O::max(v[2], v[3]) > top);
+        bits[0] = (low & low_right) | (~low & right); // first maximum 1 or 3
+        bits[1] = low;                                // first maximum 2 or 3
+    } else {
         const auto planes = first_max_planes<P>(v, best);
         for (std::size_t q = 0; q < P; ++q)
-            words[q] |= bits_of(planes[q]) << filled;
-        if ((filled += W) == 64) flush();
-        return lanes.hard ? best : lanes.template forward<R>(v);
+            bits[q] = bits_of(planes[q]);
     }
-    void flush() const {
-        const std::size_t valid = std::min(filled, end - start);
-        const std::uint64_t keep = valid < 64 ? (std::uint64_t(1) << valid) - 1 : ~std::uint64_t(0);
-        for (std::size_t q = 0; q < P; ++q)
-            if (valid) sink.put_bits(c * P + q, start, words[q] & keep);
-        words = {};
-        start += filled;
-        filled = 0;
-    }
-};
+    return bits;
+}
 
 /// Whether any op of the chain can record a code.
 template <class Tuple>

@@ -21,6 +21,8 @@
 #include <array>
 #include <bit>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
 
 namespace maso::run {
 
@@ -42,18 +44,64 @@ void for_each_channel_with_planes(const plane_buffers<T>& planes, std::size_t ch
 }
 } // namespace detail
 
-/// A K×K window layer's forward_planes (maxpool, softpool: layers/detail/window_pass.hpp on
-/// the channel's lanes) with the windows' codes recorded from the gathered members.
+/// A K×K window layer's forward_planes (maxpool, softpool) over `planes` planes of channel
+/// c — layers/detail/window_pass.hpp's loop on the channel's lanes — that also records each
+/// window's code, its first maximum, at row c from column col on. The loop owns the words of
+/// bits: 64 / W batches of windows fill one in registers, at constant shifts, and it is or-ed
+/// into the row once; the windows past the last whole word fill one more.
 template <class Ctx, std::size_t K, class Layer, class Io, class T>
 void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink, std::size_t c,
                        const T* in, T* out, std::size_t col, std::size_t planes) {
-    using S = typename Ctx::z_shape;
+    using grid = maso::detail::window_grid<typename Ctx::z_shape, K, T, typename Ctx::arch>;
+    using batch = typename grid::batch;
+    constexpr std::size_t W = grid::W, R = grid::R, P = std::bit_width(R - 1), G = 64 / W;
+    static_assert(64 % W == 0, "a word holds whole batches of windows");
     const auto lanes = w.lanes(wio, c);
-    const std::size_t end = col + planes * Ctx::out_shape::plane;
-    constexpr std::size_t P = std::bit_width(K * K - 1);
-    const coding_lanes<T, decltype(lanes), P> math{lanes, sink, c, col, end};
-    maso::detail::forward_window_pass<S, K, typename Ctx::arch>(math, in, out, planes);
-    math.flush();
+    using words_t = std::array<std::uint64_t, P>;
+    // Hard or not is decided once, outside the loop: a select between the maximum and the
+    // soft mean inside it would compute the exponentials of every window.
+    auto pass = [&]<bool Hard>(std::bool_constant<Hard>) {
+        // The windows of one batch: their output, their codes or-ed into words at `shift`.
+        auto windows = [&](const std::array<batch, R>& v, words_t& words, std::size_t shift) {
+            batch best;
+            const auto bits = first_max_bits<P>(v, best);
+            for (std::size_t q = 0; q < P; ++q)
+                words[q] |= bits[q] << shift;
+            if constexpr (Hard)
+                return best;
+            else
+                return lanes.template forward<R>(v);
+        };
+        auto put = [&](const words_t& words, std::size_t w0) {
+            for (std::size_t q = 0; q < P; ++q)
+                sink.put_bits(c * P + q, col + w0, words[q]);
+        };
+        const std::size_t n = grid::windows(planes), full = n - n % W;
+        std::size_t w0 = 0;
+        for (; w0 + 64 <= full; w0 += 64) {
+            words_t words{};
+            for (std::size_t g = 0; g < G; ++g)
+                windows(grid::gather(in, w0 + g * W), words, g * W)
+                    .store_unaligned(out + w0 + g * W);
+            put(words, w0);
+        }
+        if (w0 == n) return;
+        words_t words{};
+        for (std::size_t v0 = w0; v0 < full; v0 += W)
+            windows(grid::gather(in, v0), words, v0 - w0).store_unaligned(out + v0);
+        if (full != n) { // the zero-padded last batch: its padding lanes' bits are dropped
+            const batch y = windows(grid::gather_tail(in, full, n - full), words, full - w0);
+            grid::store_tail(y, out + full, n - full);
+            const std::uint64_t keep = (std::uint64_t(1) << (n - w0)) - 1; // n − w0 < 64
+            for (auto& word : words)
+                word &= keep;
+        }
+        put(words, w0);
+    };
+    if (lanes.hard)
+        pass(std::true_type{});
+    else
+        pass(std::false_type{});
 }
 
 template <class Ctx>

@@ -178,11 +178,11 @@ struct tile_epilogue {
                         // thread writes it.
                         constexpr std::size_t P = std::bit_width(R - 1);
                         Batch best;
-                        const auto planes = first_max_planes<P>(v, best);
+                        const auto bits = first_max_bits<P>(v, best);
                         const std::uint64_t keep = (std::uint64_t(1) << valid) - 1;
                         for (std::size_t q = 0; q < P; ++q)
                             t->window_sink->store_word((i0 + i) * P + q, w0 / L * 64,
-                                                       bits_of(planes[q]) & keep);
+                                                       bits[q] & keep);
                     }
                 T* o = out + (i0 + i) * out_ld + w0;
                 if (valid == W) {
