@@ -2,9 +2,9 @@
 // A x + b is the network's output, and A its Jacobian by central differences (for samples
 // whose perturbed copies stay in the cell, which their codes tell); each layer's map sends
 // the layer's input to its output, and the layers' maps compose to the network's; with the
-// β-VQ posteriors the map gives a soft network's output exactly (eq. 16). In float the map
-// matches the float forward to float rounding. Training mode, missing codes and a soft window
-// in posterior mode are refused.
+// β-VQ posteriors, of units and of softpool's windows, the map gives a soft network's output
+// exactly (eq. 16). In float the map matches the float forward to float rounding. Training
+// mode, missing codes, and a soft window in posterior mode without its posteriors are refused.
 #include <maso/inspect/affine_map.hpp>
 #include <maso/inspect/cells.hpp>
 #include <maso/maso.hpp>
@@ -205,6 +205,21 @@ BOOST_AUTO_TEST_CASE(posteriors_give_a_soft_networks_output) {
         const auto H = inspect::network_map(m, n);
         BOOST_TEST(H.A != A.A);
     }
+    // A β-VQ window (softpool) takes the posterior mean of its members, which is its output.
+    const auto pooled = input<2, 6, 6>() >> conv2d<3, 3, 1, padding::same>() >>
+                        beta_vq<relu>(0.7f) >> softpool<2>(0.6f) >> flatten() >> dense<2>();
+    using Q = std::decay_t<decltype(pooled)>;
+    model<Q, fuse::all_t, double> q(pooled, 3, {.seed = 5});
+    q.set_mode(mode::evaluation);
+    q.program().record_codes(true, true);
+    const auto xq = random_images<double>(72 * 3, rng);
+    q.forward(xq);
+    for (std::size_t n = 0; n < 3; ++n) {
+        const auto A = inspect::network_map(q, n, inspect::vq_matrix::posterior);
+        const auto y = A.apply(std::vector<double>(xq.begin() + 72 * n, xq.begin() + 72 * n + 72));
+        for (std::size_t c = 0; c < 2; ++c)
+            MASO_CHECK_CLOSE(y[c], double(q.output().data[c * 3 + n]), 1e-12, 1e-12);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_float_model_matches_to_float_rounding) {
@@ -239,7 +254,10 @@ BOOST_AUTO_TEST_CASE(what_has_no_map_is_refused) {
     const auto soft = input<2, 4, 4>() >> softpool<2>(0.6f) >> flatten() >> dense<2>();
     model<std::decay_t<decltype(soft)>, fuse::all_t, double> s(soft, 1);
     s.set_mode(mode::evaluation);
-    s.program().record_codes(true, true);
+    s.program().record_codes(); // the window's posteriors are not recorded
     s.forward(std::vector<double>(32, 0.3));
     BOOST_CHECK_THROW(inspect::network_map(s, 0, inspect::vq_matrix::posterior), value_error);
+    s.program().record_codes(true, true);
+    s.forward(std::vector<double>(32, 0.3));
+    BOOST_CHECK_NO_THROW(inspect::network_map(s, 0, inspect::vq_matrix::posterior));
 }

@@ -232,6 +232,62 @@ BOOST_AUTO_TEST_CASE(posteriors_are_the_closed_form) {
             }
 }
 
+BOOST_AUTO_TEST_CASE(window_posteriors_are_the_closed_form) {
+    // softpool<2> at β = 0.7 and maxpool<2> after it: in training the plane pass (after the
+    // batch norm's statistics), in evaluation the register tiles where the ISA pools on them.
+    // Each window's posteriors against e^{η(v_r − max)} / Σ of the unfused program's input to
+    // the window, and max pooling's against the one-hot of its first maximum.
+    const auto net = input<2, 12, 12>() >> conv2d<3, 3, 1, padding::same, false>() >>
+                     batch_norm() >> hard_vq<relu>() >> softpool<2>(0.7f) >> maxpool<2>() >>
+                     flatten() >> dense<2>();
+    using Net = std::decay_t<decltype(net)>;
+    constexpr std::size_t N = 3;
+    fused_t<Net> f(net, N, {.seed = 2});
+    unfused_t<Net> u(net, N, {.seed = 2});
+    f.program().record_codes(true, true);
+    for (const mode m : {mode::training, mode::evaluation}) {
+        BOOST_TEST_CONTEXT("mode " << (m == mode::training ? "training" : "evaluation")) {
+            f.set_mode(m);
+            u.set_mode(m);
+            const auto x = images<Net>(N, 7);
+            f.forward(x);
+            u.forward(x);
+            // node 4: softpool on 12×12 maps; node 5: maxpool on 6×6
+            auto check = [&](std::size_t node, std::size_t side, double eta) {
+                const auto& c = f.program().codes()[node];
+                BOOST_REQUIRE(c.posteriors != nullptr);
+                const std::span<const float> in = u.program().kept_output(node - 1);
+                const std::size_t out = side / 2, plane = side * side;
+                for (std::size_t ch = 0; ch < 3; ++ch)
+                    for (std::size_t n = 0; n < N; ++n)
+                        for (std::size_t p = 0; p < out * out; ++p) {
+                            std::vector<double> v;
+                            for (std::size_t a = 0; a < 2; ++a)
+                                for (std::size_t b = 0; b < 2; ++b)
+                                    v.push_back(in[(ch * N + n) * plane + (p / out * 2 + a) * side +
+                                                   p % out * 2 + b]);
+                            const auto [best, gap] = first_max(v);
+                            double total = 0;
+                            for (const double vr : v)
+                                total += std::exp(eta * (vr - v[best]));
+                            for (std::size_t r = 0; r < 4; ++r) {
+                                const double want = std::isinf(eta)
+                                                        ? double(r == best)
+                                                        : std::exp(eta * (v[r] - v[best])) / total;
+                                if (std::isinf(eta) && gap < 1e-4) continue; // a tie
+                                BOOST_TEST_CONTEXT("node " << node << ", unit (" << ch << ", " << n
+                                                           << ", " << p << "), member " << r)
+                                BOOST_TEST(double(c.posterior(ch, n, p, r)) == want,
+                                           boost::test_tools::tolerance(1e-4));
+                            }
+                        }
+            };
+            check(4, 12, 0.7 / 0.3);
+            check(5, 6, std::numeric_limits<double>::infinity());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(recording_allocates_nothing_after_record_codes) {
     const auto net = input<2, 6, 6>() >> conv2d<5, 3>() >> batch_norm() >> hard_vq<relu>() >>
                      maxpool<2>() >> flatten() >> dense<4>() >> maxout<2>();

@@ -15,8 +15,9 @@
 // output is the posterior mean of its pieces, y = Σ_r p_r (s_r z + o_r) (eq. 16): with
 // vq_matrix::posterior (codes recorded with their posteriors) a unit takes that mean's slope
 // and offset, and A x + b is the network's output at x exactly — but A is then not the
-// Jacobian, as p depends on x. A β-VQ window (softpool, β < 1) has no recorded posteriors, and
-// nodes that are not splines (sigmoid, tanh, global softpool) have no such map: refused.
+// Jacobian, as p depends on x; a β-VQ window (softpool, β < 1) likewise takes the posterior
+// mean of its members, its output. Nodes that are not splines (sigmoid, tanh, global softpool)
+// have no such map: refused.
 //
 // The map is built from the output side, G ← G·M_I and b ← b + G·c_I for node I = y ↦ M_I y +
 // c_I, so its cost is rows × the nodes' sizes: the network map of a 10-class classifier is 10
@@ -215,18 +216,26 @@ void pull_node(Model& m, std::size_t n, vq_matrix t, pullback& p) {
                     N(r, i) += G(r, j);
             }
     } else if constexpr (node::kind == node_kind::window && requires { node::code_regions; }) {
-        // maxpool / softpool: the window's chosen member.
-        if (t == vq_matrix::posterior && !hard_window(maso::get<I>(program.net().nodes)))
-            throw value_error(where + "a β-VQ window's posteriors are not recorded");
+        // maxpool / softpool: the window's chosen member, or with the posteriors of a β-VQ
+        // window their mean, y = Σ_k p_k v_k (softpool's output itself).
+        const bool mean =
+            t == vq_matrix::posterior && !hard_window(maso::get<I>(program.net().nodes));
+        if (mean && !codes.posteriors)
+            throw value_error(where + "the posteriors were not recorded "
+                                      "(program::record_codes(true, true))");
         constexpr std::size_t K = node::window;
         for (std::size_t c = 0; c < Out::channels; ++c)
             for (std::size_t q = 0; q < Out::plane; ++q) {
-                const std::size_t j = c * Out::plane + q, k = codes.region(c, n, q);
-                const std::size_t y = (q / Out::width) * K + k / K,
-                                  x = (q % Out::width) * K + k % K;
-                const std::size_t i = c * In::plane + y * In::width + x;
-                for (std::size_t r = 0; r < rows; ++r)
-                    N(r, i) += G(r, j);
+                const std::size_t j = c * Out::plane + q, chosen = codes.region(c, n, q);
+                for (std::size_t k = 0; k < K * K; ++k) {
+                    const double w = mean ? double(codes.posterior(c, n, q, k)) : k == chosen;
+                    if (w == 0) continue;
+                    const std::size_t y = (q / Out::width) * K + k / K,
+                                      x = (q % Out::width) * K + k % K;
+                    const std::size_t i = c * In::plane + y * In::width + x;
+                    for (std::size_t r = 0; r < rows; ++r)
+                        N(r, i) += G(r, j) * w;
+                }
             }
     } else if constexpr (is_avgpool<node>::value) { // the mean of each K×K window
         constexpr std::size_t K = is_avgpool<node>::window;

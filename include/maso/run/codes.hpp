@@ -15,7 +15,8 @@
 //   maxout<R>                   a unit per output element; its region the channel chosen
 //
 // The code is the hard region whatever β the node infers with: a β-VQ unit's T^H is the
-// argmax of its posterior (Theorem 3), which is what its partition cell is.
+// argmax of its posterior (Theorem 3), which is what its partition cell is. The posteriors
+// (T^β) are recorded on request for the elementwise units and the K×K windows.
 //
 // Storage, per node: one row of bits per channel and bit of the region index (⌈log₂ R⌉
 // bit-planes: one for two regions, two for a 2×2 window, four for a 3×3 one), each padded to
@@ -65,8 +66,8 @@ struct node_codes {
     /// Bit q of unit (c, j)'s region at bit (c·planes + q)·ld + j: one bit-plane per bit of
     /// the region index.
     std::uint64_t* bits = nullptr;
-    /// β-VQ posteriors of an elementwise node (when asked for): p_1 for two regions, else
-    /// p_r at row c·R + r. Null otherwise.
+    /// β-VQ posteriors of an elementwise node or a K×K window (when asked for): p_1 for two
+    /// regions, else p_r at row c·R + r, at the unit's column. Null otherwise.
     T* posteriors = nullptr;
     /// The column order of the last forward (elementwise nodes of a kernel that pooled on
     /// its tiles may see window order).

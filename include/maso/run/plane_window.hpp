@@ -46,7 +46,8 @@ void for_each_channel_with_planes(const plane_buffers<T>& planes, std::size_t ch
 
 /// A K×K window layer's forward_planes (maxpool, softpool) over `planes` planes of channel
 /// c — layers/detail/window_pass.hpp's loop on the channel's lanes — that also records each
-/// window's code, its first maximum, at row c from column col on. The loop owns the words of
+/// window's code, its first maximum, at row c from column col on (and its posteriors, when
+/// they are recorded). The loop owns the words of
 /// bits: 64 / W batches of windows fill one in registers, at constant shifts, and it is or-ed
 /// into the row once; the windows past the last whole word fill one more.
 template <class Ctx, std::size_t K, class Layer, class Io, class T>
@@ -61,12 +62,19 @@ void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink,
     // Hard or not is decided once, outside the loop: a select between the maximum and the
     // soft mean inside it would compute the exponentials of every window.
     auto pass = [&]<bool Hard>(std::bool_constant<Hard>) {
-        // The windows of one batch: their output, their codes or-ed into words at `shift`.
-        auto windows = [&](const std::array<batch, R>& v, words_t& words, std::size_t shift) {
+        // The windows of one batch, from window `first`: their output, their codes or-ed into
+        // words at `shift`, and their posteriors when they are recorded.
+        auto windows = [&](const std::array<batch, R>& v, words_t& words, std::size_t shift,
+                           std::size_t first, std::size_t valid) {
             batch best;
             const auto bits = first_max_bits<P>(v, best);
             for (std::size_t q = 0; q < P; ++q)
                 words[q] |= bits[q] << shift;
+            if (sink.posteriors) {
+                const auto p = lanes.template posteriors<R>(v);
+                for (std::size_t r = 0; r < R; ++r)
+                    sink.put_posterior(c, r, col + first, p[r], valid);
+            }
             if constexpr (Hard)
                 return best;
             else
@@ -81,16 +89,17 @@ void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink,
         for (; w0 + 64 <= full; w0 += 64) {
             words_t words{};
             for (std::size_t g = 0; g < G; ++g)
-                windows(grid::gather(in, w0 + g * W), words, g * W)
+                windows(grid::gather(in, w0 + g * W), words, g * W, w0 + g * W, W)
                     .store_unaligned(out + w0 + g * W);
             put(words, w0);
         }
         if (w0 == n) return;
         words_t words{};
         for (std::size_t v0 = w0; v0 < full; v0 += W)
-            windows(grid::gather(in, v0), words, v0 - w0).store_unaligned(out + v0);
+            windows(grid::gather(in, v0), words, v0 - w0, v0, W).store_unaligned(out + v0);
         if (full != n) { // the zero-padded last batch: its padding lanes' bits are dropped
-            const batch y = windows(grid::gather_tail(in, full, n - full), words, full - w0);
+            const batch y =
+                windows(grid::gather_tail(in, full, n - full), words, full - w0, full, n - full);
             grid::store_tail(y, out + full, n - full);
             const std::uint64_t keep = (std::uint64_t(1) << (n - w0)) - 1; // n − w0 < 64
             for (auto& word : words)

@@ -129,7 +129,8 @@ public:
     }
 
     /// From the next forward on, the fused kernels record every unit's code (and with
-    /// `posteriors` the β-VQ posteriors of the elementwise units) as they run: run/codes.hpp.
+    /// `posteriors` the β-VQ posteriors of the elementwise units and the K×K pooling windows)
+    /// as they run: run/codes.hpp.
     /// The buffers are sized here, once; forward still allocates nothing. Off stops the
     /// recording and keeps the buffers. An unfused program (fuse::none) runs no fused
     /// kernel, and refuses.
@@ -143,12 +144,15 @@ public:
                               "this program runs fuse::none");
         std::size_t words = 0, values = 0;
         std::array<node_codes<T>, node_count> c{};
-        // Posteriors: of the elementwise units (a window's are not recorded).
+        // Posteriors: of the elementwise units and of the K×K windows (not of maxout's
+        // channel windows, which are hard).
         std::array<bool, node_count> with_posteriors{};
         for_each_node([&](auto i) {
             c[i] = code_layout<i>();
+            constexpr bool spatial_window = i > 0 && requires { node_t<i>::window; };
             with_posteriors[i] =
-                posteriors && c[i].regions != 0 && plan::kinds_v<Net>[i] == node_kind::elementwise;
+                posteriors && c[i].regions != 0 &&
+                (plan::kinds_v<Net>[i] == node_kind::elementwise || spatial_window);
         });
         for (std::size_t i = 0; i < node_count; ++i) {
             const node_codes<T>& n = c[i];

@@ -183,6 +183,11 @@ struct tile_epilogue {
                         for (std::size_t q = 0; q < P; ++q)
                             t->window_sink->store_word((i0 + i) * P + q, w0 / L * 64,
                                                        bits[q] & keep);
+                        if (t->window_sink->posteriors) {
+                            const auto p = t->lanes[i0 + i]->template posteriors<R>(v);
+                            for (std::size_t r = 0; r < R; ++r)
+                                t->window_sink->put_posterior(i0 + i, r, w0 / L * 64, p[r], valid);
+                        }
                     }
                 T* o = out + (i0 + i) * out_ld + w0;
                 if (valid == W) {

@@ -56,6 +56,28 @@ struct window_lanes {
         return s.weighted / s.total;
     }
 
+    /// Each lane's posterior of every member, the window's β-VQ T^β (paper-spec §3): e_r / Σe,
+    /// or when hard the one-hot of the first maximum (T^H).
+    template <std::size_t R, class V>
+    MASO_ALWAYS_INLINE std::array<V, R> posteriors(const std::array<V, R>& v) const noexcept {
+        using O = simd::ops<V>;
+        std::array<V, R> p;
+        if (hard) {
+            const V m = lane_max(v), zero = O::broadcast(T(0));
+            V left = O::broadcast(T(1));
+            for (std::size_t r = 0; r < R; ++r) {
+                const auto at_max = v[r] == m;
+                p[r] = O::select(at_max, left, zero);
+                left = O::select(at_max, zero, left);
+            }
+            return p;
+        }
+        const sums<V> s = sums_of(v, &p);
+        for (std::size_t r = 0; r < R; ++r)
+            p[r] = p[r] / s.total;
+        return p;
+    }
+
     /// Writes dv = ∂L/∂v for each lane's upstream dy and returns each lane's ∂L/∂η: dy on the
     /// first maximum only and 0 when hard, else dy p_j (1 + η (v_j − y)) and dy Var_p(v).
     /// dv may not alias v.
