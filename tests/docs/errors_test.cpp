@@ -2,6 +2,9 @@
 // raised by some call below, with the exception the page names, and every message those
 // calls raise is on the page. A message that changes in the code, or on the page alone,
 // fails here.
+#include <maso/inspect/affine_map.hpp>
+#include <maso/inspect/cells.hpp>
+#include <maso/inspect/region_prior.hpp>
 #include <maso/io.hpp>
 #include <maso/maso.hpp>
 
@@ -14,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <sys/resource.h>
@@ -123,6 +127,53 @@ struct flipped {
 
 const float nan = std::numeric_limits<float>::quiet_NaN();
 const float inf = std::numeric_limits<float>::infinity();
+
+/// The messages of run/codes.hpp's recording and of inspect/: codes, cells, affine maps and
+/// region priors.
+template <class Add>
+void inspection_messages(Add add) {
+    const auto net = input<2, 4, 4>() >> conv2d<2, 1>() >> maxout<2>(0.5f) >> sigmoid() >>
+                     flatten() >> dense<2>();
+    using Net = std::decay_t<decltype(net)>;
+    const std::vector<float> x(2 * 16 * 2, 0.25f);
+    add([&] { model<Net, fuse::none_t>(net, 2).program().record_codes(); });
+    // Each call gets a model of its own, so that the order of the calls does not matter.
+    auto fresh = [&](bool record, bool posteriors, mode m) {
+        auto f = std::make_unique<model<Net>>(net, 2);
+        if (record) f->program().record_codes(true, posteriors);
+        f->set_mode(m);
+        f->forward(x);
+        return f;
+    };
+    add([&] { inspect::network_map(*fresh(false, false, mode::evaluation), 0); });
+    add([&] { inspect::network_map(*fresh(true, false, mode::training), 0); });
+    add([&] { inspect::network_map(*fresh(true, false, mode::evaluation), 2); });
+    add([&] {
+        inspect::nodes_map<1, 3>(*fresh(true, false, mode::evaluation), 0,
+                                 inspect::vq_matrix::posterior);
+    });
+    add([&] { inspect::nodes_map<3, 4>(*fresh(true, false, mode::evaluation), 0); });
+    add([&] {
+        const auto A = inspect::nodes_map<1, 2>(*fresh(true, false, mode::evaluation), 0);
+        A.apply(std::vector<double>(3));
+    });
+    add([&] {
+        inspect::cell_counter cells(2);
+        cells.add(fresh(true, false, mode::evaluation)->program().codes(), 2);
+    });
+    add([] {
+        const std::vector<float> w(5), b(2);
+        inspect::region_priors(vq::relu{}, std::span(w), std::span(b));
+    });
+    const auto relus = input<2>() >> dense<3>() >> beta_vq<relu>(0.5f) >> dense<2>();
+    add([&] {
+        model<std::decay_t<decltype(relus)>> r(relus, 1);
+        r.program().record_codes();
+        r.set_mode(mode::evaluation);
+        r.forward(std::vector<float>{0.5f, -0.5f});
+        inspect::network_map(r, 0, inspect::vq_matrix::posterior);
+    });
+}
 
 /// The messages of io/safetensors.hpp, io/random_state.hpp and io/checkpoint.hpp, from files
 /// written to a temporary directory and damaged on purpose.
@@ -499,6 +550,7 @@ std::vector<raised> every_message() {
     });
     training_loop_messages(add, toys);
     checkpoint_messages(add);
+    inspection_messages(add);
     return r;
 }
 

@@ -206,7 +206,7 @@ void pull_node(Model& m, std::size_t n, vq_matrix t, pullback& p) {
     } else if constexpr (node::kind == node_kind::window && requires { node::channel_window; }) {
         // maxout<R>: output channel g is input channel g·R + the chosen member.
         if (t == vq_matrix::posterior && !hard_window(maso::get<I>(program.net().nodes)))
-            throw value_error(where + "a β-VQ window's posteriors are not recorded");
+            throw value_error(where + "a β-VQ maxout's posteriors are not recorded");
         constexpr std::size_t R = node::code_regions;
         for (std::size_t g = 0; g < Out::channels; ++g)
             for (std::size_t q = 0; q < Out::plane; ++q) {

@@ -144,8 +144,8 @@ public:
                               "this program runs fuse::none");
         std::size_t words = 0, values = 0;
         std::array<node_codes<T>, node_count> c{};
-        // Posteriors: of the elementwise units and of the K×K windows (not of maxout's
-        // channel windows, which are hard).
+        // Posteriors: of the elementwise units and of the K×K windows (maxout's channel-window
+        // pass records its codes only).
         std::array<bool, node_count> with_posteriors{};
         for_each_node([&](auto i) {
             c[i] = code_layout<i>();
