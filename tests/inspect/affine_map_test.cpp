@@ -222,6 +222,24 @@ BOOST_AUTO_TEST_CASE(posteriors_give_a_soft_networks_output) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(global_max_pooling_takes_each_planes_chosen_member) {
+    const auto pooled = input<2, 4, 4>() >> conv2d<3, 3, 1, padding::same>() >> hard_vq<relu>() >>
+                        global_softpool(1.f) >> dense<2>();
+    using Q = std::decay_t<decltype(pooled)>;
+    model<Q, fuse::all_t, double> q(pooled, 3, {.seed = 8});
+    q.set_mode(mode::evaluation);
+    q.program().record_codes();
+    std::mt19937 rng(4);
+    const auto x = random_images<double>(32 * 3, rng);
+    q.forward(x);
+    for (std::size_t n = 0; n < 3; ++n) {
+        const auto A = inspect::network_map(q, n);
+        const auto y = A.apply(std::vector<double>(x.begin() + 32 * n, x.begin() + 32 * n + 32));
+        for (std::size_t c = 0; c < 2; ++c)
+            MASO_CHECK_CLOSE(y[c], double(q.output().data[c * 3 + n]), 1e-12, 1e-12);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_float_model_matches_to_float_rounding) {
     std::mt19937 rng(9);
     model<Net> m(net, 2, {.seed = 4});

@@ -57,13 +57,14 @@ template <std::size_t I, class F, class U>
 void check_node(F& f, U& u, tally& t, double tie) {
     using P = typename F::program_type;
     using node = typename P::template node_t<I>;
-    if constexpr (requires { node::code_regions; }) {
-        using In = typename P::template out_shape<I - 1>;
+    using In = typename P::template out_shape<I - 1>;
+    constexpr std::size_t regions = run::code_regions_of<node, In>();
+    if constexpr (regions != 0) {
         using Out = typename P::template out_shape<I>;
         const std::size_t N = f.batch();
         const auto& codes = f.program().codes()[I];
         BOOST_REQUIRE(codes.recorded());
-        BOOST_TEST(codes.regions == node::code_regions);
+        BOOST_TEST(codes.regions == regions);
         const std::span<const float> x = u.program().kept_output(I - 1);
         BOOST_REQUIRE_EQUAL(x.size(), In::size * N);
         auto at = [&](std::size_t c, std::size_t n, std::size_t p) {
@@ -88,12 +89,15 @@ void check_node(F& f, U& u, tally& t, double tie) {
                     std::vector<double> v;
                     if constexpr (node::kind == node_kind::elementwise) {
                         const auto unit = maso::get<I>(f.program().net().nodes).unit;
-                        for (std::size_t r = 0; r < node::code_regions; ++r)
+                        for (std::size_t r = 0; r < regions; ++r)
                             v.push_back(unit.template slope<double>(r, 0) * at(c, n, p) +
                                         unit.template offset<double>(r));
                     } else if constexpr (requires { node::channel_window; }) {
-                        for (std::size_t r = 0; r < node::code_regions; ++r)
-                            v.push_back(at(c * node::code_regions + r, n, p));
+                        for (std::size_t r = 0; r < regions; ++r)
+                            v.push_back(at(c * regions + r, n, p));
+                    } else if constexpr (!requires { node::window; }) { // a whole plane
+                        for (std::size_t q = 0; q < In::plane; ++q)
+                            v.push_back(at(c, n, q));
                     } else { // a K×K window, members row-major
                         constexpr std::size_t K = node::window;
                         const std::size_t y = p / Out::width, x0 = p % Out::width;
@@ -172,6 +176,18 @@ BOOST_AUTO_TEST_CASE(plane_passes_that_fill_whole_words) {
     check_network(input<2, 20, 20>() >> conv2d<3, 3, 1, padding::same, false>() >> batch_norm() >>
                       hard_vq<relu>() >> softpool<2>(0.7f) >> maxpool<2>() >> flatten() >>
                       dense<2>(),
+                  3);
+}
+
+BOOST_AUTO_TEST_CASE(global_pooling_picks_a_member_of_each_plane) {
+    // global_softpool: a unit per plane of 5×5 = 25 regions (five bit-planes), its code the
+    // plane's first maximum whatever β; after a chain (the plane pass with its buffer) and
+    // alone after a maxpool (the channel's planes at once).
+    check_network(input<2, 5, 5>() >> conv2d<3, 3, 1, padding::same, false>() >> batch_norm() >>
+                      hard_vq<relu>() >> global_softpool(0.6f) >> dense<2>(),
+                  3);
+    check_network(input<2, 10, 10>() >> conv2d<3, 3, 1, padding::same>() >> beta_vq<relu>(0.7f) >>
+                      maxpool<2>() >> global_softpool(1.f) >> dense<2>(),
                   3);
 }
 

@@ -16,8 +16,9 @@
 // vq_matrix::posterior (codes recorded with their posteriors) a unit takes that mean's slope
 // and offset, and A x + b is the network's output at x exactly — but A is then not the
 // Jacobian, as p depends on x; a β-VQ window (softpool, β < 1) likewise takes the posterior
-// mean of its members, its output. Nodes that are not splines (sigmoid, tanh, global softpool)
-// have no such map: refused.
+// mean of its members, its output; global_softpool takes each plane's chosen member (global
+// max pooling's piece; a soft one's posteriors are not recorded). Nodes that are not splines
+// (sigmoid, tanh) have no such map: refused.
 //
 // The map is built from the output side, G ← G·M_I and b ← b + G·c_I for node I = y ↦ M_I y +
 // c_I, so its cost is rows × the nodes' sizes: the network map of a 10-class classifier is 10
@@ -206,7 +207,7 @@ void pull_node(Model& m, std::size_t n, vq_matrix t, pullback& p) {
     } else if constexpr (node::kind == node_kind::window && requires { node::channel_window; }) {
         // maxout<R>: output channel g is input channel g·R + the chosen member.
         if (t == vq_matrix::posterior && !hard_window(maso::get<I>(program.net().nodes)))
-            throw value_error(where + "a β-VQ maxout's posteriors are not recorded");
+            throw value_error(where + "its posteriors are not recorded, only its codes");
         constexpr std::size_t R = node::code_regions;
         for (std::size_t g = 0; g < Out::channels; ++g)
             for (std::size_t q = 0; q < Out::plane; ++q) {
@@ -248,6 +249,15 @@ void pull_node(Model& m, std::size_t n, vq_matrix t, pullback& p) {
                     for (std::size_t r = 0; r < rows; ++r)
                         N(r, i) += G(r, j) / double(K * K);
                 }
+    } else if constexpr (std::is_same_v<node, global_softpool_node>) {
+        // Each plane's chosen member (global max pooling's piece, T^H).
+        if (t == vq_matrix::posterior && !hard_window(maso::get<I>(program.net().nodes)))
+            throw value_error(where + "its posteriors are not recorded, only its codes");
+        for (std::size_t c = 0; c < In::channels; ++c) {
+            const std::size_t i = c * In::plane + codes.region(c, n, 0);
+            for (std::size_t r = 0; r < rows; ++r)
+                N(r, i) += G(r, c);
+        }
     } else if constexpr (std::is_same_v<node, global_avgpool_node>) { // the plane's mean
         for (std::size_t c = 0; c < In::channels; ++c)
             for (std::size_t q = 0; q < In::plane; ++q)

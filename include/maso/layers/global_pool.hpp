@@ -68,12 +68,12 @@ struct global_avgpool_node : detail::global_pool_node {
         /// Each plane's mean, its sum taken W values at a time.
         void forward_planes(const io&, std::size_t, const T* in, T* out, std::size_t planes) const {
             for (std::size_t n = 0; n < planes; ++n) {
-                const auto sum = simd::fused_loop<1>(
-                    Arch{}, P, std::array<const T*, 1>{in + n * P},
-                    std::array<T*, 0>{}, [](const auto& v, auto& acc) {
-                        acc[0] += v[0];
-                        return std::array<std::decay_t<decltype(v[0])>, 0>{};
-                    });
+                const auto sum =
+                    simd::fused_loop<1>(Arch{}, P, std::array<const T*, 1>{in + n * P},
+                                        std::array<T*, 0>{}, [](const auto& v, auto& acc) {
+                                            acc[0] += v[0];
+                                            return std::array<std::decay_t<decltype(v[0])>, 0>{};
+                                        });
                 out[n] = sum[0] / T(P);
             }
         }
@@ -89,6 +89,10 @@ struct global_avgpool_node : detail::global_pool_node {
 
 struct global_softpool_node : detail::global_pool_node {
     beta_spec beta;
+    /// Each plane is a unit whose regions are its H·W members, the chosen one the first
+    /// maximum in row-major order (run/codes.hpp); how many depends on the input's shape.
+    template <class In>
+    static constexpr std::size_t code_regions_for = In::plane;
 
     constexpr global_softpool_node(beta_spec b = {}) : beta(b) {}
 

@@ -13,6 +13,8 @@
 //   maxpool, softpool           a unit per window; its region the member chosen, the first
 //                               maximum in row-major order (as max pooling's own tie rule)
 //   maxout<R>                   a unit per output element; its region the channel chosen
+//   global_softpool             a unit per plane; its region the member chosen, H·W of them
+//                               (code_regions_for<In>: the count depends on the shape)
 //
 // The code is the hard region whatever β the node infers with: a β-VQ unit's T^H is the
 // argmax of its posterior (Theorem 3), which is what its partition cell is. The posteriors
@@ -196,6 +198,31 @@ private:
             w |= m;
     }
 };
+
+/// The regions of a node's units when its input has shape In: its code_regions, or, for a
+/// node whose regions depend on the shape (global pooling: a unit per plane), its
+/// code_regions_for<In>; 0 for a node without units.
+template <class Node, class In>
+consteval std::size_t code_regions_of() {
+    if constexpr (requires { Node::code_regions; })
+        return Node::code_regions;
+    else if constexpr (requires { Node::template code_regions_for<In>; })
+        return Node::template code_regions_for<In>;
+    else
+        return 0;
+}
+
+/// The codes of whole-plane windows (global pooling): each of `planes` planes of `size`
+/// values from `in` is one unit, whose region is its first maximum, at row c from column
+/// `col` on. A pass over the planes the pooling has just read, while they are in cache.
+template <class T>
+void record_plane_maxima(const node_codes<T>& sink, std::size_t c, const T* in, std::size_t size,
+                         std::size_t col, std::size_t planes) {
+    for (std::size_t n = 0; n < planes; ++n) {
+        const T* v = in + n * size;
+        sink.put(c, col + n, T(std::max_element(v, v + size) - v), 1);
+    }
+}
 
 /// A pointwise op that is a unit publishes its regions (layers/vq_node.hpp: vq_op) and has
 /// region(v) and posterior(v, r).

@@ -169,12 +169,16 @@ public:
     /// kernels instantiate their recording only then.
     static constexpr bool chain_codes = chain_has_codes<chain_type>::value;
     static constexpr bool window_codes = [] {
-        if constexpr (g.window) return requires {
-                P::template node_t<last>::code_regions;
-            };
+        if constexpr (g.window)
+            return code_regions_of<typename P::template node_t<last>,
+                                   typename P::template out_shape<last - 1>>() != 0;
         else
             return false;
     }();
+    /// Whether that window is a whole plane (global pooling), with no K×K grid.
+    static constexpr bool plane_codes = window_codes && !requires {
+        P::template node_t<last>::window;
+    };
 
     /// Where each chain op's codes go: its node's, for a unit while codes are recorded;
     /// null for the other ops (the bias, a batch-norm apply).

@@ -124,7 +124,7 @@ void planes_forward(const Ctx& ctx) {
     [[maybe_unused]] const auto sinks = ctx.chain_sinks();
     [[maybe_unused]] const node_codes<T>* window = ctx.window_sink();
     [[maybe_unused]] constexpr std::size_t K = [] {
-        if constexpr (Ctx::window_codes)
+        if constexpr (Ctx::window_codes && !Ctx::plane_codes)
             return Ctx::template node_t<Ctx::last>::window;
         else
             return std::size_t{0};
@@ -147,7 +147,9 @@ void planes_forward(const Ctx& ctx) {
                         kernels::chain_forward(typename Ctx::arch{}, ctx.chain_ops(c),
                                                zc + n * S::plane, buf, S::plane);
                     }
-                    if constexpr (Ctx::window_codes) {
+                    if constexpr (Ctx::plane_codes) {
+                        if (window) record_plane_maxima(*window, c, buf, S::plane, n, 1);
+                    } else if constexpr (Ctx::window_codes) {
                         if (window) { // the window pass, recording each window's member
                             coded_window_pass<Ctx, K>(w, wio, *window, c, buf, oc + n * O::plane,
                                                       n * O::plane, 1);
@@ -157,7 +159,9 @@ void planes_forward(const Ctx& ctx) {
                     w.forward_planes(wio, c, buf, oc + n * O::plane, 1);
                 }
             } else { // the channel's planes are consecutive: one pass over them
-                if constexpr (Ctx::window_codes) {
+                if constexpr (Ctx::plane_codes) {
+                    if (window) record_plane_maxima(*window, c, zc, S::plane, 0, ctx.batch);
+                } else if constexpr (Ctx::window_codes) {
                     if (window) {
                         coded_window_pass<Ctx, K>(w, wio, *window, c, zc, oc, 0, ctx.batch);
                         return;

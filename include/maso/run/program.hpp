@@ -221,9 +221,15 @@ private:
     template <std::size_t I>
     node_codes<T> code_layout() const {
         node_codes<T> n;
-        if constexpr (I > 0 && requires { node_t<I>::code_regions; }) {
+        constexpr std::size_t regions = [] {
+            if constexpr (I > 0)
+                return code_regions_of<node_t<I>, out_shape<I - 1>>();
+            else
+                return std::size_t{0};
+        }();
+        if constexpr (regions != 0) {
             using S = out_shape<I>;
-            n.regions = node_t<I>::code_regions;
+            n.regions = regions;
             n.channels = S::channels;
             n.height = S::height;
             n.width = S::width;
