@@ -212,6 +212,13 @@ consteval std::size_t code_regions_of() {
         return 0;
 }
 
+/// Whether a node's units are K×K windows (maxpool, softpool), whose posteriors are recorded
+/// with the elementwise units'.
+template <class Node>
+inline constexpr bool grid_window_v = requires {
+    Node::window;
+};
+
 /// The codes of whole-plane windows (global pooling): each of `planes` planes of `size`
 /// values from `in` is one unit, whose region is its first maximum, at row c from column
 /// `col` on. A pass over the planes the pooling has just read, while they are in cache.

@@ -149,10 +149,9 @@ public:
         std::array<bool, node_count> with_posteriors{};
         for_each_node([&](auto i) {
             c[i] = code_layout<i>();
-            constexpr bool spatial_window = i > 0 && requires { node_t<i>::window; };
             with_posteriors[i] =
                 posteriors && c[i].regions != 0 &&
-                (plan::kinds_v<Net>[i] == node_kind::elementwise || spatial_window);
+                (plan::kinds_v<Net>[i] == node_kind::elementwise || grid_window_v<node_t<i>>);
         });
         for (std::size_t i = 0; i < node_count; ++i) {
             const node_codes<T>& n = c[i];
