@@ -186,6 +186,25 @@ BOOST_AUTO_TEST_CASE(layer_maps_send_inputs_to_outputs_and_compose) {
     }
 }
 
+namespace {
+/// After a forward of x in evaluation mode with codes recorded, each image's network map
+/// (matrix t) sends the image to the model's output.
+template <class M>
+void expect_maps_give_the_output(M& m, const std::vector<double>& x, inspect::vq_matrix t) {
+    using S = typename M::input_shape;
+    using Out = typename M::output_shape;
+    const std::size_t B = m.batch();
+    m.forward(x);
+    for (std::size_t n = 0; n < B; ++n) {
+        const auto A = inspect::network_map(m, n, t);
+        const auto y =
+            A.apply(std::vector<double>(x.begin() + S::size * n, x.begin() + S::size * (n + 1)));
+        for (std::size_t c = 0; c < Out::size; ++c)
+            MASO_CHECK_CLOSE(y[c], double(m.output().data[c * B + n]), 1e-12, 1e-12);
+    }
+}
+} // namespace
+
 BOOST_AUTO_TEST_CASE(posteriors_give_a_soft_networks_output) {
     const auto soft = input<5>() >> dense<8>() >> beta_vq<relu>(0.7f) >> dense<6>() >>
                       beta_vq<vq::two_knot>(0.4f) >> dense<2>();
@@ -212,14 +231,8 @@ BOOST_AUTO_TEST_CASE(posteriors_give_a_soft_networks_output) {
     model<Q, fuse::all_t, double> q(pooled, 3, {.seed = 5});
     q.set_mode(mode::evaluation);
     q.program().record_codes(true, true);
-    const auto xq = random_images<double>(72 * 3, rng);
-    q.forward(xq);
-    for (std::size_t n = 0; n < 3; ++n) {
-        const auto A = inspect::network_map(q, n, inspect::vq_matrix::posterior);
-        const auto y = A.apply(std::vector<double>(xq.begin() + 72 * n, xq.begin() + 72 * n + 72));
-        for (std::size_t c = 0; c < 2; ++c)
-            MASO_CHECK_CLOSE(y[c], double(q.output().data[c * 3 + n]), 1e-12, 1e-12);
-    }
+    expect_maps_give_the_output(q, random_images<double>(72 * 3, rng),
+                                inspect::vq_matrix::posterior);
 }
 
 BOOST_AUTO_TEST_CASE(global_max_pooling_takes_each_planes_chosen_member) {
@@ -230,14 +243,7 @@ BOOST_AUTO_TEST_CASE(global_max_pooling_takes_each_planes_chosen_member) {
     q.set_mode(mode::evaluation);
     q.program().record_codes();
     std::mt19937 rng(4);
-    const auto x = random_images<double>(32 * 3, rng);
-    q.forward(x);
-    for (std::size_t n = 0; n < 3; ++n) {
-        const auto A = inspect::network_map(q, n);
-        const auto y = A.apply(std::vector<double>(x.begin() + 32 * n, x.begin() + 32 * n + 32));
-        for (std::size_t c = 0; c < 2; ++c)
-            MASO_CHECK_CLOSE(y[c], double(q.output().data[c * 3 + n]), 1e-12, 1e-12);
-    }
+    expect_maps_give_the_output(q, random_images<double>(32 * 3, rng), inspect::vq_matrix::hard);
 }
 
 BOOST_AUTO_TEST_CASE(a_float_model_matches_to_float_rounding) {
