@@ -47,9 +47,9 @@ void for_each_channel_with_planes(const plane_buffers<T>& planes, std::size_t ch
 /// A K×K window layer's forward_planes (maxpool, softpool) over `planes` planes of channel
 /// c — layers/detail/window_pass.hpp's loop on the channel's lanes — that also records each
 /// window's code, its first maximum, at row c from column col on (and its posteriors, when
-/// they are recorded). The loop owns the words of
-/// bits: 64 / W batches of windows fill one in registers, at constant shifts, and it is or-ed
-/// into the row once; the windows past the last whole word fill one more.
+/// they are recorded). The loop owns the words of bits: 64 / W batches of windows fill one in
+/// registers, at constant shifts, and it is or-ed into the row once; the windows past the
+/// last whole word fill one more.
 template <class Ctx, std::size_t K, class Layer, class Io, class T>
 void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink, std::size_t c,
                        const T* in, T* out, std::size_t col, std::size_t planes) {
@@ -59,8 +59,8 @@ void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink,
     static_assert(64 % W == 0, "a word holds whole batches of windows");
     const auto lanes = w.lanes(wio, c);
     using words_t = std::array<std::uint64_t, P>;
-    // Hard or not is decided once, outside the loop: a select between the maximum and the
-    // soft mean inside it would compute the exponentials of every window.
+    // Hard or not is decided once, outside the loop: with the choice inside it, smallCNN's
+    // training forward with codes took 1.08× the plain one, against 1.04–1.06× this way.
     auto pass = [&]<bool Hard>(std::bool_constant<Hard>) {
         // The windows of one batch, from window `first`: their output, their codes or-ed into
         // words at `shift`, and their posteriors when they are recorded.

@@ -60,16 +60,9 @@ struct window_lanes {
     /// or when hard the one-hot of the first maximum (T^H).
     template <std::size_t R, class V>
     MASO_ALWAYS_INLINE std::array<V, R> posteriors(const std::array<V, R>& v) const noexcept {
-        using O = simd::ops<V>;
         std::array<V, R> p;
         if (hard) {
-            const V m = lane_max(v), zero = O::broadcast(T(0));
-            V left = O::broadcast(T(1));
-            for (std::size_t r = 0; r < R; ++r) {
-                const auto at_max = v[r] == m;
-                p[r] = O::select(at_max, left, zero);
-                left = O::select(at_max, zero, left);
-            }
+            on_first_max(v, simd::ops<V>::broadcast(T(1)), p);
             return p;
         }
         const sums<V> s = sums_of(v, &p);
@@ -88,14 +81,7 @@ struct window_lanes {
         using O = simd::ops<V>;
         const V zero = O::broadcast(T(0));
         if (hard) {
-            // dy moves to the first member equal to the max; later ties find 0 left.
-            const V m = lane_max(v);
-            V left = dy;
-            for (std::size_t r = 0; r < R; ++r) {
-                const auto at_max = v[r] == m;
-                dv[r] = O::select(at_max, left, zero);
-                left = O::select(at_max, zero, left);
-            }
+            on_first_max(v, dy, dv);
             return zero;
         }
         std::array<V, R> e;
@@ -121,6 +107,20 @@ private:
         V total;    ///< Σ e_r, in [1, R]
         V weighted; ///< Σ e_r v_r
     };
+
+    /// out[r] = x on each lane's first member equal to its maximum, 0 on the others: the hard
+    /// path's posterior (x = 1) and gradient (x = dy). Later ties find 0 left.
+    template <std::size_t R, class V>
+    MASO_ALWAYS_INLINE static void on_first_max(const std::array<V, R>& v, V x,
+                                                std::array<V, R>& out) noexcept {
+        using O = simd::ops<V>;
+        const V m = lane_max(v), zero = O::broadcast(T(0));
+        for (std::size_t r = 0; r < R; ++r) {
+            const auto at_max = v[r] == m;
+            out[r] = O::select(at_max, x, zero);
+            x = O::select(at_max, zero, x);
+        }
+    }
 
     template <std::size_t R, class V>
     MASO_ALWAYS_INLINE static V lane_max(const std::array<V, R>& v) noexcept {
