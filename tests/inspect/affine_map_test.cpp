@@ -2,9 +2,10 @@
 // A x + b is the network's output, and A its Jacobian by central differences (for samples
 // whose perturbed copies stay in the cell, which their codes tell); each layer's map sends
 // the layer's input to its output, and the layers' maps compose to the network's; with the
-// β-VQ posteriors, of units and of softpool's windows, the map gives a soft network's output
-// exactly (eq. 16). In float the map matches the float forward to float rounding. Training
-// mode, missing codes, and a soft window in posterior mode without its posteriors are refused.
+// β-VQ posteriors, of units and of the windows (softpool, maxout, global pooling), the map gives a
+// soft network's output exactly (eq. 16). In float the map matches the float forward to float
+// rounding. Training mode, missing codes, and a soft window in posterior mode without its
+// posteriors are refused.
 #include <maso/inspect/affine_map.hpp>
 #include <maso/inspect/cells.hpp>
 #include <maso/maso.hpp>
@@ -232,6 +233,17 @@ BOOST_AUTO_TEST_CASE(posteriors_give_a_soft_networks_output) {
     q.set_mode(mode::evaluation);
     q.program().record_codes(true, true);
     expect_maps_give_the_output(q, random_images<double>(72 * 3, rng),
+                                inspect::vq_matrix::posterior);
+    // So do a β-VQ maxout (on the tiles' rows after dense, in the channel-window pass after a
+    // convolution and its units) and a β-VQ global pooling (the plane pass).
+    const auto outs = input<2, 4, 4>() >> conv2d<6, 3, 1, padding::same>() >> beta_vq<relu>(0.6f) >>
+                      maxout<3>(0.7f) >> global_softpool(0.5f) >> dense<6>() >>
+                      maxout<2>(learnable_per_channel(0.8f)) >> dense<2>();
+    using O = std::decay_t<decltype(outs)>;
+    model<O, fuse::all_t, double> o(outs, 3, {.seed = 6});
+    o.set_mode(mode::evaluation);
+    o.program().record_codes(true, true);
+    expect_maps_give_the_output(o, random_images<double>(32 * 3, rng),
                                 inspect::vq_matrix::posterior);
 }
 

@@ -4,7 +4,8 @@
 // each path a kernel can take (the register tiles, with and without window order; the
 // statistics product and its pass; the plane pass, with a chain and without; the dense
 // chain pass; the channel-window pass), at sizes whose rows end in a partial batch of lanes.
-// The β-VQ posteriors match the closed form; recording allocates nothing after
+// The β-VQ posteriors (of the units, the K×K windows, maxout and global pooling) match the
+// closed form; recording allocates nothing after
 // record_codes; an unfused program refuses. The recording loops on lanes equal the scalar
 // ones across tails, and a window's bit-planes spell its first maximum.
 #include <maso/maso.hpp>
@@ -302,6 +303,60 @@ BOOST_AUTO_TEST_CASE(window_posteriors_are_the_closed_form) {
             check(5, 6, std::numeric_limits<double>::infinity());
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(maxout_and_global_pooling_posteriors_are_the_closed_form) {
+    // maxout<3>(β) after a convolution's units (the channel-window pass), global_softpool(β)
+    // after it (the plane pass over the channel's planes), maxout<2>(β) after dense (the tiles'
+    // rows, a learnable β per channel) and a hard maxout (the one-hot of its first maximum):
+    // each unit's posteriors against e^{η(v_r − max)} / Σ of the unfused program's values.
+    const auto net = input<2, 5, 5>() >> conv2d<6, 3, 1, padding::same>() >> beta_vq<relu>(0.6f) >>
+                     maxout<3>(0.7f) >> global_softpool(0.5f) >> dense<6>() >>
+                     maxout<2>(learnable_per_channel(0.8f)) >> dense<4>() >> maxout<2>() >>
+                     dense<2>();
+    using Net = std::decay_t<decltype(net)>;
+    constexpr std::size_t N = 3;
+    fused_t<Net> f(net, N, {.seed = 4});
+    unfused_t<Net> u(net, N, {.seed = 4});
+    f.program().record_codes(true, true);
+    const auto x = images<Net>(N, 9);
+    f.forward(x);
+    u.forward(x);
+    // Node i's units: `units` per image, each over `members` values of node i − 1's output
+    // (member r of unit (c, p) at channel c·R + r for maxout, at pixel r for a plane).
+    auto check = [&](std::size_t node, std::size_t channels, std::size_t plane, std::size_t members,
+                     bool whole_plane, double eta) {
+        const auto& c = f.program().codes()[node];
+        BOOST_REQUIRE(c.posteriors != nullptr);
+        const std::span<const float> in = u.program().kept_output(node - 1);
+        const std::size_t in_plane = whole_plane ? plane * members : plane;
+        for (std::size_t ch = 0; ch < channels; ++ch)
+            for (std::size_t n = 0; n < N; ++n)
+                for (std::size_t p = 0; p < plane; ++p) {
+                    std::vector<double> v;
+                    for (std::size_t r = 0; r < members; ++r)
+                        v.push_back(whole_plane ? in[(ch * N + n) * in_plane + r]
+                                                : in[((ch * members + r) * N + n) * in_plane + p]);
+                    const auto [best, gap] = first_max(v);
+                    double total = 0;
+                    for (const double vr : v)
+                        total += std::exp(eta * (vr - v[best]));
+                    for (std::size_t r = 0; r < members; ++r) {
+                        if (std::isinf(eta) && gap < 1e-4) continue; // a tie
+                        const double want = std::isinf(eta)
+                                                ? double(r == best)
+                                                : std::exp(eta * (v[r] - v[best])) / total;
+                        BOOST_TEST_CONTEXT("node " << node << ", unit (" << ch << ", " << n << ", "
+                                                   << p << "), member " << r)
+                        BOOST_TEST(double(c.posterior(ch, n, p, r)) == want,
+                                   boost::test_tools::tolerance(1e-4));
+                    }
+                }
+    };
+    check(3, 2, 25, 3, false, 0.7 / 0.3); // maxout<3>(0.7): 6 channels → 2 of 5×5
+    check(4, 2, 1, 25, true, 0.5 / 0.5);  // global_softpool(0.5): a 5×5 plane a unit
+    check(6, 3, 1, 2, false, 0.8 / 0.2);  // maxout<2>, learnable β = 0.8 at the start
+    check(8, 2, 1, 2, false, std::numeric_limits<double>::infinity()); // hard maxout<2>
 }
 
 BOOST_AUTO_TEST_CASE(recording_allocates_nothing_after_record_codes) {

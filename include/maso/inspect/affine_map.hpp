@@ -15,9 +15,8 @@
 // output is the posterior mean of its pieces, y = Σ_r p_r (s_r z + o_r) (eq. 16): with
 // vq_matrix::posterior (codes recorded with their posteriors) a unit takes that mean's slope
 // and offset, and A x + b is the network's output at x exactly — but A is then not the
-// Jacobian, as p depends on x; a β-VQ window (softpool, β < 1) likewise takes the posterior
-// mean of its members, its output; global_softpool takes each plane's chosen member (global
-// max pooling's piece; a soft one's posteriors are not recorded). Nodes that are not splines
+// Jacobian, as p depends on x; a β-VQ window (softpool, maxout, global_softpool with β < 1)
+// likewise takes the posterior mean of its members, its output. Nodes that are not splines
 // (sigmoid, tanh) have no such map: refused.
 //
 // The map is built from the output side, G ← G·M_I and b ← b + G·c_I for node I = y ↦ M_I y +
@@ -85,6 +84,19 @@ bool hard_window(const Node& node) {
         return !node.beta.learnable && node.beta.value == 1.f;
     else
         return true;
+}
+
+/// Whether node I takes the posterior mean of its pieces or members (T^β of a node that is
+/// not hard), which needs the codes recorded with their posteriors.
+template <class Node, class T>
+bool posterior_mean(const Node& node, vq_matrix t, const run::node_codes<T>& codes,
+                    const std::string& where) {
+    bool mean = t == vq_matrix::posterior;
+    if constexpr (Node::kind == node_kind::window) mean = mean && !hard_window(node);
+    if (mean && !codes.posteriors)
+        throw value_error(where + "the posteriors were not recorded "
+                                  "(program::record_codes(true, true))");
+    return mean;
 }
 
 /// G (rows × out) and the offsets gathered so far, as the map is built from the output side.
@@ -182,14 +194,12 @@ void pull_node(Model& m, std::size_t n, vq_matrix t, pullback& p) {
         }
     } else if constexpr (node::kind == node_kind::elementwise && requires { node::code_regions; }) {
         const auto unit = maso::get<I>(program.net().nodes).unit;
-        if (t == vq_matrix::posterior && !codes.posteriors)
-            throw value_error(where + "the posteriors were not recorded "
-                                      "(program::record_codes(true, true))");
+        const bool mean = posterior_mean(maso::get<I>(program.net().nodes), t, codes, where);
         for (std::size_t c = 0; c < In::channels; ++c)
             for (std::size_t q = 0; q < In::plane; ++q) {
                 const std::size_t j = c * In::plane + q;
                 double s = 0, o = 0;
-                if (t == vq_matrix::hard) {
+                if (!mean) {
                     const std::size_t r = codes.region(c, n, q);
                     s = unit.template slope<double>(r, 0);
                     o = unit.template offset<double>(r);
@@ -205,25 +215,25 @@ void pull_node(Model& m, std::size_t n, vq_matrix t, pullback& p) {
                     N(r, j) = G(r, j) * s;
             }
     } else if constexpr (node::kind == node_kind::window && requires { node::channel_window; }) {
-        // maxout<R>: output channel g is input channel g·R + the chosen member.
-        if (t == vq_matrix::posterior && !hard_window(maso::get<I>(program.net().nodes)))
-            throw value_error(where + "its posteriors are not recorded, only its codes");
+        // maxout<R>: output channel g is input channel g·R + the chosen member, or with the
+        // posteriors of a β-VQ maxout their mean over the members (its output).
+        const bool mean = posterior_mean(maso::get<I>(program.net().nodes), t, codes, where);
         constexpr std::size_t R = node::code_regions;
         for (std::size_t g = 0; g < Out::channels; ++g)
             for (std::size_t q = 0; q < Out::plane; ++q) {
-                const std::size_t j = g * Out::plane + q;
-                const std::size_t i = (g * R + codes.region(g, n, q)) * In::plane + q;
-                for (std::size_t r = 0; r < rows; ++r)
-                    N(r, i) += G(r, j);
+                const std::size_t j = g * Out::plane + q, chosen = codes.region(g, n, q);
+                for (std::size_t k = 0; k < R; ++k) {
+                    const double w = mean ? double(codes.posterior(g, n, q, k)) : k == chosen;
+                    if (w == 0) continue;
+                    const std::size_t i = (g * R + k) * In::plane + q;
+                    for (std::size_t r = 0; r < rows; ++r)
+                        N(r, i) += G(r, j) * w;
+                }
             }
     } else if constexpr (node::kind == node_kind::window && requires { node::code_regions; }) {
         // maxpool / softpool: the window's chosen member, or with the posteriors of a β-VQ
         // window their mean, y = Σ_k p_k v_k (softpool's output itself).
-        const bool mean =
-            t == vq_matrix::posterior && !hard_window(maso::get<I>(program.net().nodes));
-        if (mean && !codes.posteriors)
-            throw value_error(where + "the posteriors were not recorded "
-                                      "(program::record_codes(true, true))");
+        const bool mean = posterior_mean(maso::get<I>(program.net().nodes), t, codes, where);
         constexpr std::size_t K = node::window;
         for (std::size_t c = 0; c < Out::channels; ++c)
             for (std::size_t q = 0; q < Out::plane; ++q) {
@@ -250,13 +260,17 @@ void pull_node(Model& m, std::size_t n, vq_matrix t, pullback& p) {
                         N(r, i) += G(r, j) / double(K * K);
                 }
     } else if constexpr (std::is_same_v<node, global_softpool_node>) {
-        // Each plane's chosen member (global max pooling's piece, T^H).
-        if (t == vq_matrix::posterior && !hard_window(maso::get<I>(program.net().nodes)))
-            throw value_error(where + "its posteriors are not recorded, only its codes");
+        // Each plane's chosen member (global max pooling's piece, T^H), or with the posteriors
+        // of a β-VQ pooling their mean over the plane (its output).
+        const bool mean = posterior_mean(maso::get<I>(program.net().nodes), t, codes, where);
         for (std::size_t c = 0; c < In::channels; ++c) {
-            const std::size_t i = c * In::plane + codes.region(c, n, 0);
-            for (std::size_t r = 0; r < rows; ++r)
-                N(r, i) += G(r, c);
+            const std::size_t chosen = codes.region(c, n, 0);
+            for (std::size_t k = 0; k < In::plane; ++k) {
+                const double w = mean ? double(codes.posterior(c, n, 0, k)) : k == chosen;
+                if (w == 0) continue;
+                for (std::size_t r = 0; r < rows; ++r)
+                    N(r, c * In::plane + k) += G(r, c) * w;
+            }
         }
     } else if constexpr (std::is_same_v<node, global_avgpool_node>) { // the plane's mean
         for (std::size_t c = 0; c < In::channels; ++c)

@@ -37,7 +37,8 @@ auto channel_window_ops(const Ctx& ctx, std::size_t o) {
 } // namespace detail
 
 /// Output channel o's pass recording the codes: each member channel's units, then the
-/// channel chosen, at column j of the natural order (the body counts its columns).
+/// channel chosen (and the members' posteriors, when they are recorded), at column j of the
+/// natural order (the body counts its columns).
 template <class Ctx, class Ops, class Lanes, class In>
 void coded_channel_window(const Ctx& ctx, std::size_t o, const Ops& ops, const Lanes& lanes,
                           const In& in, std::size_t n) {
@@ -46,18 +47,22 @@ void coded_channel_window(const Ctx& ctx, std::size_t o, const Ops& ops, const L
     const auto sinks = ctx.chain_sinks();
     const node_codes<T>* window = ctx.window_sink();
     std::size_t j = 0;
-    simd::fused_loop(typename Ctx::arch{}, n, in, std::array<T*, 1>{ctx.out + o * n},
-                     [&](const auto& v, auto&) {
-                         using V = std::decay_t<decltype(v[0])>;
-                         constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
-                         const std::size_t valid = std::min(W, n - j);
-                         auto u = v;
-                         for (std::size_t r = 0; r < R; ++r)
-                             u[r] = coded_chain_value(ops[r], sinks, v[r], o * R + r, j, valid);
-                         if (window) window->put(o, j, first_max_index<R>(u), valid);
-                         j += W;
-                         return std::array{lanes.template forward<R>(u)};
-                     });
+    simd::fused_loop(
+        typename Ctx::arch{}, n, in, std::array<T*, 1>{ctx.out + o * n}, [&](const auto& v, auto&) {
+            using V = std::decay_t<decltype(v[0])>;
+            constexpr std::size_t W = node_codes<T>::template lanes_of<V>;
+            const std::size_t valid = std::min(W, n - j);
+            auto u = v;
+            for (std::size_t r = 0; r < R; ++r)
+                u[r] = coded_chain_value(ops[r], sinks, v[r], o * R + r, j, valid);
+            if (window) {
+                window->put(o, j, first_max_index<R>(u), valid);
+                if (window->posteriors)
+                    window->put_posteriors(o, j, lanes.template posteriors<R>(u), valid);
+            }
+            j += W;
+            return std::array{lanes.template forward<R>(u)};
+        });
 }
 
 template <class Ctx>

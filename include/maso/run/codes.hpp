@@ -18,7 +18,7 @@
 //
 // The code is the hard region whatever β the node infers with: a β-VQ unit's T^H is the
 // argmax of its posterior (Theorem 3), which is what its partition cell is. The posteriors
-// (T^β) are recorded on request for the elementwise units and the K×K windows.
+// (T^β) are recorded on request, for every node with codes.
 //
 // Storage, per node: one row of bits per channel and bit of the region index (⌈log₂ R⌉
 // bit-planes: one for two regions, two for a 2×2 window, four for a 3×3 one), each padded to
@@ -33,6 +33,7 @@
 #include <maso/simd/batch_loop.hpp>
 #include <maso/simd/batch_ops.hpp>
 #include <maso/simd/lane_bits.hpp>
+#include <maso/vq/beta.hpp>
 
 #include <xsimd/xsimd.hpp>
 
@@ -68,8 +69,8 @@ struct node_codes {
     /// Bit q of unit (c, j)'s region at bit (c·planes + q)·ld + j: one bit-plane per bit of
     /// the region index.
     std::uint64_t* bits = nullptr;
-    /// β-VQ posteriors of an elementwise node or a K×K window (when asked for): p_1 for two
-    /// regions, else p_r at row c·R + r, at the unit's column. Null otherwise.
+    /// β-VQ posteriors (when asked for): p_1 for two regions, else p_r at row c·R + r, at the
+    /// unit's column. Null otherwise.
     T* posteriors = nullptr;
     /// The column order of the last forward (elementwise nodes of a kernel that pooled on
     /// its tiles may see window order).
@@ -158,6 +159,18 @@ struct node_codes {
         std::copy_n(r, valid, posteriors + (c * posterior_rows() + q) * ld + j);
     }
 
+    /// Stores the first `valid` lanes of a unit's R posteriors at row c, column j: p_1 alone
+    /// for two regions (posterior() forms p_0 as 1 − p_1), else one row a member.
+    template <std::size_t R, class V>
+    MASO_ALWAYS_INLINE void put_posteriors(std::size_t c, std::size_t j, const std::array<V, R>& p,
+                                           std::size_t valid) const {
+        if constexpr (R == 2)
+            put_posterior(c, 0, j, p[1], valid);
+        else
+            for (std::size_t r = 0; r < R; ++r)
+                put_posterior(c, r, j, p[r], valid);
+    }
+
     template <class V>
     static constexpr std::size_t lanes_of = [] {
         if constexpr (std::is_arithmetic_v<V>)
@@ -212,22 +225,37 @@ consteval std::size_t code_regions_of() {
         return 0;
 }
 
-/// Whether a node's units are K×K windows (maxpool, softpool), whose posteriors are recorded
-/// with the elementwise units'.
-template <class Node>
-inline constexpr bool grid_window_v = requires {
-    Node::window;
-};
-
 /// The codes of whole-plane windows (global pooling): each of `planes` planes of `size`
 /// values from `in` is one unit, whose region is its first maximum, at row c from column
-/// `col` on. A pass over the planes the pooling has just read, while they are in cache.
+/// `col` on; with the posteriors recorded, also each member's, e^{η(v_q − max)} / Σ (the
+/// one-hot of the first maximum when hard). A pass over the planes the pooling has just
+/// read, while they are in cache.
 template <class T>
 void record_plane_maxima(const node_codes<T>& sink, std::size_t c, const T* in, std::size_t size,
-                         std::size_t col, std::size_t planes) {
+                         std::size_t col, std::size_t planes, vq::basic_beta<T> beta) {
     for (std::size_t n = 0; n < planes; ++n) {
         const T* v = in + n * size;
-        sink.put(c, col + n, T(std::max_element(v, v + size) - v), 1);
+        const std::size_t best = std::size_t(std::max_element(v, v + size) - v);
+        sink.put(c, col + n, T(best), 1);
+        if (!sink.posteriors) continue;
+        // Member q's posterior at its row (two regions: p_1 alone, node_codes::posterior).
+        auto put = [&](std::size_t q, T value) {
+            if (sink.posterior_rows() == size)
+                sink.posteriors[(c * size + q) * sink.ld + col + n] = value;
+            else if (q == 1)
+                sink.posteriors[c * sink.ld + col + n] = value;
+        };
+        if (beta.is_hard()) {
+            for (std::size_t q = 0; q < size; ++q)
+                put(q, T(q == best));
+            continue;
+        }
+        const T eta = beta.eta();
+        T total = 0;
+        for (std::size_t q = 0; q < size; ++q)
+            total += std::exp(eta * (v[q] - v[best]));
+        for (std::size_t q = 0; q < size; ++q)
+            put(q, std::exp(eta * (v[q] - v[best])) / total);
     }
 }
 

@@ -70,11 +70,8 @@ void coded_window_pass(const Layer& w, const Io& wio, const node_codes<T>& sink,
             const auto bits = first_max_bits<P>(v, best);
             for (std::size_t q = 0; q < P; ++q)
                 words[q] |= bits[q] << shift;
-            if (sink.posteriors) {
-                const auto p = lanes.template posteriors<R>(v);
-                for (std::size_t r = 0; r < R; ++r)
-                    sink.put_posterior(c, r, col + first, p[r], valid);
-            }
+            if (sink.posteriors)
+                sink.put_posteriors(c, col + first, lanes.template posteriors<R>(v), valid);
             if constexpr (Hard)
                 return best;
             else
@@ -148,7 +145,9 @@ void planes_forward(const Ctx& ctx) {
                                                zc + n * S::plane, buf, S::plane);
                     }
                     if constexpr (Ctx::plane_codes) {
-                        if (window) record_plane_maxima(*window, c, buf, S::plane, n, 1);
+                        if (window)
+                            record_plane_maxima(*window, c, buf, S::plane, n, 1,
+                                                w.beta.of(wio.params, c));
                     } else if constexpr (Ctx::window_codes) {
                         if (window) { // the window pass, recording each window's member
                             coded_window_pass<Ctx, K>(w, wio, *window, c, buf, oc + n * O::plane,
@@ -160,7 +159,9 @@ void planes_forward(const Ctx& ctx) {
                 }
             } else { // the channel's planes are consecutive: one pass over them
                 if constexpr (Ctx::plane_codes) {
-                    if (window) record_plane_maxima(*window, c, zc, S::plane, 0, ctx.batch);
+                    if (window)
+                        record_plane_maxima(*window, c, zc, S::plane, 0, ctx.batch,
+                                            w.beta.of(wio.params, c));
                 } else if constexpr (Ctx::window_codes) {
                     if (window) {
                         coded_window_pass<Ctx, K>(w, wio, *window, c, zc, oc, 0, ctx.batch);

@@ -129,7 +129,7 @@ public:
     }
 
     /// From the next forward on, the fused kernels record every unit's code (and with
-    /// `posteriors` the β-VQ posteriors of the elementwise units and the K×K pooling windows)
+    /// `posteriors` the β-VQ posteriors of the elementwise units and of the windows)
     /// as they run: run/codes.hpp.
     /// The buffers are sized here, once; forward still allocates nothing. Off stops the
     /// recording and keeps the buffers. An unfused program (fuse::none) runs no fused
@@ -144,19 +144,13 @@ public:
                               "this program runs fuse::none");
         std::size_t words = 0, values = 0;
         std::array<node_codes<T>, node_count> c{};
-        // Posteriors: of the elementwise units and of the K×K windows (maxout's channel-window
-        // pass records its codes only).
-        std::array<bool, node_count> with_posteriors{};
-        for_each_node([&](auto i) {
-            c[i] = code_layout<i>();
-            with_posteriors[i] =
-                posteriors && c[i].regions != 0 &&
-                (plan::kinds_v<Net>[i] == node_kind::elementwise || grid_window_v<node_t<i>>);
-        });
+        // Posteriors: of every node with codes (the elementwise units and the windows).
+        auto with_posteriors = [&](std::size_t i) { return posteriors && c[i].regions != 0; };
+        for_each_node([&](auto i) { c[i] = code_layout<i>(); });
         for (std::size_t i = 0; i < node_count; ++i) {
             const node_codes<T>& n = c[i];
             words += n.channels * n.planes() * n.ld / 64;
-            if (with_posteriors[i]) values += n.channels * n.posterior_rows() * n.ld;
+            if (with_posteriors(i)) values += n.channels * n.posterior_rows() * n.ld;
         }
         code_words_.assign(words, 0);
         code_posteriors_.assign(values, T(0));
@@ -165,7 +159,7 @@ public:
             node_codes<T>& n = c[i];
             if (n.regions != 0) n.bits = code_words_.data() + words;
             words += n.channels * n.planes() * n.ld / 64;
-            if (with_posteriors[i]) {
+            if (with_posteriors(i)) {
                 n.posteriors = code_posteriors_.data() + values;
                 values += n.channels * n.posterior_rows() * n.ld;
             }

@@ -171,24 +171,27 @@ struct tile_epilogue {
                     for (std::size_t r = 0; r < R; ++r)
                         v[r] = Batch::load_unaligned(members + r * L);
                 }
-                const Batch y = t->lanes[i0 + i]->template forward<R>(v);
-                if constexpr (Ctx::window_codes)
-                    if (t->window_sink && valid > 0) {
-                        // The tile's L windows own a word (node_codes::group): no other
-                        // thread writes it.
-                        constexpr std::size_t P = std::bit_width(R - 1);
-                        Batch best;
-                        const auto bits = first_max_bits<P>(v, best);
-                        const std::uint64_t keep = (std::uint64_t(1) << valid) - 1;
-                        for (std::size_t q = 0; q < P; ++q)
-                            t->window_sink->store_word((i0 + i) * P + q, w0 / L * 64,
-                                                       bits[q] & keep);
-                        if (t->window_sink->posteriors) {
-                            const auto p = t->lanes[i0 + i]->template posteriors<R>(v);
-                            for (std::size_t r = 0; r < R; ++r)
-                                t->window_sink->put_posterior(i0 + i, r, w0 / L * 64, p[r], valid);
+                const auto& lanes = *t->lanes[i0 + i];
+                const Batch y = [&] {
+                    if constexpr (Ctx::window_codes)
+                        if (t->window_sink && valid > 0) {
+                            // The tile's L windows own a word (node_codes::group): no other
+                            // thread writes it.
+                            constexpr std::size_t P = std::bit_width(R - 1);
+                            Batch best;
+                            const auto bits = first_max_bits<P>(v, best);
+                            const std::uint64_t keep = (std::uint64_t(1) << valid) - 1;
+                            for (std::size_t q = 0; q < P; ++q)
+                                t->window_sink->store_word((i0 + i) * P + q, w0 / L * 64,
+                                                           bits[q] & keep);
+                            if (t->window_sink->posteriors)
+                                t->window_sink->put_posteriors(
+                                    i0 + i, w0 / L * 64, lanes.template posteriors<R>(v), valid);
+                            // A hard window's output is the maximum its code was found with.
+                            return lanes.hard ? best : lanes.template forward<R>(v);
                         }
-                    }
+                    return lanes.template forward<R>(v);
+                }();
                 T* o = out + (i0 + i) * out_ld + w0;
                 if (valid == W) {
                     y.store_unaligned(o);
@@ -207,10 +210,15 @@ struct tile_epilogue {
                     for (std::size_t r = 0; r < R; ++r)
                         members[r] = acc[o * R + r][v];
                     if constexpr (Ctx::window_codes)
-                        if (t->window_sink && n > v * W)
-                            t->window_sink->template put<shared_words>(i0 / R + o, j0 + v * W,
-                                                                       first_max_index<R>(members),
-                                                                       std::min(W, n - v * W));
+                        if (t->window_sink && n > v * W) {
+                            const std::size_t c = i0 / R + o, valid = std::min(W, n - v * W);
+                            t->window_sink->template put<shared_words>(
+                                c, j0 + v * W, first_max_index<R>(members), valid);
+                            if (t->window_sink->posteriors)
+                                t->window_sink->put_posteriors(
+                                    c, j0 + v * W, t->lanes[c]->template posteriors<R>(members),
+                                    valid);
+                        }
                     acc[o][v] = t->lanes[i0 / R + o]->template forward<R>(members);
                 }
             kernels::store_tile<arch>(acc, out + i0 / R * out_ld + j0, out_ld, m / R, n);
