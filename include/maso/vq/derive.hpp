@@ -16,12 +16,14 @@
 // against; it is exact for every R, including η = 0 and η = ∞.
 //
 // The stable softmax (max subtracted, η = ∞ safe) and its moments are written once, for
-// R given at run time over a span of values (hard_region, posterior_of, beta_forward and
+// R given at run time over a span of values, member by member as vq/beta_window.hpp forms
+// each term (hard_region, posterior_of, beta_forward and
 // beta_backward taking spans); the std::array forms of a unit's compile-time R call them.
 // The span forms also serve units whose regions are the inputs themselves (v = x: a
 // pooling window, whose R may be a whole plane), with no chain through slopes.
 #pragma once
 
+#include <maso/vq/beta_window.hpp>
 #include <maso/vq/unit.hpp>
 
 #include <array>
@@ -67,25 +69,17 @@ struct posterior_moments {
 };
 
 namespace detail {
-/// Σ_r e_r and Σ_r e_r v_r for e_r = exp(η (v_r − max v)), e_r also written to e unless it is
-/// empty. The regions tied at the max get exponent 0 even when η = ∞, so η = ∞ yields the
-/// uniform distribution over the tied maxima — the β → 1 limit — instead of ∞·0.
+/// The window's terms (vq/beta_window.hpp) and its sums Σ_r e_r, Σ_r e_r v_r, e_r also
+/// written to e unless it is empty. The regions tied at the max get e = 1 even when η = ∞,
+/// so η = ∞ yields the uniform distribution over the tied maxima — the β → 1 limit —
+/// instead of ∞·0.
 template <class T>
-struct exp_sums {
-    T max, total, weighted;
-};
-template <class T>
-T shifted_exp(T v, T max, T eta) noexcept {
-    return v == max ? T(1) : std::exp(eta * (v - max));
-}
-template <class T>
-exp_sums<T> exp_sums_of(std::span<const T> v, T eta, std::span<T> e) noexcept {
-    exp_sums<T> s{v[hard_region(v)], 0, 0};
+summed_window<T> exp_sums_of(std::span<const T> v, T eta, std::span<T> e) noexcept {
+    summed_window<T> s{beta_window<T>(v[hard_region(v)], eta), beta_window<T>::no_sums()};
     for (std::size_t r = 0; r < v.size(); ++r) {
-        const T er = shifted_exp(v[r], s.max, eta);
+        const T er = s.window.weight(v[r]);
         if (!e.empty()) e[r] = er;
-        s.total += er;
-        s.weighted += er * v[r];
+        s.sums.add(er, v[r]);
     }
     return s;
 }
@@ -95,8 +89,7 @@ exp_sums<T> exp_sums_of(std::span<const T> v, T eta, std::span<T> e) noexcept {
 /// regions are its inputs.
 template <class T>
 T beta_forward(std::type_identity_t<std::span<const T>> v, T eta) noexcept {
-    const auto s = detail::exp_sums_of(v, eta, std::span<T>{});
-    return s.weighted / s.total;
+    return detail::exp_sums_of(v, eta, std::span<T>{}).sums.mean();
 }
 
 /// p = softmax(η v), stable, into p (of v's size) unless p is empty, and its moments. The
@@ -105,9 +98,9 @@ template <class T>
 posterior_moments<T> posterior_of(std::type_identity_t<std::span<const T>> v, T eta,
                                   std::type_identity_t<std::span<T>> p) noexcept {
     const auto s = detail::exp_sums_of(v, eta, p); // p holds e_r: the second pass needs no exp
-    posterior_moments<T> q{s.weighted / s.total, 0};
+    posterior_moments<T> q{s.sums.mean(), 0};
     for (std::size_t r = 0; r < v.size(); ++r) {
-        const T pr = (p.empty() ? detail::shifted_exp(v[r], s.max, eta) : p[r]) / s.total;
+        const T pr = (p.empty() ? s.window.weight(v[r]) : p[r]) / s.sums.total;
         if (!p.empty()) p[r] = pr;
         q.variance += pr * (v[r] - q.mean) * (v[r] - q.mean);
     }
@@ -116,16 +109,21 @@ posterior_moments<T> posterior_of(std::type_identity_t<std::span<const T>> v, T 
 
 /// β-VQ backward of a unit whose regions are its inputs (v = x, slopes the identity): writes
 /// dv_j = dy · p_j (1 + η (v_j − y)) unless dv is empty (dv may not alias v) and returns
-/// ∂L/∂η = dy · Var_p(v). At η = ∞ only tied maxima carry weight and v_j = y for them, so
-/// the spread term is dropped and ∂L/∂η = 0 (y no longer moves with η).
+/// ∂L/∂η = dy · Var_p(v), each member's terms as vq/beta_window.hpp forms them. At η = ∞ only
+/// tied maxima carry weight and v_j = y for them, so the spread term is dropped and
+/// ∂L/∂η = 0 (y no longer moves with η).
 template <class T>
 T beta_backward(std::type_identity_t<std::span<const T>> v, T eta, T dy,
                 std::type_identity_t<std::span<T>> dv) noexcept {
-    const auto q = posterior_of<T>(v, eta, dv); // dv holds p
-    const bool limit = std::isinf(eta);
-    for (std::size_t j = 0; j < dv.size(); ++j)
-        dv[j] = dy * dv[j] * (1 + (limit ? T(0) : eta * (v[j] - q.mean)));
-    return limit ? T(0) : dy * q.variance;
+    const auto s = detail::exp_sums_of(v, eta, dv); // dv holds e_r: no second exp
+    const T y = s.sums.mean(), inv = T(1) / s.sums.total;
+    T deta = 0;
+    for (std::size_t j = 0; j < v.size(); ++j) {
+        const T e = dv.empty() ? s.window.weight(v[j]) : dv[j];
+        const T g = s.window.gradient(v[j], e, y, inv, dy, deta);
+        if (!dv.empty()) dv[j] = g;
+    }
+    return beta_window<T>::eta_gradient(eta, deta);
 }
 
 /// ∂L/∂θ = η ∂L/∂η (β = σ(θ), η = e^θ), taken as 0 where ∂L/∂η = 0 so that η = ∞ never

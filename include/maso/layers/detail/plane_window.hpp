@@ -10,15 +10,16 @@
 //   β-VQ          e_r = exp(η (v_r − max v)), y = Σ e_r v_r / Σ e_r,
 //                 ∂L/∂v_j = dy p_j (1 + η (v_j − y)),   ∂L/∂η = dy Var_p(v)
 //
-// with window_lanes' guards (layers/detail/window_lanes.hpp): members equal to the max get
-// e = 1 without the exp, so η = ∞ from a finite θ averages the tied maxima, and the spread
-// term and ∂L/∂η are dropped at η = ∞. The sums run lane-wise and are added across the lanes
-// at the end, so they match window_pool's to rounding, not bitwise; the lanes past the last
-// member of a partial batch are masked out of every sum.
+// each member's terms as vq/beta_window.hpp forms them (with its guards: η = ∞ from a
+// finite θ averages the tied maxima; the spread term and ∂L/∂η are dropped at η = ∞). The
+// sums run lane-wise and are added across the lanes at the end, so they match window_pool's
+// to rounding, not bitwise; the lanes past the last member of a partial batch are masked out
+// of every sum.
 #pragma once
 
 #include <maso/simd/batch_ops.hpp>
 #include <maso/vq/beta.hpp>
+#include <maso/vq/beta_window.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -35,18 +36,15 @@ struct plane_window {
     static constexpr std::size_t W = batch::size;
 
     bool hard;
-    T eta;    ///< η = e^θ
-    T spread; ///< η in ∂y/∂v_j's spread term: 0 at η = ∞
+    T eta; ///< η = e^θ
 
-    explicit plane_window(vq::basic_beta<T> b) noexcept
-        : hard(b.is_hard()), eta(b.eta()), spread(std::isinf(eta) ? T(0) : eta) {}
+    explicit plane_window(vq::basic_beta<T> b) noexcept : hard(b.is_hard()), eta(b.eta()) {}
 
     /// y of the window v: its maximum when hard, else the β-VQ mean.
     T forward(std::span<const T> v) const noexcept {
         const T m = max_of(v);
         if (hard) return m;
-        const sums s = sums_of(v, m, nullptr);
-        return s.weighted / s.total;
+        return sums_of(v, m, nullptr).sums.mean();
     }
 
     /// Writes dv = ∂L/∂v for upstream dy unless dv is empty (dv may not alias v) and returns
@@ -63,22 +61,16 @@ struct plane_window {
         }
         // dv holds e on the way, as vq::beta_backward keeps p there: no second exp.
         T* const e = dv.empty() ? nullptr : dv.data();
-        const sums s = sums_of(v, m, e);
-        const T y = s.weighted / s.total, inv = T(1) / s.total;
-        const batch yb(y), invb(inv), dyb(dy), spreadb(spread), mb(m), etab(eta);
+        const auto s = sums_of(v, m, e);
+        const batch y(s.sums.mean()), inv(T(1) / s.sums.total), dyb(dy);
+        const vq::beta_window<batch>& w = s.window;
         batch deta(T(0));
         const std::size_t n = v.size(), full = n - n % W;
-        auto step = [&](batch x, batch er, batch valid_dy, T* out) {
-            const batch g = valid_dy * (er * invb); // dy p_j: 0 in masked lanes
-            const batch c = x - yb;
-            const batch gc = g * c;
-            if (out) O::fma(spreadb, gc, g).store_unaligned(out);
-            deta = O::fma(gc, c, deta);
-        };
         for (std::size_t i = 0; i < full; i += W) {
             const batch x = batch::load_unaligned(v.data() + i);
-            const batch er = e ? batch::load_unaligned(e + i) : exp_term(x, mb, etab);
-            step(x, er, dyb, e ? dv.data() + i : nullptr);
+            const batch er = e ? batch::load_unaligned(e + i) : w.weight(x);
+            const batch g = w.gradient(x, er, y, inv, dyb, deta);
+            if (e) g.store_unaligned(dv.data() + i);
         }
         if (full != n) {
             // Past the members: x = max (e = 1, finite) with dy = 0, which adds exactly 0.
@@ -87,16 +79,17 @@ struct plane_window {
             std::copy(v.begin() + full, v.end(), buf);
             std::fill_n(mask, n - full, dy);
             const batch x = batch::load_aligned(buf);
-            step(x, exp_term(x, mb, etab), batch::load_aligned(mask), e ? dbuf : nullptr);
+            w.gradient(x, w.weight(x), y, inv, batch::load_aligned(mask), deta).store_aligned(dbuf);
             if (e) std::copy_n(dbuf, n - full, dv.data() + full);
         }
-        return std::isinf(eta) ? T(0) : xsimd::hadd(deta);
+        return vq::beta_window<T>::eta_gradient(eta, xsimd::hadd(deta));
     }
 
 private:
-    struct sums {
-        T total;    ///< Σ e_r ≥ 1
-        T weighted; ///< Σ e_r v_r
+    /// A plane's sums, added across the lanes.
+    struct plane_sums {
+        vq::beta_window<batch> window;
+        vq::window_sums<T> sums;
     };
 
     static T max_of(std::span<const T> v) noexcept {
@@ -115,36 +108,29 @@ private:
         return m;
     }
 
-    /// e_r for the members x, with the tie guard.
-    MASO_ALWAYS_INLINE static batch exp_term(batch x, batch m, batch eta) noexcept {
-        return O::select(x == m, batch(T(1)), O::fast_exp(eta * (x - m)));
-    }
-
     /// Σ e_r and Σ e_r v_r, the e_r also into e unless it is null.
-    sums sums_of(std::span<const T> v, T m, T* e) const noexcept {
+    plane_sums sums_of(std::span<const T> v, T m, T* e) const noexcept {
         const std::size_t n = v.size(), full = n - n % W;
-        const batch mb(m), etab(eta);
-        batch total(T(0)), weighted(T(0));
+        const vq::beta_window<batch> w(batch(m), eta);
+        auto s = vq::beta_window<batch>::no_sums();
         for (std::size_t i = 0; i < full; i += W) {
             const batch x = batch::load_unaligned(v.data() + i);
-            const batch er = exp_term(x, mb, etab);
+            const batch er = w.weight(x);
             if (e) er.store_unaligned(e + i);
-            total += er;
-            weighted = O::fma(er, x, weighted);
+            s.add(er, x);
         }
         if (full != n) {
             alignas(64) T buf[W], ebuf[W];
             std::fill_n(buf, W, m); // past the members: e = 1, masked to 0 below
             std::copy(v.begin() + full, v.end(), buf);
             const batch x = batch::load_aligned(buf);
-            exp_term(x, mb, etab).store_aligned(ebuf);
+            w.weight(x).store_aligned(ebuf);
             std::fill(ebuf + (n - full), ebuf + W, T(0));
             const batch er = batch::load_aligned(ebuf);
             if (e) std::copy_n(ebuf, n - full, e + full);
-            total += er;
-            weighted = O::fma(er, x, weighted);
+            s.add(er, x);
         }
-        return {xsimd::hadd(total), xsimd::hadd(weighted)};
+        return {w, {xsimd::hadd(s.total), xsimd::hadd(s.weighted)}};
     }
 };
 

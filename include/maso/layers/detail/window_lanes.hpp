@@ -13,21 +13,17 @@
 //                 ∂L/∂v_j = dy p_j (1 + η (v_j − y)),   ∂L/∂η = dy Var_p(v)
 //   average       η = 0: e_r = 1, y = (1/R) Σ v_r
 //
-// The β-VQ sums are window_pool's (vq/derive.hpp's exp_sums_of), in its order and with its
-// guards, so a lane matches the scalar reference to the ulps of exp (ops<V>::fast_exp) and
-// 1/x: members equal to the lane's max get e = 1 without the exp, so η = ∞ from a finite θ
-// (not the hard path) averages the tied maxima instead of forming ∞·0, and η (v_r − max) ≤ 0
-// never overflows exp. The gradient's spread term uses η only where η < ∞ (at η = ∞ p sits
-// on the tied maxima, where v_j = y), and ∂L/∂η is 0 there, as in vq::beta_backward.
-// Every term of backward is a product with dy, formed as (dy p_j)·…: a lane with dy = 0
-// (padding) adds exactly 0 to dv and to ∂L/∂η whatever finite values it holds, as long as
-// its sums stay finite (|v| below FLT_MAX / (2R)).
+// Each member's terms are vq/beta_window.hpp's, summed in window_pool's order (vq/derive.hpp),
+// so a lane matches the scalar reference to the ulps of exp (ops<V>::fast_exp) and 1/x;
+// that header states the guards (η = ∞ from a finite θ, padding lanes with dy = 0), which
+// hold as long as a lane's sums stay finite (|v| below FLT_MAX / (2R)).
 // Batches need simd/batch_ops.hpp's ops<V> (the epilogues include it); this header needs
 // only the scalar one.
 #pragma once
 
 #include <maso/simd/ops.hpp>
 #include <maso/vq/beta.hpp>
+#include <maso/vq/beta_window.hpp>
 
 #include <array>
 #include <cmath>
@@ -42,18 +38,15 @@ template <class T>
 struct window_lanes {
     bool hard;
     T eta; ///< η = e^θ: what ∂L/∂θ = η ∂L/∂η is formed with (beta_source::add_gradient)
-    T spread; ///< η in ∂y/∂v_j's spread term η (v_j − y): 0 at η = ∞
 
-    explicit window_lanes(vq::basic_beta<T> b) noexcept
-        : hard(b.is_hard()), eta(b.eta()), spread(std::isinf(eta) ? T(0) : eta) {}
+    explicit window_lanes(vq::basic_beta<T> b) noexcept : hard(b.is_hard()), eta(b.eta()) {}
 
     /// y of each lane's window: its maximum when hard, else the β-VQ mean.
     template <std::size_t R, class V>
     MASO_ALWAYS_INLINE V forward(const std::array<V, R>& v) const noexcept {
         static_assert(R > 0 && std::is_same_v<typename simd::ops<V>::value_type, T>);
         if (hard) return lane_max(v);
-        const sums<V> s = sums_of<R, V>(v, nullptr);
-        return s.weighted / s.total;
+        return sums_of<R, V>(v, nullptr).sums.mean();
     }
 
     /// Each lane's posterior of every member, the window's β-VQ T^β (paper-spec §3): e_r / Σe,
@@ -65,9 +58,9 @@ struct window_lanes {
             on_first_max(v, simd::ops<V>::broadcast(T(1)), p);
             return p;
         }
-        const sums<V> s = sums_of(v, &p);
+        const V total = sums_of(v, &p).sums.total;
         for (std::size_t r = 0; r < R; ++r)
-            p[r] = p[r] / s.total;
+            p[r] = p[r] / total;
         return p;
     }
 
@@ -85,29 +78,16 @@ struct window_lanes {
             return zero;
         }
         std::array<V, R> e;
-        const sums<V> s = sums_of(v, &e);
-        const V y = s.weighted / s.total; // window_pool's mean, rounded as it rounds
-        const V inv = O::reciprocal(s.total);
-        const V eta_spread = O::broadcast(spread);
+        const auto s = sums_of(v, &e);
+        const V y = s.sums.mean(); // window_pool's mean, rounded as it rounds
+        const V inv = O::reciprocal(s.sums.total);
         V deta = zero;
-        for (std::size_t j = 0; j < R; ++j) {
-            const V g = dy * (e[j] * inv); // dy p_j: 0 for padding and for p_j = 0
-            const V c = v[j] - y;
-            const V gc = g * c;
-            dv[j] = O::fma(eta_spread, gc, g);
-            deta = O::fma(gc, c, deta);
-        }
-        // At η = ∞ only the tied maxima carry p, and Var_p is 0 but for y's rounding.
+        for (std::size_t j = 0; j < R; ++j)
+            dv[j] = s.window.gradient(v[j], e[j], y, inv, dy, deta);
         return std::isinf(eta) ? zero : deta;
     }
 
 private:
-    template <class V>
-    struct sums {
-        V total;    ///< Σ e_r, in [1, R]
-        V weighted; ///< Σ e_r v_r
-    };
-
     /// out[r] = x on each lane's first member equal to its maximum, 0 on the others: the hard
     /// path's posterior (x = 1) and gradient (x = dy). Later ties find 0 left.
     template <std::size_t R, class V>
@@ -132,17 +112,13 @@ private:
 
     /// vq::detail::exp_sums_of on lanes, the e_r also into *e unless it is null.
     template <std::size_t R, class V>
-    MASO_ALWAYS_INLINE sums<V> sums_of(const std::array<V, R>& v,
-                                       std::array<V, R>* e) const noexcept {
-        using O = simd::ops<V>;
-        const V m = lane_max(v), one = O::broadcast(T(1)), eta_v = O::broadcast(eta);
-        sums<V> s{O::broadcast(T(0)), O::broadcast(T(0))};
+    MASO_ALWAYS_INLINE vq::summed_window<V> sums_of(const std::array<V, R>& v,
+                                                    std::array<V, R>* e) const noexcept {
+        vq::summed_window<V> s{vq::beta_window<V>(lane_max(v), eta), vq::beta_window<V>::no_sums()};
         for (std::size_t r = 0; r < R; ++r) {
-            // η (v_r − m) is ∞·0 = NaN at v_r = m when η = ∞: the select drops it there.
-            const V er = O::select(v[r] == m, one, O::fast_exp(eta_v * (v[r] - m)));
+            const V er = s.window.weight(v[r]);
             if (e) (*e)[r] = er;
-            s.total += er;
-            s.weighted += er * v[r];
+            s.sums.add(er, v[r]);
         }
         return s;
     }
