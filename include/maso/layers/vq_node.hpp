@@ -20,6 +20,7 @@
 #include <maso/layers/detail/unfused_passes.hpp>
 #include <maso/vq/elementwise.hpp>
 #include <maso/vq/region_pass.hpp>
+// The units networks name most; each unit's header gives its short name (maso::relu).
 #include <maso/vq/units/absolute.hpp>
 #include <maso/vq/units/leaky_relu.hpp>
 #include <maso/vq/units/relu.hpp>
@@ -28,11 +29,6 @@
 #include <vector>
 
 namespace maso {
-
-// The elementwise units, by their short names in networks: beta_vq<relu>(…).
-using vq::absolute;
-using vq::leaky_relu;
-using vq::relu;
 
 /// One channel's β-VQ unit as a pointwise op (kernels/pointwise_chain.hpp).
 template <class U, class T>

@@ -25,3 +25,7 @@ struct absolute {
 };
 
 } // namespace maso::vq
+
+namespace maso {
+using vq::absolute; // its short name in networks: hard_vq<absolute>()
+} // namespace maso

@@ -39,3 +39,7 @@ private:
 };
 
 } // namespace maso::vq
+
+namespace maso {
+using vq::leaky_relu; // its short name in networks: hard_vq(leaky_relu{0.1})
+} // namespace maso

@@ -27,3 +27,7 @@ struct relu {
 };
 
 } // namespace maso::vq
+
+namespace maso {
+using vq::relu; // its short name in networks: beta_vq<relu>(0.9f)
+} // namespace maso

@@ -21,3 +21,7 @@ struct two_knot {
 };
 
 } // namespace maso::vq
+
+namespace maso {
+using vq::two_knot; // its short name in networks: beta_vq<two_knot>(0.6f)
+} // namespace maso
