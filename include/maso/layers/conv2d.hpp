@@ -25,6 +25,7 @@
 // V = GS(W)) and has its prepare / finish_backward hooks (ortho/constrained_weight.hpp).
 #pragma once
 
+#include <maso/core/profile.hpp>
 #include <maso/core/tensor_slot.hpp>
 #include <maso/core/weight_init.hpp>
 #include <maso/expr/node.hpp>
@@ -156,6 +157,11 @@ struct conv2d_node {
             return t;
         }
 
+        /// FLOP of one of its products (z = W·cols, dW or dX) for a batch: 2·Cout·Cin·K² per
+        /// output pixel.
+        static constexpr double product_flop(std::size_t batch) {
+            return 2.0 * double(Cout) * double(D) * double(geometry(batch).columns());
+        }
         /// Columns of z (per channel) in a given order (kernels/implicit_conv.hpp).
         static constexpr std::size_t columns(std::size_t batch, kernels::patch_order order) {
             return order.columns(geometry(batch));
@@ -187,14 +193,18 @@ struct conv2d_node {
             const kernels::strided<T> dz{io.dy.data, n, 1};
             T* const dw = constraint_.weight_gradient(io.grads.data());
             constexpr bool add = constraint_t::accumulate_gradient;
-            if (cols_are_x && order.is_natural())
-                kernels::gemm<arch>(Cout, D, n, dz, kernels::matrix_b<T>{{io.x.data, 1, n}}, dw,
-                                    D, add);
-            else
-                kernels::gemm<arch>(Cout, D, n, dz,
-                                    kernels::patch_columns<T, blocking::KC>{g, order, padded(io)},
-                                    dw, D, add);
+            {
+                MASO_RUN_PROFILE_PART("dW", product_flop(io.x.batch));
+                if (cols_are_x && order.is_natural())
+                    kernels::gemm<arch>(Cout, D, n, dz, kernels::matrix_b<T>{{io.x.data, 1, n}}, dw,
+                                        D, add);
+                else
+                    kernels::gemm<arch>(
+                        Cout, D, n, dz,
+                        kernels::patch_columns<T, blocking::KC>{g, order, padded(io)}, dw, D, add);
+            }
             if (!io.dx.data) return;
+            MASO_RUN_PROFILE_PART("dX", product_flop(io.x.batch));
             if constexpr (dx_by_convolution) {
                 // dx = the convolution of dz padded by K − 1 − P with the transposed,
                 // flipped filters (kernels/implicit_conv.hpp), read in place like the
@@ -273,6 +283,7 @@ struct conv2d_node {
                 return io.x.data;
             } else {
                 if (io.x_edge) return io.x_edge;
+                MASO_RUN_PROFILE_PART("pad input", 0);
                 kernels::pad_input(geometry(io.x.batch), io.x.data, io.scratch.data());
                 return io.scratch.data();
             }

@@ -14,6 +14,7 @@
 // has its prepare / finish_backward hooks (ortho/constrained_weight.hpp).
 #pragma once
 
+#include <maso/core/profile.hpp>
 #include <maso/core/tensor_slot.hpp>
 #include <maso/core/weight_init.hpp>
 #include <maso/expr/chain.hpp>
@@ -132,16 +133,26 @@ struct dense_node {
         void backward_affine(const io& io, kernels::patch_order = {}) const {
             T* const dw = constraint_.weight_gradient(io.grads.data());
             constexpr bool add = constraint_t::accumulate_gradient;
-            if (io.x_edge) // xᵀ is x_edge itself
-                kernels::gemm_nn<arch>(N, D, io.x.batch, io.dy.data, io.x_edge, dw, add);
-            else
-                kernels::gemm_nt<arch>(N, D, io.x.batch, io.dy.data, io.x.data, dw, add);
-            if (io.dx.data)
+            {
+                MASO_RUN_PROFILE_PART("dW", product_flop(io.x.batch));
+                if (io.x_edge) // xᵀ is x_edge itself
+                    kernels::gemm_nn<arch>(N, D, io.x.batch, io.dy.data, io.x_edge, dw, add);
+                else
+                    kernels::gemm_nt<arch>(N, D, io.x.batch, io.dy.data, io.x.data, dw, add);
+            }
+            if (io.dx.data) {
+                MASO_RUN_PROFILE_PART("dX", product_flop(io.x.batch));
                 kernels::gemm_tn<arch>(D, io.x.batch, N, weight(io), io.dy.data, io.dx.data,
                                        false);
+            }
         }
         bias_op<T> bias(const io& io, std::size_t c) const {
             return {io.params[N * D + c], io.grads.data() + N * D + c};
+        }
+
+        /// FLOP of one of its products (z = W·x, dW or dX) for a batch: 2·N·D per image.
+        static constexpr double product_flop(std::size_t batch) {
+            return 2.0 * double(N) * double(D) * double(batch);
         }
 
         /// z = W x, then the bias in one pass per unit (layers/bias.hpp).

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <maso/core/error.hpp>
+#include <maso/core/profile.hpp>
 #include <maso/core/thread_pool.hpp>
 #include <maso/kernels/gemm.hpp>
 #include <maso/kernels/implicit_conv.hpp>
@@ -488,6 +489,7 @@ private:
         constexpr plan::group g = groups[K];
         if constexpr (!plans[K].fused) {
             MASO_RUN_TRACE(K, false, "node");
+            MASO_RUN_PROFILE(K, false, "node", 0);
             maso::get<g.begin>(layers_).forward(
                 io<g.begin>(act(g.begin - 1), act(g.begin), nullptr, nullptr));
         } else {
@@ -507,6 +509,7 @@ private:
         constexpr plan::group g = groups[K];
         if constexpr (!plans[K].fused) {
             MASO_RUN_TRACE(K, true, "node");
+            MASO_RUN_PROFILE(K, true, "node", 0);
             constexpr bool affine = node_t<g.begin>::kind == node_kind::contraction;
             maso::get<g.begin>(layers_).backward(
                 io<g.begin>(act(g.begin - 1), act(g.begin), dact(g.begin),

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <maso/core/error.hpp>
+#include <maso/core/profile.hpp>
 #include <maso/core/tensor_slot.hpp>
 #include <maso/plan/describe.hpp>
 #include <maso/run/program.hpp>
@@ -86,6 +87,9 @@ public:
     using input_shape = plan::output_shape_t<Net, 0>;
     using output_shape = plan::output_shape_t<Net, last>;
     static constexpr bool has_loss = plan::kinds_v<Net>[last] == node_kind::loss;
+    /// The group index a profiling build (core/profile.hpp) files the model's own passes under:
+    /// one past the program's last group.
+    static constexpr std::size_t model_passes = program_type::groups.size();
 
     model(const Net& net, std::size_t batch, init_options init = {})
         : program_(net, batch), labels_(has_loss ? batch : 0) {
@@ -137,8 +141,14 @@ public:
             std::copy(labels.begin(), labels.end(), labels_.begin());
             program_.labels = labels.empty() ? nullptr : labels_.data();
         }
-        program_.load_input(images);
-        const T penalty = T(detail::prepare_layers(program_)); // V = GS(W), λ·P(W): once a step
+        {
+            MASO_RUN_PROFILE(model_passes, false, "input", 0);
+            program_.load_input(images);
+        }
+        const T penalty = [&] {
+            MASO_RUN_PROFILE(model_passes, false, "hooks", 0);
+            return T(detail::prepare_layers(program_)); // V = GS(W), λ·P(W): once a step
+        }();
         program_.forward();
         if constexpr (has_loss)
             if (!labels.empty()) program_.loss += penalty;
@@ -162,6 +172,7 @@ public:
         if (!program_.labels)
             throw value_error("maso: backward() needs the labels of the last forward()");
         program_.backward();
+        MASO_RUN_PROFILE(model_passes, true, "hooks", 0);
         detail::finish_layers(program_); // dV → dW, λ·∂P/∂W
     }
     /// Backward from ∂L/∂output given as [N][C][H][W]; parameter gradients are added to.
@@ -177,6 +188,7 @@ public:
         to_channel_major(output_gradient, program_.template gradient<last>(),
                          "the output gradient");
         program_.backward();
+        MASO_RUN_PROFILE(model_passes, true, "hooks", 0);
         detail::finish_layers(program_); // dV → dW, λ·∂P/∂W
     }
 
