@@ -25,13 +25,14 @@
 namespace maso {
 
 namespace detail {
+/// "C×H×W", or "C" for a vector: one function for every shape.
+inline std::string shape_text(bool vector, std::size_t c, std::size_t h, std::size_t w) {
+    if (vector) return std::to_string(c);
+    return std::to_string(c) + "×" + std::to_string(h) + "×" + std::to_string(w);
+}
 template <class S>
 std::string shape_string() {
-    if constexpr (S::is_vector)
-        return std::to_string(S::channels);
-    else
-        return std::to_string(S::channels) + "×" + std::to_string(S::height) + "×" +
-               std::to_string(S::width);
+    return shape_text(S::is_vector, S::channels, S::height, S::width);
 }
 
 template <class Net, std::size_t... I>

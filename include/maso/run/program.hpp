@@ -62,6 +62,45 @@ struct layer_of<Net, T, Arch, 0> {
     using type = no_layer;
 };
 
+// What the programs' constructors and messages need that does not depend on the network:
+// out of the templates, so a translation unit compiles it once, not once per program.
+
+/// A layer's message "maso: <layer>: <what>" as node `node`'s: "maso: node 4 (<name>): <what>".
+inline std::string node_message(std::size_t node, const std::string& name,
+                                const std::string& what) {
+    const std::size_t tag = what.find(": ", 6);
+    return "maso: node " + std::to_string(node) + " (" + name + ")" +
+           (tag == std::string::npos ? ": " + what : what.substr(tag));
+}
+
+[[noreturn]] inline void refuse_batch_memory(std::size_t batch) {
+    throw value_error("maso: a batch of " + std::to_string(batch) +
+                      " images needs more memory than can be allocated");
+}
+
+/// Refuses a batch of 0, one for which the largest buffer, with room to spare, would not fit
+/// a std::size_t (or a vector), and one whose buffers exceed the machine's memory — before
+/// anything is asked of the allocator: a failed allocation is not always a bad_alloc
+/// (AddressSanitizer aborts, and with overcommit the process may be killed later instead).
+/// per_image: the values a program's buffers hold per image; value_size: sizeof(T).
+inline void check_batch_size(std::size_t batch, std::size_t per_image, std::size_t value_size) {
+    if (batch == 0) throw value_error("maso: the batch size must be at least 1");
+    // 64: the window orders and tile statistics add at most a few times an activation.
+    const std::size_t limit =
+        std::size_t(std::numeric_limits<std::ptrdiff_t>::max()) / value_size / 64 / per_image;
+    if (batch > limit)
+        throw value_error("maso: a batch of " + std::to_string(batch) +
+                          " images is impossible: this network's buffers hold " +
+                          std::to_string(per_image) +
+                          " values per image, and the largest "
+                          "batch they can be sized for is " +
+                          std::to_string(limit));
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0 &&
+        double(batch) * double(per_image) * double(value_size) > double(pages) * double(page))
+        refuse_batch_memory(batch);
+}
+
 template <class Net, class T, class Arch, class Seq>
 struct layers_tuple;
 template <class Net, class T, class Arch, std::size_t... I>
@@ -98,16 +137,13 @@ public:
         : net_(net), layers_(make_layers(net, std::make_index_sequence<node_count>{})),
           batch_(batch) {
         for_each_node([&](auto i) { names_[i] = node_t<i>::name(maso::get<i>(net_.nodes)); });
-        if (batch == 0) throw value_error("maso: the batch size must be at least 1");
-        check_batch(batch);
+        detail::check_batch_size(batch, values_per_image(), sizeof(T));
         try {
             allocate(batch);
         } catch (const std::bad_alloc&) {
-            throw value_error("maso: a batch of " + std::to_string(batch) +
-                              " images needs more memory than can be allocated");
+            detail::refuse_batch_memory(batch);
         } catch (const std::length_error&) {
-            throw value_error("maso: a batch of " + std::to_string(batch) +
-                              " images needs more memory than can be allocated");
+            detail::refuse_batch_memory(batch);
         }
     }
 
@@ -176,36 +212,18 @@ public:
     const Net& net() const noexcept { return net_; }
     /// Node i's name, as describe() prints it: "conv2d<96, 3, stride 1, same>".
     const std::string& node_name(std::size_t i) const { return names_[i]; }
+    std::span<const std::string> node_names() const noexcept { return names_; }
 
 private:
     /// Every buffer's size is a product of the batch and a size per image that the shapes
-    /// fix; a batch for which the largest of them, with room to spare, would not fit a
-    /// std::size_t (or a vector) is refused before any product can wrap around.
-    void check_batch(std::size_t batch) const {
+    /// fix: what detail::check_batch_size weighs a batch against.
+    std::size_t values_per_image() const {
         std::size_t per_image = 1;
         for_each_node([&](auto i) {
             const auto& L = maso::get<i>(layers_);
             per_image += 2 * out_shape<i>::size + L.scratch_size(1) + L.state_size(1);
         });
-        per_image += kernels::padded_size(input_geometry_for(1)) + 1;
-        // 64: the window orders and tile statistics add at most a few times an activation.
-        const std::size_t limit =
-            std::size_t(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(T) / 64 / per_image;
-        if (batch > limit)
-            throw value_error("maso: a batch of " + std::to_string(batch) +
-                              " images is impossible: this network's buffers hold " +
-                              std::to_string(per_image) +
-                              " values per image, and the largest "
-                              "batch they can be sized for is " +
-                              std::to_string(limit));
-        // Buffers larger than the machine's memory are refused before anything is asked of
-        // the allocator: a failed allocation is not always a bad_alloc (AddressSanitizer
-        // aborts, and with overcommit the process may be killed later instead).
-        const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
-        if (pages > 0 && page > 0 &&
-            double(batch) * double(per_image) * sizeof(T) > double(pages) * double(page))
-            throw value_error("maso: a batch of " + std::to_string(batch) +
-                              " images needs more memory than can be allocated");
+        return per_image + kernels::padded_size(input_geometry_for(1)) + 1;
     }
 
     /// Where node I's codes will go: which node has units, how many regions, and the
@@ -254,11 +272,7 @@ private:
     }
 
     std::string named(std::size_t node, const std::string& what) const {
-        // The layer's message is "maso: <layer>: <what>"; the node's index and name replace
-        // the layer's tag.
-        const std::size_t tag = what.find(": ", 6);
-        return "maso: node " + std::to_string(node) + " (" + node_name(node) + ")" +
-               (tag == std::string::npos ? ": " + what : what.substr(tag));
+        return detail::node_message(node, node_name(node), what);
     }
 
     void allocate(std::size_t batch) {
@@ -325,9 +339,13 @@ public:
     /// Where node i's parameters start in parameters(), its state in state().
     std::size_t parameter_offset(std::size_t i) const noexcept { return param_offset_[i]; }
     std::size_t state_offset(std::size_t i) const noexcept { return state_offset_[i]; }
+    std::span<const std::size_t> parameter_offsets() const noexcept { return param_offset_; }
+    std::span<const std::size_t> state_offsets() const noexcept { return state_offset_; }
     /// Node i's output as the plan keeps it (empty if it does not): in the layout the
     /// kernels wrote it in, for checks that read every value whatever its place.
     std::span<const T> kept_output(std::size_t i) const noexcept { return act_[i]; }
+    /// Every node's kept output (empty where the plan keeps none).
+    std::span<const std::vector<T>> kept_outputs() const noexcept { return act_; }
     std::span<T> parameters() noexcept { return params_; }
     std::span<T> gradients() noexcept { return grads_; }
     template <std::size_t I>

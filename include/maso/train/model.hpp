@@ -68,9 +68,94 @@ std::size_t first_non_finite(std::span<const T> x) {
 }
 
 /// "nan", "inf" or "-inf".
-template <class T>
-std::string non_finite_name(T v) {
+inline std::string non_finite_name(double v) {
     return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+// What a model's checks, messages and tables need that does not depend on the network: out
+// of the class template, so that a translation unit compiles it once, not once per model.
+
+/// A tensor of the state dict: where it lies in the parameters (or, for running statistics,
+/// the state) of the whole model.
+struct tensor_entry {
+    std::string name;
+    parameter_kind kind;
+    std::vector<std::size_t> shape;
+    std::size_t node, offset;
+
+    std::size_t size() const noexcept {
+        std::size_t n = 1;
+        for (std::size_t e : shape)
+            n *= e;
+        return n;
+    }
+};
+
+/// The signature (a line per node: index, name, output shape) and the named tensors, from
+/// each node's name, shape text and tensors, and where its parameters and state start.
+inline void build_model_tables(std::span<const std::string> names,
+                               std::span<const std::string> shapes,
+                               std::span<const std::vector<tensor_slot>> slots,
+                               std::span<const std::size_t> parameter_offset,
+                               std::span<const std::size_t> state_offset, std::string& signature,
+                               std::vector<tensor_entry>& tensors) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const std::string& name = names[i];
+        signature += std::to_string(i) + " " + name + " [" + shapes[i] + "]\n";
+        const std::string prefix =
+            std::to_string(i) + "." + name.substr(0, name.find_first_of("<(")) + ".";
+        for (const tensor_slot& t : slots[i]) {
+            const std::size_t base = t.in_state() ? state_offset[i] : parameter_offset[i];
+            tensors.push_back({prefix + t.name, t.kind, t.shape, i, base + t.offset});
+        }
+    }
+}
+
+/// "<nan|inf|-inf>) in image <n> at offset <k>" for value v at index i of a batch.
+inline std::string where_in_batch(double v, std::size_t i, std::size_t image_size) {
+    return non_finite_name(v) + ") in image " + std::to_string(i / image_size) + " at offset " +
+           std::to_string(i % image_size);
+}
+
+/// Image labels in [0, classes), one per image.
+inline void check_labels(std::span<const int> labels, std::size_t batch, std::size_t classes) {
+    check_same_size(batch, labels.size(), "the label list");
+    for (std::size_t n = 0; n < labels.size(); ++n)
+        if (labels[n] < 0 || std::size_t(labels[n]) >= classes)
+            throw value_error("maso: image " + std::to_string(n) + " has label " +
+                              std::to_string(labels[n]) + ", outside [0, " +
+                              std::to_string(classes) + ")");
+}
+
+/// A learnable β's θ that is NaN would hide itself (the kernels' guards keep the loss and dθ
+/// finite): refused before anything runs. ±∞ are β = 1 and β = 0, both valid.
+template <class T>
+void check_thetas(const std::vector<tensor_entry>& tensors, std::span<const T> params,
+                  std::span<const std::string> names) {
+    for (const tensor_entry& t : tensors) {
+        if (t.kind != parameter_kind::beta) continue;
+        const std::span<const T> p = params.subspan(t.offset, t.size());
+        for (std::size_t c = 0; c < p.size(); ++c)
+            if (std::isnan(p[c]))
+                throw numeric_error("maso: node " + std::to_string(t.node) + " (" + names[t.node] +
+                                    "): theta[" + std::to_string(c) + "] is nan");
+    }
+}
+
+/// The error for a non-finite loss or output: names the first node, in order, whose kept
+/// output holds a NaN or an infinity (a fused kernel keeps only its last node's output and
+/// its contraction's z: the values arose inside that kernel).
+template <class Arch, class T>
+numeric_error non_finite_result(const std::string& what, std::span<const std::vector<T>> kept,
+                                std::span<const std::string> names) {
+    std::string where;
+    for (std::size_t i = 1; i < kept.size() && where.empty(); ++i) {
+        const std::span<const T> v = kept[i];
+        if (const std::size_t k = first_non_finite<Arch>(v); k < v.size())
+            where = "; the first non-finite value (" + non_finite_name(v[k]) +
+                    ") is in the output of node " + std::to_string(i) + " (" + names[i] + ")";
+    }
+    return numeric_error("maso: " + what + where);
 }
 } // namespace detail
 
@@ -118,23 +203,14 @@ public:
     /// See the header comment for what is refused, and when.
     T forward(std::span<const T> images, std::span<const int> labels = {}) {
         if constexpr (has_loss) {
-            if (!labels.empty()) {
-                detail::check_same_size(batch(), labels.size(), "the label list");
-                for (std::size_t n = 0; n < labels.size(); ++n)
-                    if (labels[n] < 0 || std::size_t(labels[n]) >= output_shape::channels)
-                        throw value_error("maso: image " + std::to_string(n) + " has label " +
-                                          std::to_string(labels[n]) + ", outside [0, " +
-                                          std::to_string(output_shape::channels) + ")");
-            }
+            if (!labels.empty()) detail::check_labels(labels, batch(), output_shape::channels);
         } else if (!labels.empty()) {
             throw value_error("maso: labels given to a network without a loss node");
         }
         detail::check_same_size(input_shape::size * batch(), images.size(), "the input batch");
         if (const std::size_t i = detail::first_non_finite<Arch>(images); i < images.size())
             throw value_error("maso: the input batch has a non-finite value (" +
-                              detail::non_finite_name(images[i]) + ") in image " +
-                              std::to_string(i / input_shape::size) + " at offset " +
-                              std::to_string(i % input_shape::size));
+                              detail::where_in_batch(images[i], i, input_shape::size));
         check_thetas();
         forwarded_ = false;
         if constexpr (has_loss) {
@@ -265,24 +341,12 @@ private:
             return program_.template layer<I>().tensors();
     }
 
-    /// The signature and the named tensors, from each node's shape text and tensors.
     void build_tables(const std::array<std::string, node_count>& shapes,
                       const std::array<std::vector<tensor_slot>, node_count>& slots) {
-        for (std::size_t i = 0; i < node_count; ++i) {
-            const std::string name = program_.node_name(i);
-            signature_ += std::to_string(i) + " " + name + " [" + shapes[i] + "]\n";
-            const std::string prefix =
-                std::to_string(i) + "." + name.substr(0, name.find_first_of("<(")) + ".";
-            for (const tensor_slot& t : slots[i]) {
-                const std::size_t base =
-                    t.in_state() ? program_.state_offset(i) : program_.parameter_offset(i);
-                tensors_.push_back({prefix + t.name, t.kind, t.shape, i, base + t.offset});
-            }
-        }
+        detail::build_model_tables(program_.node_names(), shapes, slots,
+                                   program_.parameter_offsets(), program_.state_offsets(),
+                                   signature_, tensors_);
     }
-
-
-    std::string node_name(std::size_t i) const { return program_.node_name(i); }
 
     template <std::size_t... I>
     void initialize_layers(init_context& ctx, std::index_sequence<I...>) {
@@ -298,54 +362,20 @@ private:
         }
     }
 
-    /// A learnable β's θ that is NaN would hide itself (the kernels' guards keep the loss
-    /// and dθ finite): refused before anything runs. ±∞ are β = 1 and β = 0, both valid.
     void check_thetas() {
-        for (const tensor_entry& t : tensors_) {
-            if (t.kind != parameter_kind::beta) continue;
-            const std::span<const T> p = program_.parameters().subspan(t.offset, t.size());
-            for (std::size_t c = 0; c < p.size(); ++c)
-                if (std::isnan(p[c]))
-                    throw numeric_error("maso: node " + std::to_string(t.node) + " (" +
-                                        node_name(t.node) + "): theta[" + std::to_string(c) +
-                                        "] is nan");
-        }
+        detail::check_thetas<T>(tensors_, program_.parameters(), program_.node_names());
     }
 
     void check_forwarded() const {
         if (!forwarded_) throw value_error("maso: backward() needs a successful forward() first");
     }
 
-    /// The error for a non-finite loss or output: names the first node, in order, whose kept
-    /// output holds a NaN or an infinity (a fused kernel keeps only its last node's output
-    /// and its contraction's z: the values arose inside that kernel).
     numeric_error non_finite_result(const std::string& what) {
-        std::string where;
-        for (std::size_t i = 1; i < node_count && where.empty(); ++i) {
-            const std::span<const T> v = program_.kept_output(i);
-            if (const std::size_t k = detail::first_non_finite<Arch>(v); k < v.size())
-                where = "; the first non-finite value (" + detail::non_finite_name(v[k]) +
-                        ") is in the output of node " + std::to_string(i) + " (" + node_name(i) +
-                        ")";
-        }
-        return numeric_error("maso: " + what + where);
+        return detail::non_finite_result<Arch, T>(what, program_.kept_outputs(),
+                                                  program_.node_names());
     }
 
-    /// A tensor of the state dict: where it lies in the parameters (or, for running
-    /// statistics, the state) of the whole model.
-    struct tensor_entry {
-        std::string name;
-        parameter_kind kind;
-        std::vector<std::size_t> shape;
-        std::size_t node, offset;
-
-        std::size_t size() const noexcept {
-            std::size_t n = 1;
-            for (std::size_t e : shape)
-                n *= e;
-            return n;
-        }
-    };
+    using tensor_entry = detail::tensor_entry;
 
     program_type program_;
     std::vector<int> labels_; ///< the last forward's labels, owned: backward reads them
