@@ -251,8 +251,8 @@ struct batch_norm_node : keeps_shape {
                     io.state[inv_std_at + c],
                     io.params[c],
                     io.params[C + c],
-                    io.grads.data() + c,
-                    io.grads.data() + C + c,
+                    io.grads.empty() ? nullptr : io.grads.data() + c,
+                    io.grads.empty() ? nullptr : io.grads.data() + C + c,
                     io.state.data() + sum_dy_xhat_at + c,
                     io.state.data() + sum_dy_at + c};
         }

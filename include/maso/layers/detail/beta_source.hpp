@@ -49,9 +49,9 @@ struct beta_source {
         if (!spec.learnable) return fixed;
         return {params[slot(c)]};
     }
-    /// Where channel c's ∂L/∂θ is accumulated, or null for a fixed β.
+    /// Where channel c's ∂L/∂θ is accumulated, or null for a fixed β (or no gradients kept).
     T* gradient(std::span<T> grads, std::size_t c) const noexcept {
-        return spec.learnable ? grads.data() + slot(c) : nullptr;
+        return spec.learnable && !grads.empty() ? grads.data() + slot(c) : nullptr;
     }
     /// Adds ∂L/∂θ = η ∂L/∂η to channel c's gradient; nothing for a fixed β.
     void add_gradient(std::span<T> grads, std::size_t c, T deta, T eta) const noexcept {
