@@ -14,6 +14,7 @@
 #include <maso/kernels/implicit_conv.hpp>
 
 #include <maso_test/check.hpp>
+#include <maso_test/column_map.hpp>
 #include <maso_test/isa.hpp>
 #include <maso_test/thread_count_guard.hpp>
 
@@ -34,6 +35,8 @@ namespace {
 namespace mk = maso::kernels;
 using mk::conv_geometry;
 using mk::patch_order;
+using maso_test::column_map;
+using maso_test::expected_columns;
 
 std::string describe(const conv_geometry& g, patch_order o, std::size_t cout) {
     std::ostringstream s;
@@ -46,44 +49,6 @@ std::string describe(const conv_geometry& g, patch_order o, std::size_t cout) {
         s << "windows(" << o.window << ", " << o.lanes << ")";
     s << ", Cout " << cout;
     return s.str();
-}
-
-/// The columns of order o, from its definition: the pixels, or the k×k windows
-/// rounded up to whole groups of L, k² columns each.
-std::size_t expected_columns(const conv_geometry& g, patch_order o) {
-    const std::size_t ho = g.out_height(), wo = g.out_width();
-    if (o.window == 0) return g.batch * ho * wo;
-    const std::size_t k = o.window, L = o.lanes;
-    const std::size_t windows = g.batch * (ho / k) * (wo / k);
-    std::size_t groups = 0;
-    while (groups * L < windows)
-        ++groups;
-    return groups * L * k * k;
-}
-
-/// For each column j of order o, the natural column (n·Ho + oy)·Wo + ox of its
-/// pixel, or −1 for a padding column. Built forwards from the windows — member
-/// r = (dy, dx) of window w goes to column (w / L)·L·k² + r·L + w % L — whereas the
-/// header decodes columns into pixels, so the two are independent.
-std::vector<std::ptrdiff_t> column_map(const conv_geometry& g, patch_order o) {
-    const std::size_t ho = g.out_height(), wo = g.out_width();
-    std::vector<std::ptrdiff_t> map(expected_columns(g, o), -1);
-    if (o.window == 0) {
-        std::iota(map.begin(), map.end(), std::ptrdiff_t(0));
-        return map;
-    }
-    const std::size_t k = o.window, L = o.lanes;
-    std::size_t w = 0;
-    for (std::size_t n = 0; n < g.batch; ++n)
-        for (std::size_t py = 0; py < ho / k; ++py)
-            for (std::size_t px = 0; px < wo / k; ++px, ++w)
-                for (std::size_t dy = 0; dy < k; ++dy)
-                    for (std::size_t dx = 0; dx < k; ++dx) {
-                        const std::size_t j = w / L * L * k * k + (dy * k + dx) * L + w % L;
-                        map.at(j) =
-                            static_cast<std::ptrdiff_t>((n * ho + py * k + dy) * wo + px * k + dx);
-                    }
-    return map;
 }
 
 /// The orders a geometry is tested in: natural, and windows(k, L) for every k in

@@ -1,10 +1,12 @@
 // Tests of include/maso/kernels/conv/patch_runs.hpp: the runs of any block of columns, in
 // natural order and in window orders, cover the block once, column by column, each at the
-// pixel its order gives it (built forwards from the windows here, while the header decodes
-// columns into pixels); panel_runs cut no run across a panel; pair_rows_of finds the groups
-// of 2×2 windows that lie in one pooled row, and only those; tap_offsets steps as its
-// division would.
+// pixel its order gives it (maso_test/column_map.hpp builds that forwards from the windows,
+// while the header decodes columns into pixels); panel_runs cut no run across a panel;
+// pair_rows_of finds the groups of 2×2 windows that lie in one pooled row, and only those;
+// tap_offsets steps as its division would.
 #include <maso/kernels/conv/patch_runs.hpp>
+
+#include <maso_test/column_map.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -17,28 +19,8 @@ using mk::patch_order;
 
 namespace {
 
-/// Column j's pixel (n, oy, ox) as the natural column (n·Ho + oy)·Wo + ox, or −1 (padding).
-std::vector<long> pixels_of(const conv_geometry& g, patch_order o) {
-    const std::size_t ho = g.out_height(), wo = g.out_width();
-    std::vector<long> map(o.columns(g), -1);
-    if (o.is_natural()) {
-        for (std::size_t j = 0; j < map.size(); ++j)
-            map[j] = long(j);
-        return map;
-    }
-    const std::size_t k = o.window, L = o.lanes;
-    std::size_t w = 0;
-    for (std::size_t n = 0; n < g.batch; ++n)
-        for (std::size_t py = 0; py < ho / k; ++py)
-            for (std::size_t px = 0; px < wo / k; ++px, ++w)
-                for (std::size_t r = 0; r < k * k; ++r)
-                    map.at(w / L * L * k * k + r * L + w % L) =
-                        long((n * ho + py * k + r / k) * wo + px * k + r % k);
-    return map;
-}
-
 void check_runs(const conv_geometry& g, patch_order o) {
-    const std::vector<long> want = pixels_of(g, o);
+    const std::vector<std::ptrdiff_t> want = maso_test::column_map(g, o);
     const std::size_t ho = g.out_height(), wo = g.out_width(), n = want.size();
     std::vector<mk::detail::patch_run> runs(n);
     for (std::size_t j0 : {std::size_t{0}, std::size_t{1}, n / 3})
@@ -54,8 +36,9 @@ void check_runs(const conv_geometry& g, patch_order o) {
                 BOOST_TEST(u.count >= 1u);
                 BOOST_TEST(u.offset / panel == (u.offset + u.count - 1) / panel); // one panel
                 for (std::size_t c = 0; c < u.count; ++c) {
-                    const long pixel =
-                        u.padding ? -1 : long((u.n * ho + u.oy) * wo + u.ox0 + c * u.step);
+                    const std::ptrdiff_t pixel =
+                        u.padding ? -1
+                                  : std::ptrdiff_t((u.n * ho + u.oy) * wo + u.ox0 + c * u.step);
                     BOOST_TEST_CONTEXT("column " << j0 + u.offset + c)
                     BOOST_TEST(pixel == want[j0 + u.offset + c]);
                 }
