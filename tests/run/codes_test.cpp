@@ -359,6 +359,44 @@ BOOST_AUTO_TEST_CASE(maxout_and_global_pooling_posteriors_are_the_closed_form) {
     check(8, 2, 1, 2, false, std::numeric_limits<double>::infinity()); // hard maxout<2>
 }
 
+BOOST_AUTO_TEST_CASE(global_pooling_posteriors_at_infinite_eta_share_the_tied_maxima) {
+    // A learned θ of 100 is η = ∞ in float without being the hard path: the posterior is the
+    // tied maxima's uniform share (vq/beta_window.hpp's limit), never exp(∞ · 0) = NaN. Image 0
+    // is constant, so its planes are nine tied members; image 1 has one maximum per plane.
+    const auto net = input<1, 3, 3>() >> conv2d<2, 1, 1, padding::same, false>() >>
+                     global_softpool(learnable_per_channel(0.5f)) >> dense<2>();
+    using Net = std::decay_t<decltype(net)>;
+    fused_t<Net> f(net, 2, {.seed = 1});
+    unfused_t<Net> u(net, 2, {.seed = 1});
+    auto set_theta = [](auto& m) {
+        for (auto& t : m.state_dict())
+            if (t.kind == parameter_kind::beta)
+                for (float& theta : t.value)
+                    theta = 100.f;
+    };
+    set_theta(f);
+    set_theta(u);
+    f.program().record_codes(true, true);
+    std::vector<float> x(18, 0.5f);
+    for (std::size_t i = 9; i < 18; ++i)
+        x[i] = float(i % 7) * 0.3f - float(i % 3);
+    f.forward(x);
+    u.forward(x);
+    const auto& c = f.program().codes()[2];
+    BOOST_REQUIRE(c.posteriors != nullptr);
+    const std::span<const float> z = u.program().kept_output(1);
+    for (std::size_t ch = 0; ch < 2; ++ch)
+        for (std::size_t n = 0; n < 2; ++n) {
+            std::vector<double> v(z.begin() + (ch * 2 + n) * 9, z.begin() + (ch * 2 + n) * 9 + 9);
+            const double top = *std::max_element(v.begin(), v.end());
+            const double ties = double(std::count(v.begin(), v.end(), top));
+            for (std::size_t r = 0; r < 9; ++r)
+                BOOST_TEST_CONTEXT("channel " << ch << ", image " << n << ", member " << r)
+            BOOST_TEST(double(c.posterior(ch, n, 0, r)) == (v[r] == top ? 1 / ties : 0.0),
+                       boost::test_tools::tolerance(1e-6));
+        }
+}
+
 BOOST_AUTO_TEST_CASE(recording_allocates_nothing_after_record_codes) {
     const auto net = input<2, 6, 6>() >> conv2d<5, 3>() >> batch_norm() >> hard_vq<relu>() >>
                      maxpool<2>() >> flatten() >> dense<4>() >> maxout<2>();

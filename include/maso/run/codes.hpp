@@ -34,6 +34,7 @@
 #include <maso/simd/batch_ops.hpp>
 #include <maso/simd/lane_bits.hpp>
 #include <maso/vq/beta.hpp>
+#include <maso/vq/beta_window.hpp>
 
 #include <xsimd/xsimd.hpp>
 
@@ -250,12 +251,14 @@ void record_plane_maxima(const node_codes<T>& sink, std::size_t c, const T* in, 
                 put(q, T(q == best));
             continue;
         }
-        const T eta = beta.eta();
+        // The window's own weights (vq/beta_window.hpp): at η = ∞ from a finite θ the tied
+        // maxima share the posterior, where exp(η·0) would be NaN.
+        const vq::beta_window<T> w(v[best], beta.eta());
         T total = 0;
         for (std::size_t q = 0; q < size; ++q)
-            total += std::exp(eta * (v[q] - v[best]));
+            total += w.weight(v[q]);
         for (std::size_t q = 0; q < size; ++q)
-            put(q, std::exp(eta * (v[q] - v[best])) / total);
+            put(q, w.weight(v[q]) / total);
     }
 }
 
