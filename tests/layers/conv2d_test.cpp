@@ -6,6 +6,7 @@
 #include <maso_test/expect_edge.hpp>
 #include <maso_test/expect_layer.hpp>
 
+#include <algorithm>
 #include <type_traits>
 
 using namespace maso;
@@ -26,6 +27,10 @@ BOOST_AUTO_TEST_CASE(gradients) {
     // a kernel larger than the map under same padding, and a vector input
     expect_layer_gradients<shape<1, 2, 3>>(conv2d<2, 5>());
     expect_layer_gradients<shape<4>>(conv2d<3, 1>());
+    // dW over 512 columns, two KC blocks: its product is cut along the batch in two
+    // (kernels/gemm_depth.hpp), at stride 1 and 2.
+    expect_layer_gradients<shape<1, 16, 16>>(conv2d<3, 3>());
+    expect_layer_gradients<shape<1, 32, 16>>(conv2d<2, 3, 2>(), {.batch = 4});
 }
 
 namespace {
@@ -137,12 +142,16 @@ BOOST_AUTO_TEST_CASE(parameters_and_initialization) {
     BOOST_TEST(layer.parameter_count() == 5u * 18 + 5);
     BOOST_TEST(layer.state_size(3) == 0u);
     // Implicit GEMM: cols is never stored, only x padded by 1 (2 channels × 3 images ×
-    // 6×6) and, for backward at stride 1, dz padded by K − 1 − P = 1 (5 filters × 3
-    // images × 6×6) followed by the flipped filters (2 × 5 × 9): the larger of the two.
-    BOOST_TEST(layer.scratch_size(3) == 5u * 3 * 6 * 6 + 2 * 5 * 9);
-    // At stride 2 only x's copy.
+    // 6×6) followed by dW's partial sums (the 5 × 18 product's, kernels/gemm_depth.hpp)
+    // and, for backward at stride 1, dz padded by K − 1 − P = 1 (5 filters × 3 images ×
+    // 6×6) followed by the flipped filters (2 × 5 × 9): the larger of the two.
+    const std::size_t partials = kernels::depth_split<L::arch, double>::partials(5, 18);
+    BOOST_TEST(partials % (5 * 18) == 0u);
+    BOOST_TEST(layer.scratch_size(3) ==
+               std::max<std::size_t>(2u * 3 * 6 * 6 + partials, 5u * 3 * 6 * 6 + 2 * 5 * 9));
+    // At stride 2 only x's copy and the partial sums.
     BOOST_TEST((conv2d_node<5, 3, 2>::layer<shape<2, 4, 4>, double>{{}}.scratch_size(3) ==
-                2u * 3 * 6 * 6));
+                2u * 3 * 6 * 6 + partials));
     BOOST_TEST((conv2d_node<5, 3, 1, padding::same, false>::layer<shape<2, 4, 4>, double>{{}}
                     .parameter_count() == 5u * 18));
     std::vector<double> p(layer.parameter_count(), 7.0);

@@ -86,14 +86,15 @@ struct index_range {
     std::size_t begin, end;
 };
 
-/// The rows × cols block of C (+)= op(A) · op(B): op(A) M×K given by its strides, op(B)
-/// K×N by its source's `pack`, C row-major with leading dimension ldc. Tiles that are
-/// final (the last k block) go to `epi` when it is not null (Epi = no_epilogue: never),
-/// which then owns them; C then receives only the partial sums of the earlier k
-/// blocks, and a product without C (null) runs K as one block so that it has none.
+/// The rows × cols block of C (+)= op(A) · op(B) over k in `depth`: op(A) M×K given by
+/// its strides, op(B) K×N by its source's `pack`, C row-major with leading dimension ldc.
+/// Tiles that are final (the last k block) go to `epi` when it is not null (Epi =
+/// no_epilogue: never), which then owns them; C then receives only the partial sums of
+/// the earlier k blocks, and a product without C (null) runs its depth as one block so
+/// that it has none.
 template <class Arch, class Blocking, class T, class BSource, class Epi>
-void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T* C, std::size_t ldc,
-                bool accumulate, Epi* epi, index_range rows, index_range cols) {
+void gemm_block(std::size_t M, index_range depth, strided<T> a, const BSource& b, T* C,
+                std::size_t ldc, bool accumulate, Epi* epi, index_range rows, index_range cols) {
     constexpr std::size_t MR = Blocking::MR, NR = Blocking::NR;
     static_assert(NR % xsimd::batch<T, Arch>::size == 0 && Blocking::NC % NR == 0);
     // Sized for the largest blocks of any product; the A block follows the B block,
@@ -102,6 +103,7 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
     constexpr std::size_t a_size = Blocking::MC * Blocking::KC;
     static_assert(b_size * sizeof(T) % 64 == 0 && Blocking::MC % MR == 0);
     const std::size_t n_cols = cols.end - cols.begin, n_rows = rows.end - rows.begin;
+    const std::size_t K = depth.end - depth.begin;
     if (n_rows == 0 || n_cols == 0) return;
 
     // A source read in place has no packed B block to keep in L2, and with Cout
@@ -129,10 +131,10 @@ void gemm_block(std::size_t M, std::size_t K, strided<T> a, const BSource& b, T*
 
     for (std::size_t jc = cols.begin; jc < cols.end; jc += nc_max) {
         const std::size_t nc = std::min(nc_max, cols.end - jc), panels = (nc + NR - 1) / NR;
-        for (std::size_t pc = 0; pc < K; pc += kc_max) {
-            const std::size_t kc = std::min(kc_max, K - pc);
-            const bool add = accumulate || pc > 0;
-            Epi* const tile_epi = pc + kc >= K ? epi : nullptr;
+        for (std::size_t pc = depth.begin; pc < depth.end; pc += kc_max) {
+            const std::size_t kc = std::min(kc_max, depth.end - pc);
+            const bool add = accumulate || pc > depth.begin;
+            Epi* const tile_epi = pc + kc >= depth.end ? epi : nullptr;
             // Panels a B source can give the micro-kernel in place are not packed
             // (`direct`, kernels/implicit_conv.hpp); the others are, where they would be.
             using reader = typename in_place_reader<BSource, Arch, Blocking, T>::type;
@@ -235,10 +237,10 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, strided<T> a, const BSour
         if constexpr (has_epi) {
             Epi e = epi;
             auto callback = tile_callback<Arch, T, MR, Blocking::NV>::template of<Epi>(e);
-            detail::gemm_block<Arch, Blocking>(M, K, a, b, C, ldc, accumulate, &callback, rows,
+            detail::gemm_block<Arch, Blocking>(M, {0, K}, a, b, C, ldc, accumulate, &callback, rows,
                                                cols);
         } else {
-            detail::gemm_block<Arch, Blocking>(M, K, a, b, C, ldc, accumulate,
+            detail::gemm_block<Arch, Blocking>(M, {0, K}, a, b, C, ldc, accumulate,
                                                static_cast<no_epilogue*>(nullptr), rows, cols);
         }
     };

@@ -30,6 +30,7 @@
 #include <maso/core/weight_init.hpp>
 #include <maso/expr/node.hpp>
 #include <maso/kernels/gemm.hpp>
+#include <maso/kernels/gemm_depth.hpp>
 #include <maso/kernels/implicit_conv.hpp>
 #include <maso/layers/bias.hpp>
 #include <maso/ortho/check_shape.hpp>
@@ -133,10 +134,11 @@ struct conv2d_node {
         auto& constraint() noexcept { return constraint_; }
         const auto& constraint() const noexcept { return constraint_; }
         std::size_t state_size(std::size_t) const { return 0; }
-        /// The zero-padded copy of x the packers read (none without padding); at
-        /// stride 1, backward's padded dz and flipped filters after it.
+        /// The zero-padded copy of x the packers read (none without padding) and dW's
+        /// partial sums after it (kernels/gemm_depth.hpp); at stride 1, backward's padded
+        /// dz and flipped filters in the same place once dW is done.
         std::size_t scratch_size(std::size_t batch) const {
-            const std::size_t x = pad == 0 ? 0 : kernels::padded_size(geometry(batch));
+            const std::size_t x = padded_x_size(batch) + dw_partials;
             if constexpr (dx_by_convolution)
                 return std::max(x, kernels::padded_size(transposed(batch)) + Cin * Cout * K * K);
             else
@@ -195,13 +197,18 @@ struct conv2d_node {
             constexpr bool add = constraint_t::accumulate_gradient;
             {
                 MASO_RUN_PROFILE_PART("dW", product_flop(io.x.batch));
+                // K = the batch's pixels is deep and Cout × Cin·K² narrow: the threads share
+                // it along K too (kernels/gemm_depth.hpp).
+                T* const partials = io.scratch.data() + padded_x_size(io.x.batch);
                 if (cols_are_x && order.is_natural())
-                    kernels::gemm<arch>(Cout, D, n, dz, kernels::matrix_b<T>{{io.x.data, 1, n}}, dw,
-                                        D, add);
+                    kernels::gemm_depth<arch>(Cout, D, n, dz,
+                                              kernels::matrix_b<T>{{io.x.data, 1, n}}, dw, D, add,
+                                              partials);
                 else
-                    kernels::gemm<arch>(
+                    kernels::gemm_depth<arch>(
                         Cout, D, n, dz,
-                        kernels::patch_columns<T, blocking::KC>{g, order, padded(io)}, dw, D, add);
+                        kernels::patch_columns<T, blocking::KC>{g, order, padded(io)}, dw, D, add,
+                        partials);
             }
             if (!io.dx.data) return;
             MASO_RUN_PROFILE_PART("dX", product_flop(io.x.batch));
@@ -270,6 +277,11 @@ struct conv2d_node {
         static constexpr kernels::conv_geometry geometry(std::size_t batch) {
             return {Cin, batch, In::height, In::width, K, Stride, pad};
         }
+        static constexpr std::size_t padded_x_size(std::size_t batch) {
+            return pad == 0 ? 0 : kernels::padded_size(geometry(batch));
+        }
+        /// dW's partial sums, which its product adds up along the batch (gemm_depth).
+        static constexpr std::size_t dw_partials = kernels::depth_split<arch, T>::partials(Cout, D);
         /// Backward computes dx as a convolution at stride 1 (a 1×1 one reads dz as is).
         static constexpr bool dx_by_convolution = Stride == 1 && !cols_are_x;
         static constexpr kernels::conv_geometry transposed(std::size_t batch) {
