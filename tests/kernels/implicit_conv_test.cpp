@@ -392,8 +392,9 @@ BOOST_AUTO_TEST_CASE(threads_give_bitwise_identical_results) {
 /// Z = W · cols with every panel packed (in_place = false) or, where patch_rows
 /// offers it, read in place by the micro-kernel: the same products in the same
 /// order, so bitwise equal — over maps whose rows hold whole batches (every panel
-/// in place), straddle them (some panels packed), and pooled rows of 16 and more
-/// windows (window order in place with AVX-512 float).
+/// in place), straddle them (some panels packed), pooled rows of 16 and more
+/// windows (window order in place with AVX-512 float), and at stride 2 (in place with
+/// AVX-512 float, a source built for stride 2 as conv2d builds it).
 template <class T>
 void check_in_place(const conv_geometry& g, patch_order o, std::size_t cout) {
     using blocking = mk::gemm_blocking<test_arch, T>;
@@ -403,10 +404,16 @@ void check_in_place(const conv_geometry& g, patch_order o, std::size_t cout) {
     std::vector<T> xp(mk::padded_size(g));
     mk::pad_input(g, in.x.data(), xp.data());
     std::vector<std::vector<T>> z(2, std::vector<T>(cout * N, std::numeric_limits<T>::quiet_NaN()));
-    for (bool in_place : {false, true})
-        mk::gemm<test_arch>(cout, N, D, strided{in.w.data(), D, 1},
-                            mk::patch_rows<T, blocking::NC>{g, o, xp.data(), in_place},
-                            z[in_place].data(), N, false);
+    for (bool in_place : {false, true}) {
+        auto product = [&](const auto& source) {
+            mk::gemm<test_arch>(cout, N, D, strided{in.w.data(), D, 1}, source, z[in_place].data(),
+                                N, false);
+        };
+        if (g.stride == 2)
+            product(mk::patch_rows<T, blocking::NC, 2>{g, o, xp.data(), in_place});
+        else
+            product(mk::patch_rows<T, blocking::NC>{g, o, xp.data(), in_place});
+    }
     BOOST_CHECK_MESSAGE(bitwise_equal(z[0], z[1]),
                         "in place differs from packed: " << describe(g, o, cout));
 }
@@ -436,7 +443,18 @@ BOOST_AUTO_TEST_CASE(panels_read_in_place_equal_packed_panels) {
     const auto strided2_x = input(strided2);
     const mk::patch_rows<float, blocking::NC> stride2{strided2, patch_order::natural(),
                                                       strided2_x.data()};
-    BOOST_TEST(!in_place(stride2, 0, 0, NR));
+    BOOST_TEST(!in_place(stride2, 0, 0, NR)); // a source for stride 1
+    // Built for stride 2, its natural-order panels are read in place with AVX-512 float
+    // (whose loads take every other entry), its window orders never, and it reads no
+    // stride-1 map in place.
+    auto in_place_2 = [](const mk::patch_rows<float, blocking::NC, 2>& b, std::size_t j0) {
+        return b.direct<test_arch, blocking>(0, j0, NR).has_value();
+    };
+    const bool even_loads = std::is_base_of_v<xsimd::avx512f, test_arch>;
+    BOOST_TEST(in_place_2({strided2, patch_order::natural(), strided2_x.data()}, 0) == even_loads);
+    BOOST_TEST(in_place_2({strided2, patch_order::natural(), strided2_x.data()}, NR) == even_loads);
+    BOOST_TEST(!in_place_2({strided2, patch_order::windows(2, 16), strided2_x.data()}, 0));
+    BOOST_TEST(!in_place_2({rows, patch_order::natural(), rows_x.data()}, 0));
     const mk::patch_rows<float, blocking::NC> windows{rows, patch_order::windows(2, 16),
                                                       rows_x.data()};
     const bool pairs = std::is_base_of_v<xsimd::avx512f, test_arch>; // W = 16, NV = 4
@@ -449,7 +467,9 @@ BOOST_AUTO_TEST_CASE(panels_read_in_place_equal_packed_panels) {
         {3, 1, 10, 48, 5, 1, 2}, // 5×5
         {2, 2, 9, 34, 3, 1, 0},  // valid: out 7×32
         {2, 3, 10, 32, 1, 1, 0}, // 1×1
-        {3, 2, 16, 32, 3, 2, 1}, // stride 2: all packed
+        {3, 2, 16, 32, 3, 2, 1}, // stride 2, rows of 16: in place with AVX-512 float
+        {2, 2, 12, 70, 3, 2, 1}, // stride 2, rows of 35: batches straddle rows
+        {3, 1, 9, 66, 3, 2, 0},  // stride 2, valid: out 4×32
         {40, 1, 4, 32, 3, 1, 1}, // 360 taps: k blocks
     };
     for (const conv_geometry& g : shapes)

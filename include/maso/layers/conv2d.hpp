@@ -182,9 +182,10 @@ struct conv2d_node {
                 kernels::gemm<arch>(Cout, n, D, w, kernels::matrix_b<T>{{io.x.data, n, 1}},
                                     io.y.data, n, false, epi);
             else
-                kernels::gemm<arch>(Cout, n, D, w,
-                                    kernels::patch_rows<T, blocking::NC>{g, order, padded(io)},
-                                    io.y.data, n, false, epi);
+                kernels::gemm<arch>(
+                    Cout, n, D, w,
+                    kernels::patch_rows<T, blocking::NC, Stride>{g, order, padded(io)}, io.y.data,
+                    n, false, epi);
         }
         /// dW += dz · colsᵀ and dx = col2im(Wᵀ dz), dz's columns in `order`; the bias
         /// gradient is the bias op's. cols is gathered from x again, never kept. Under a

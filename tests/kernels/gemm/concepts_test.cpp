@@ -16,6 +16,7 @@ BOOST_AUTO_TEST_CASE(operands_readers_and_epilogues_model_their_concepts) {
     static_assert(mk::b_source<mk::matrix_b<float>, test_arch, float>);
     static_assert(!mk::in_place_source<mk::matrix_b<float>, test_arch, float>);
     static_assert(mk::in_place_source<mk::patch_rows<float, B::NC>, test_arch, float>);
+    static_assert(mk::in_place_source<mk::patch_rows<float, B::NC, 2>, test_arch, float>);
     static_assert(mk::b_source<mk::patch_columns<float, B::KC>, test_arch, float>);
     static_assert(
         mk::panel_reader<mk::detail::packed_panel<test_arch, B, float>, test_arch, float>);

@@ -24,8 +24,9 @@ namespace detail {
 /// by tap — one column, then the next row at the K-th, the next channel at the K²-th.
 /// With `pairs`, the batches are two output rows of 2W pixels each ([row 0: W, W]
 /// [row 1: W, W]), and finish() deinterleaves them in registers into window order:
-/// batch r = member (r / 2, r % 2) of the W windows.
-template <class Arch, class Blocking, class T>
+/// batch r = member (r / 2, r % 2) of the W windows. At Stride 2 a batch is the even
+/// entries of 2W − 1 (simd::load_even), which span two cache lines.
+template <class Arch, class Blocking, class T, std::size_t Stride = 1>
 struct patch_reader {
     using batch = xsimd::batch<T, Arch>;
     static constexpr std::size_t NV = Blocking::NV;
@@ -44,10 +45,14 @@ struct patch_reader {
     [[gnu::always_inline]] void prefetch() const {
         unroll<NV>([&](auto v) __attribute__((always_inline)) {
             __builtin_prefetch(p + ahead + col[v], 0, 3);
+            if constexpr (Stride == 2) __builtin_prefetch(p + ahead + col[v] + batch::size, 0, 3);
         });
     }
     [[gnu::always_inline]] batch load(std::size_t v) const {
-        return batch::load_unaligned(p + col[v]);
+        if constexpr (Stride == 2)
+            return simd::load_even(Arch{}, p + col[v]);
+        else
+            return batch::load_unaligned(p + col[v]);
     }
     [[gnu::always_inline]] void next() {
         ++p;
@@ -88,9 +93,12 @@ struct patch_reader {
 /// divides the output width. In 2×2-window order with AVX-512 float (W windows per
 /// tile), a tile's windows are W neighbours in one pooled row: the micro-kernel
 /// loads the two output rows under them as they lie and deinterleaves the finished
-/// tile into window order (patch_reader::finish). `in_place = false` packs every
-/// panel (the tests compare both: the sums are the same, in the same order).
-template <class T, std::size_t MaxN>
+/// tile into window order (patch_reader::finish). At stride 2 (Stride = 2, the
+/// stride the source is built for, as the reader's loads depend on it) the same holds
+/// in natural order with AVX-512 float, whose batches are the even entries of a row
+/// (packing them cost a quarter of the product with Cout = 96). `in_place = false`
+/// packs every panel (the tests compare both: the sums are the same, in the same order).
+template <class T, std::size_t MaxN, std::size_t Stride = 1>
 struct patch_rows {
     conv_geometry g;
     patch_order order;
@@ -98,19 +106,24 @@ struct patch_rows {
     bool in_place = true;
 
     template <class Arch, class Blocking>
-    std::optional<detail::patch_reader<Arch, Blocking, T>> direct(std::size_t pc, std::size_t j0,
-                                                                  std::size_t n) const {
+    std::optional<detail::patch_reader<Arch, Blocking, T, Stride>>
+    direct(std::size_t pc, std::size_t j0, std::size_t n) const {
         constexpr std::size_t W = xsimd::batch<T, Arch>::size, NV = Blocking::NV;
-        if (!in_place || g.stride != 1 || n != NV * W) return std::nullopt;
+        if (!in_place || g.stride != Stride || n != NV * W) return std::nullopt;
+        if constexpr (Stride != 1) { // only stride 2 has its loads (load_even)
+            constexpr bool even_loads =
+                Stride == 2 && simd::detail::is_avx512<Arch> && std::is_same_v<T, float>;
+            if (!even_loads || !order.is_natural()) return std::nullopt;
+        }
         const std::size_t ho = g.out_height(), wo = g.out_width();
         const std::size_t hp = g.height + 2 * g.pad, wp = g.width + 2 * g.pad;
-        detail::patch_reader<Arch, Blocking, T> r{};
+        detail::patch_reader<Arch, Blocking, T, Stride> r{};
         if (order.is_natural()) {
             for (std::size_t v = 0; v < NV; ++v) {
                 const std::size_t j = j0 + v * W, image = j / (ho * wo), q = j % (ho * wo);
                 const std::size_t oy = q / wo, ox = q % wo;
                 if (ox + W > wo) return std::nullopt;
-                r.col[v] = (image * hp + oy) * wp + ox;
+                r.col[v] = (image * hp + Stride * oy) * wp + Stride * ox;
             }
         } else {
             constexpr bool lanes_fit =
