@@ -159,15 +159,26 @@ struct patch_rows {
         const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
         const std::size_t tail = nc % NR, last = nc / NR * NR * kc;
         detail::tap_offsets tap(g, pc);
+        const std::size_t ahead = tap.plane * tap.wp; // one channel on
         for (std::size_t k = 0; k < kc; ++k, tap.next()) {
             const T* base = xp + *tap;
             T* row = dst + k * NR;
+            // At a channel's first tap of a row, the runs' entries in the next channel are
+            // fetched: channels lie a plane apart, which the hardware's prefetchers do not
+            // follow, and short runs (rows of 6 or 8 pixels) then waited on every load.
+            const bool fetch = tap.kx == 0 && tap.c + 1 < g.channels;
             for (std::size_t r = 0; r < count; ++r) {
                 const detail::padded_run& u = runs[r];
-                if (u.padding)
+                if (u.padding) {
                     std::fill_n(row + u.dst, u.count, T(0));
-                else
-                    simd::copy_strided(Arch{}, base + u.src, stride, row + u.dst, 1, u.count);
+                    continue;
+                }
+                if (fetch) {
+                    const T* next = base + ahead + u.src;
+                    __builtin_prefetch(next, 0, 3);
+                    __builtin_prefetch(next + stride * (u.count - 1) + g.kernel - 1, 0, 3);
+                }
+                simd::copy_strided(Arch{}, base + u.src, stride, row + u.dst, 1, u.count);
             }
             if (tail)
                 for (std::size_t j = tail; j < NR; ++j)
