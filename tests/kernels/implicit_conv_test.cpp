@@ -33,10 +33,10 @@ using maso_test::test_arch;
 namespace {
 
 namespace mk = maso::kernels;
-using mk::conv_geometry;
-using mk::patch_order;
 using maso_test::column_map;
 using maso_test::expected_columns;
+using mk::conv_geometry;
+using mk::patch_order;
 
 std::string describe(const conv_geometry& g, patch_order o, std::size_t cout) {
     std::ostringstream s;
