@@ -107,8 +107,8 @@ conv_results<T> run_kernels(const conv_geometry& g, patch_order o, std::size_t c
     // that an element unpad_output misses would show).
     std::vector<T> dxp(mk::padded_size(g), T(0));
     mk::gemm<test_arch>(D, N, cout, strided{in.w.data(), 1, D},
-                        mk::matrix_b<T>{{in.dz.data(), N, 1}}, static_cast<T*>(nullptr), 0,
-                        false, mk::patch_scatter<T>(g, o, dxp.data()), mk::gemm_split::rows,
+                        mk::matrix_b<T>{{in.dz.data(), N, 1}}, static_cast<T*>(nullptr), 0, false,
+                        mk::patch_scatter<T>(g, o, dxp.data()), mk::gemm_split::rows,
                         std::lcm(blocking::MR, K * K));
     r.dx.assign(in.x.size(), std::numeric_limits<T>::quiet_NaN());
     mk::unpad_output(g, dxp.data(), r.dx.data());

@@ -189,6 +189,14 @@ void gemm_block(std::size_t M, index_range depth, strided<T> a, const BSource& b
     }
 }
 
+/// Whether an M×N×K product runs on the caller alone: under ~2^20 multiply-adds, waking
+/// the pool costs more than the product takes. Templated on Arch, as everything here
+/// (kernels/gemm/blocking.hpp: balanced_block).
+template <class Arch>
+bool on_caller_alone(std::size_t M, std::size_t N, std::size_t K) {
+    return M * N * K < (std::size_t(1) << 20) || num_threads() == 1;
+}
+
 } // namespace detail
 
 /// How a product is shared between the threads (core/thread_pool.hpp): by blocks of
@@ -244,7 +252,7 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, strided<T> a, const BSour
                                                static_cast<no_epilogue*>(nullptr), rows, cols);
         }
     };
-    if (M * N * K < (std::size_t(1) << 20) || num_threads() == 1) {
+    if (detail::on_caller_alone<Arch>(M, N, K)) {
         run({0, M}, {0, N});
         return;
     }

@@ -98,7 +98,7 @@ void gemm_depth(std::size_t M, std::size_t N, std::size_t K, strided<T> a, const
                     c[j] += p[j];
             }
     };
-    if (M * N * K < (std::size_t(1) << 20) || num_threads() == 1) {
+    if (detail::on_caller_alone<Arch>(M, N, K)) {
         run(0, slices * panels);
         add_partials(0, M);
         return;

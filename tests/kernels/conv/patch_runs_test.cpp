@@ -35,6 +35,8 @@ void check_runs(const conv_geometry& g, patch_order o) {
                 BOOST_TEST(u.offset == next); // in order, without gaps
                 BOOST_TEST(u.count >= 1u);
                 BOOST_TEST(u.offset / panel == (u.offset + u.count - 1) / panel); // one panel
+                if (!u.padding) // the packers' and the scatter's step through the input
+                    BOOST_TEST(g.stride * u.step == mk::detail::run_step(g, o));
                 for (std::size_t c = 0; c < u.count; ++c) {
                     const std::ptrdiff_t pixel =
                         u.padding ? -1

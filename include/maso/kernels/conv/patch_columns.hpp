@@ -32,7 +32,7 @@ struct patch_columns {
         detail::padded_run runs[MaxK];
         const std::size_t count = detail::padded_runs(g, order, pc, kc, MaxK, scratch, runs,
                                                       [](std::size_t j) { return j * NR; });
-        const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
+        const std::size_t stride = detail::run_step(g, order);
         detail::tap_offsets tap(g, jc);
         // The gathered rows where the ISA gathers 16 floats in one instruction (AVX-512);
         // its offsets are 32-bit.

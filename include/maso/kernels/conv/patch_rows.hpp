@@ -156,7 +156,7 @@ struct patch_rows {
         const std::size_t count =
             detail::padded_runs(g, order, jc, nc, NR, scratch, runs,
                                 [kc](std::size_t j) { return j / NR * NR * kc + j % NR; });
-        const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
+        const std::size_t stride = detail::run_step(g, order);
         const std::size_t tail = nc % NR, last = nc / NR * NR * kc;
         detail::tap_offsets tap(g, pc);
         const std::size_t ahead = tap.plane * tap.wp; // one channel on

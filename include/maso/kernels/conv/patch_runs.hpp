@@ -24,6 +24,13 @@ struct patch_run {
     bool padding;
 };
 
+/// The step in the input between a run's neighbouring columns: the stride, times the
+/// window in a window order (a run is one member of neighbouring windows), as g.stride ×
+/// patch_run::step.
+inline std::size_t run_step(const conv_geometry& g, patch_order o) {
+    return g.stride * (o.is_natural() ? 1 : o.window);
+}
+
 /// The runs of columns [j0, j0 + count) in order `o`, written to runs[]; returns
 /// how many. There are at most `count` of them.
 inline std::size_t patch_runs(const conv_geometry& g, patch_order o, std::size_t j0,

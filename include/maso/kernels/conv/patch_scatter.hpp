@@ -47,7 +47,7 @@ struct patch_scatter {
                 acc[i][v].store_aligned(tile + i * NR + v * W);
         std::size_t count = 0;
         const detail::padded_run* r = runs_of<NR>(j0, n, count);
-        const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
+        const std::size_t stride = detail::run_step(g, order);
         // A 3-wide window at stride 2 interleaves its three taps of a row in dx: rows kx = 0,
         // 1, 2 of the tile are added together, each entry of dx read and written once.
         const bool three_taps = g.kernel == 3 && stride == 2;
@@ -67,7 +67,7 @@ struct patch_scatter {
                 if (!r[k].padding)
                     simd::add_strided(arch{}, row + r[k].dst, base + r[k].src, stride, r[k].count);
         }
-        prefetch_next<NR>(i0, j0 + NR, m);
+        prefetch_next<NR>(i0, j0 + NR, m, stride);
     }
 
 private:
@@ -88,12 +88,11 @@ private:
     /// lines of dx it adds into are fetched while this tile's products run. Without it the
     /// adds waited on dx's lines (stride 2: a third of dx's product).
     template <std::size_t NR>
-    void prefetch_next(std::size_t i0, std::size_t j0, std::size_t m) {
+    void prefetch_next(std::size_t i0, std::size_t j0, std::size_t m, std::size_t stride) {
         const std::size_t columns = order.columns(g);
         if (j0 >= columns) return;
         std::size_t count = 0;
         const detail::padded_run* r = runs_of<NR>(j0, std::min(NR, columns - j0), count);
-        const std::size_t stride = g.stride * (order.is_natural() ? 1 : order.window);
         detail::tap_offsets tap(g, i0);
         for (std::size_t i = 0; i < m; ++i, tap.next()) {
             if (tap.kx != 0) continue; // a row's other taps add into the same lines
